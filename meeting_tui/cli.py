@@ -1,0 +1,59 @@
+"""The `meeting-tui` command line.
+
+Without a subcommand it launches the dashboard. Each feature package contributes its subcommands through
+a `register(subparsers)` function so this file stays a thin index; imports are lazy so that
+`meeting-tui worker` (started once per source) does not pay for Textual or faster-whisper.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+
+# (module, function) pairs; each function adds its subparsers and sets `func` on them.
+_COMMAND_MODULES = [
+    "meeting_tui.capture.commands",  # worker, devices, monitor
+    "meeting_tui.transcribe.commands",  # record, transcribe
+    "meeting_tui.session.commands",  # export, sessions
+    "meeting_tui.fallback.commands",  # doctor
+]
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="meeting-tui",
+        description="Live meeting transcription: your mic and the system audio, each in its own capture process.",
+    )
+    parser.add_argument("--demo", action="store_true", help="run the dashboard on bundled recordings (no sound card needed)")
+    parser.add_argument("--config", metavar="FILE", help="settings file (default: the user config dir; env MEETING_TUI_CONFIG)")
+    parser.add_argument("--version", action="store_true", help="print the version and exit")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for name in _COMMAND_MODULES:
+        try:
+            module = importlib.import_module(name)
+        except ModuleNotFoundError as exc:
+            if exc.name != name:  # a real missing dependency inside the module: say so
+                raise
+            continue
+        module.register(sub)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.version:
+        from meeting_tui import __version__
+
+        print(f"meeting-tui {__version__}")
+        return 0
+    if args.command is None:
+        from meeting_tui.ui.launch import run_app
+
+        return run_app(args)
+    return int(args.func(args) or 0)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
