@@ -1,0 +1,49 @@
+"""What every capture backend provides to the worker process.
+
+A backend opens exactly one stream. Its audio callback (on the library's own thread) calls ``emit`` with
+a block of float32 samples shaped (frames, channels) and the block's capture time; the worker queues the
+block and a separate writer thread puts it on the pipe, so the callback never blocks on I/O.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Callable, Protocol
+
+import numpy as np
+
+# emit(samples (frames, channels) float32, capture_time: monotonic seconds, flags)
+Emit = Callable[[np.ndarray, float, int], None]
+
+
+class CaptureError(RuntimeError):
+    """A stream could not be opened or died. ``hint`` tells the user what to do about it."""
+
+    def __init__(self, message: str, *, hint: str = "", code: int | None = None) -> None:
+        super().__init__(message)
+        self.hint = hint
+        self.code = code
+
+
+@dataclass
+class StreamInfo:
+    device: str
+    hostapi: str
+    samplerate: int
+    channels: int
+    extra: dict = field(default_factory=dict)
+
+
+class CaptureBackend(Protocol):
+    def open(self, emit: Emit) -> StreamInfo:
+        """Open and start the stream; raise CaptureError with a hint on failure."""
+
+    def poll(self) -> str | None:
+        """Called about ten times a second from the worker's main thread.
+
+        Return None while the stream is healthy, or a reason string when it has died (the worker then
+        exits non-zero and the parent restarts it). Backends that must synthesize data (idle WASAPI
+        loopback) do it here.
+        """
+
+    def close(self) -> None: ...

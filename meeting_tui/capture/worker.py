@@ -1,0 +1,186 @@
+"""One capture stream in one process: ``python -m meeting_tui.capture.worker --backend NAME ...``.
+
+stdout carries frames (see frames.py); stderr carries one JSON object per line (status, errors).
+The worker exits when its stdin closes, so a parent that dies never leaves it running.
+Threads: the backend's callback only queues; a writer thread owns stdout; a stdin thread watches for
+EOF; the main thread polls the backend's health.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import json
+import os
+import queue
+import sys
+import threading
+import time
+
+from meeting_tui.capture.backends.base import CaptureError
+from meeting_tui.capture.frames import encode_frame
+
+BACKENDS = ("sounddevice", "file", "pyaudiowpatch", "ffmpeg")
+POLL_INTERVAL = 0.1
+QUEUE_BLOCKS = 2000  # ~20 s of 10 ms blocks: the parent is slow, not dead, if this fills
+
+
+def status(event: str, **fields) -> None:
+    """One JSON line on stderr; the parent logs it and shows errors to the user."""
+    line = json.dumps({"event": event, **fields}, default=str)
+    try:
+        sys.stderr.write(line + "\n")
+        sys.stderr.flush()
+    except (OSError, ValueError):
+        pass
+
+
+def backend_module(name: str):
+    return importlib.import_module(f"meeting_tui.capture.backends.{name}_backend")
+
+
+class FrameWriter:
+    """Moves blocks from the audio callback's queue to stdout on its own thread."""
+
+    def __init__(self, out) -> None:
+        self._out = out
+        self._queue: queue.Queue = queue.Queue(maxsize=QUEUE_BLOCKS)
+        self._seq = 0
+        self.dropped = 0
+        self.broken = threading.Event()
+        self._rate = 0
+        self._thread = threading.Thread(target=self._run, name="frame-writer", daemon=True)
+
+    def start(self, samplerate: int) -> None:
+        self._rate = samplerate
+        self._thread.start()
+
+    def emit(self, samples, capture_time: float, flags: int = 0) -> None:
+        # Runs on the audio thread: copy (the library reuses its buffer) and never block.
+        try:
+            self._queue.put_nowait((samples.copy(), capture_time, flags))
+        except queue.Full:
+            self.dropped += 1
+
+    def emit_blocking(self, samples, capture_time: float, flags: int = 0) -> None:
+        # For sources with no real-time thread (file replay): wait for the pipe instead of dropping.
+        while not self.broken.is_set():
+            try:
+                self._queue.put((samples.copy(), capture_time, flags), timeout=0.5)
+                return
+            except queue.Full:
+                continue
+
+    def _run(self) -> None:
+        while True:
+            item = self._queue.get()
+            if item is None:
+                break
+            samples, t, flags = item
+            try:
+                self._out.write(encode_frame(self._seq, t, self._rate, samples, flags))
+                self._out.flush()
+            except (BrokenPipeError, OSError, ValueError):
+                self.broken.set()  # the parent is gone
+                return
+            self._seq += 1
+
+    def close(self, timeout: float = 30.0) -> None:
+        if self._thread.is_alive():
+            self._queue.put(None)
+            self._thread.join(timeout)
+
+
+def _watch_stdin(stop: threading.Event) -> None:
+    # os.read, not sys.stdin: a daemon thread blocked inside a buffered reader aborts interpreter shutdown.
+    try:
+        while os.read(0, 4096):
+            pass
+    except OSError:
+        pass
+    stop.set()
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="meeting-tui worker", description="Capture one audio stream to stdout.")
+    parser.add_argument("--backend", choices=BACKENDS, default="sounddevice")
+    parser.add_argument("--list-devices", action="store_true", help="print the devices as JSON and exit")
+    parser.add_argument("--device", help="device name (default: the system default)")
+    parser.add_argument("--hostapi", help="host API of the device (with --device)")
+    parser.add_argument("--samplerate", type=int, help="rate to open at (default: the device's own)")
+    parser.add_argument("--channels", type=int, help="channels to open (default: the device's own, at most 2)")
+    parser.add_argument("--blocksize", type=int, default=0, help="frames per callback (0: the backend's choice)")
+    parser.add_argument("--max-seconds", type=float, default=0, help="stop after this much audio (0: never)")
+    return parser
+
+
+def list_devices() -> list[dict]:
+    found: list[dict] = []
+    names = ["sounddevice", "pyaudiowpatch"] if sys.platform == "win32" else ["sounddevice"]
+    for name in names:
+        try:
+            found.extend(backend_module(name).list_devices())
+        except Exception as exc:  # one broken host API must not hide the others
+            status("warning", message=f"{name}: cannot list devices: {exc}")
+    return found
+
+
+def run(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    known, _ = parser.parse_known_args(argv)
+    module = backend_module(known.backend)
+    module.add_arguments(parser)
+    args = parser.parse_args(argv)
+    if args.list_devices:
+        print(json.dumps(list_devices()))
+        return 0
+
+    stop = threading.Event()
+    threading.Thread(target=_watch_stdin, args=(stop,), name="stdin-watch", daemon=True).start()
+    writer = FrameWriter(sys.stdout.buffer)
+    try:
+        backend = module.create(args)
+        # The writer needs the rate before the first block, so open() receives a late-bound emit.
+        emit = writer.emit_blocking if getattr(backend, "blocking_emit", False) else writer.emit
+        info = backend.open(emit)
+    except CaptureError as exc:
+        status("error", message=str(exc), hint=exc.hint, code=exc.code, fatal=True)
+        return 3
+    except Exception as exc:
+        status("error", message=f"{type(exc).__name__}: {exc}", fatal=True)
+        return 3
+    writer.start(info.samplerate)
+    status("started", backend=args.backend, device=info.device, hostapi=info.hostapi,
+           samplerate=info.samplerate, channels=info.channels, pid=os.getpid(), **info.extra)
+    code = 0
+    try:
+        while not stop.is_set():
+            if writer.broken.is_set():
+                code = 0  # parent gone: nothing to report to
+                break
+            reason = backend.poll()
+            if reason == "eof":
+                status("eof")
+                break
+            if reason:
+                status("error", message=reason, fatal=True)
+                code = 4
+                break
+            stop.wait(POLL_INTERVAL)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        backend.close()
+        writer.close()
+        if writer.dropped:
+            status("warning", message=f"dropped {writer.dropped} blocks: the parent read too slowly")
+        status("stopped", code=code)
+    return code
+
+
+def main() -> None:
+    sys.exit(run())
+
+
+if __name__ == "__main__":
+    main()
