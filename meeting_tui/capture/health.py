@@ -1,0 +1,83 @@
+"""Per-source health: is this stream live, idle, silent, stalled, crashed or on the wrong source?
+
+Pure logic on an injected clock, so every transition is testable without audio. The engine feeds it
+block arrivals and worker events and asks ``evaluate(now)`` on every meter tick.
+"""
+
+from __future__ import annotations
+
+from meeting_tui.types import Health, HealthState, Source
+
+SILENCE_DB = -90.0  # digital silence: below any real microphone's noise floor
+SILENT_AFTER_S = 1.5
+STALLED_AFTER_S = 1.0
+START_GRACE_S = 3.0  # opening a device can take a while (an idle PulseAudio sink: up to 2 s)
+
+
+class HealthMonitor:
+    def __init__(self, source: Source, *, is_loopback: bool | None = None) -> None:
+        self.source = source
+        self.is_loopback = source is Source.LOOPBACK if is_loopback is None else is_loopback
+        self._started_at: float | None = None
+        self._last_block: float | None = None
+        self._last_sound: float | None = None
+        self._crashed: str | None = None
+        self._finished = False
+        self._stopped = False
+        self.wrong_source: str | None = None
+        self.last_error: str | None = None
+        self.hint: str = ""
+
+    # -- events ----------------------------------------------------------------------------------
+    def worker_started(self, now: float) -> None:
+        self._started_at = now
+        self._last_block = None
+        self._last_sound = None
+        self._crashed = None
+
+    def block(self, now: float, peak_db: float, synthesized: bool = False) -> None:
+        if self._last_block is None:
+            self._last_sound = now  # silence is timed from the first block, not from the launch
+        self._last_block = now
+        if peak_db > SILENCE_DB and not synthesized:
+            self._last_sound = now
+
+    def worker_exited(self, reason: str) -> None:
+        self._crashed = reason
+        self.last_error = reason
+
+    def worker_finished(self) -> None:
+        """The source ended on purpose (a replayed file reached its end)."""
+        self._finished = True
+
+    def stopped(self) -> None:
+        self._stopped = True
+
+    # -- state -----------------------------------------------------------------------------------
+    def evaluate(self, now: float) -> Health:
+        s, state = self.source, HealthState
+        if self._stopped or self._finished:
+            return Health(s, state.STOPPED, "finished" if self._finished else "stopped", self.last_error)
+        if self._crashed is not None:
+            return Health(s, state.CRASHED, f"worker exited ({self._crashed}); restarting", self.last_error)
+        if self._started_at is None:
+            return Health(s, state.STARTING, "starting capture", self.last_error)
+        if self._last_block is None:
+            waited = now - self._started_at
+            if waited > START_GRACE_S:
+                return Health(s, state.STALLED, f"no audio from the device for {waited:.1f} s since it opened",
+                              self.last_error)
+            return Health(s, state.STARTING, "opening the device", self.last_error)
+        quiet_for = now - self._last_block
+        if quiet_for > STALLED_AFTER_S:
+            return Health(s, state.STALLED, f"no audio for {quiet_for:.1f} s: device suspended or gone",
+                          self.last_error)
+        if self.wrong_source:
+            return Health(s, state.WRONG_SOURCE, self.wrong_source, self.last_error)
+        silent_for = now - (self._last_sound or now)
+        if silent_for > SILENT_AFTER_S:
+            if self.is_loopback:
+                return Health(s, state.IDLE, "nothing is playing", self.last_error)
+            return Health(s, state.SILENT, f"digital silence for {silent_for:.1f} s: muted, or blocked by the OS",
+                          self.last_error)
+        return Health(s, state.LIVE, "", self.last_error)

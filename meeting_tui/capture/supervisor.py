@@ -1,0 +1,237 @@
+"""Runs one worker subprocess, reads its frames, and restarts it when it exits, stalls or garbles.
+
+asyncio only: ``asyncio.create_subprocess_exec`` with argument lists and pipes on all three streams
+(the Proactor loop on Windows supports this; never swap the loop policy). stderr is drained all the
+time, both for the log and because a full pipe would block the worker.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import os
+import sys
+import time
+from dataclasses import dataclass, field
+from typing import Callable
+
+from meeting_tui.capture.frames import Frame, FrameDecoder, FrameError
+
+log = logging.getLogger("meeting_tui.capture")
+
+BACKOFF_S = (0.2, 0.5, 1.0, 2.0, 5.0, 10.0)
+HEALTHY_RUN_S = 10.0  # a worker that ran this long resets the backoff
+STALL_RESTART_S = 4.0  # no frames this long: kill and restart (health says "stalled" after 1 s)
+STOP_GRACE_S = 2.0
+READ_SIZE = 1 << 16
+
+
+@dataclass
+class WorkerEvents:
+    """Callbacks into the engine, all on the event loop."""
+
+    on_started: Callable[[dict], None]
+    on_frames: Callable[[list[Frame]], None]
+    on_exit: Callable[[str], None]  # reason; the worker will be restarted
+    on_finished: Callable[[], None]  # clean end of a finite source: not restarted
+    on_message: Callable[[dict], None] = lambda msg: None
+
+
+@dataclass
+class WorkerStats:
+    starts: int = 0
+    restarts: int = 0
+    frames: int = 0
+    bytes: int = 0
+    last_error: str | None = None
+    hint: str = ""
+    info: dict = field(default_factory=dict)
+
+
+class WorkerSupervisor:
+    def __init__(self, name: str, argv: list[str], events: WorkerEvents, *, env: dict[str, str] | None = None,
+                 restart: bool = True, stall_restart_s: float = STALL_RESTART_S) -> None:
+        self.name = name
+        self.argv = argv
+        self.env = env
+        self.events = events
+        self.restart = restart
+        self.stall_restart_s = stall_restart_s
+        self.stats = WorkerStats()
+        self.proc: asyncio.subprocess.Process | None = None
+        self._stopping = False
+        self._task: asyncio.Task | None = None
+        self._last_frame = 0.0
+        self._eof_announced = False
+        self._stalled = False
+        self._last_error_message: str | None = None
+
+    @property
+    def pid(self) -> int | None:
+        return self.proc.pid if self.proc else None
+
+    def start(self) -> None:
+        self._task = asyncio.create_task(self._run(), name=f"worker-{self.name}")
+
+    async def _spawn(self) -> asyncio.subprocess.Process:
+        kwargs = {}
+        if sys.platform == "win32":
+            from meeting_tui.capture import winproc
+
+            kwargs["creationflags"] = winproc.creationflags()  # no console window painting over the TUI
+        proc = await asyncio.create_subprocess_exec(
+            *self.argv, stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.PIPE, env=self.env, **kwargs)
+        if sys.platform == "win32":
+            from meeting_tui.capture import winproc
+
+            winproc.attach_to_job(proc.pid)  # dies with us even if we are killed
+        return proc
+
+    async def _run(self) -> None:
+        attempt = 0
+        while not self._stopping:
+            started = time.monotonic()
+            reason = await self._run_once()
+            if self._stopping:
+                break
+            if reason is None:  # finished cleanly (end of a replayed file)
+                self.events.on_finished()
+                return
+            self.stats.last_error = reason
+            log.warning("%s worker: %s", self.name, reason)
+            self.events.on_exit(reason)
+            if not self.restart:
+                return
+            attempt = 0 if time.monotonic() - started >= HEALTHY_RUN_S else attempt + 1
+            delay = BACKOFF_S[min(attempt, len(BACKOFF_S) - 1)]
+            self.stats.restarts += 1
+            try:
+                await asyncio.sleep(delay)
+            except asyncio.CancelledError:
+                return
+
+    async def _run_once(self) -> str | None:
+        """Run one worker process to its end. Returns None for a clean finish, else the reason."""
+        self._eof_announced = False
+        try:
+            self.proc = await self._spawn()
+        except OSError as exc:
+            return f"cannot start the worker: {exc}"
+        self.stats.starts += 1
+        self._last_frame = time.monotonic()
+        stderr_task = asyncio.create_task(self._drain_stderr(self.proc))
+        watchdog = asyncio.create_task(self._watchdog(self.proc))
+        decoder = FrameDecoder()
+        reason: str | None = None
+        try:
+            while True:
+                data = await self.proc.stdout.read(READ_SIZE)
+                if not data:
+                    decoder.finish()
+                    break
+                self.stats.bytes += len(data)
+                frames = decoder.feed(data)
+                if frames:
+                    self._last_frame = time.monotonic()
+                    self.stats.frames += len(frames)
+                    self.events.on_frames(frames)
+        except FrameError as exc:
+            reason = f"garbled output from the worker ({exc})"
+            await self._kill(self.proc)
+        finally:
+            watchdog.cancel()
+        code = await self.proc.wait()
+        await asyncio.wait([stderr_task], timeout=1.0)
+        if self._stopping:
+            return None
+        if reason:
+            return reason
+        if self._stalled:
+            self._stalled = False
+            return f"no audio for {self.stall_restart_s:.0f} s: restarted the worker"
+        if code == 0 and self._eof_announced:
+            return None
+        return f"{self._last_error_message or 'exited unexpectedly'} (exit code {code})"
+
+    async def _drain_stderr(self, proc: asyncio.subprocess.Process) -> None:
+        self._last_error_message = None
+        while True:
+            line = await proc.stderr.readline()
+            if not line:
+                return
+            text = line.decode("utf-8", "replace").strip()
+            if not text:
+                continue
+            try:
+                msg = json.loads(text)
+                if not isinstance(msg, dict):
+                    raise ValueError
+            except ValueError:
+                log.debug("%s worker stderr: %s", self.name, text)  # PortAudio/ALSA chatter
+                continue
+            event = msg.get("event")
+            if event == "started":
+                self.stats.info = msg
+                self.events.on_started(msg)
+            elif event == "eof":
+                self._eof_announced = True
+            elif event == "error":
+                self._last_error_message = str(msg.get("message"))
+                self.stats.hint = str(msg.get("hint") or "")
+                log.warning("%s worker error: %s %s", self.name, msg.get("message"), msg.get("hint") or "")
+            elif event == "warning":
+                log.info("%s worker: %s", self.name, msg.get("message"))
+            self.events.on_message(msg)
+
+    async def _watchdog(self, proc: asyncio.subprocess.Process) -> None:
+        while proc.returncode is None:
+            await asyncio.sleep(0.25)
+            if time.monotonic() - self._last_frame > self.stall_restart_s and not self._eof_announced:
+                self._stalled = True
+                await self._kill(proc)
+                return
+
+    async def _kill(self, proc: asyncio.subprocess.Process) -> None:
+        if proc.returncode is None:
+            try:
+                proc.kill()
+            except ProcessLookupError:
+                pass
+
+    async def stop(self) -> None:
+        """Close the worker's stdin (its stop signal), wait, then terminate, then kill."""
+        self._stopping = True
+        proc = self.proc
+        if proc is not None and proc.returncode is None:
+            try:
+                proc.stdin.close()
+            except (OSError, RuntimeError):
+                pass
+            try:
+                await asyncio.wait_for(proc.wait(), STOP_GRACE_S)
+            except asyncio.TimeoutError:
+                proc.terminate()
+                try:
+                    await asyncio.wait_for(proc.wait(), 1.0)
+                except asyncio.TimeoutError:
+                    proc.kill()
+                    await proc.wait()
+        if self._task is not None:
+            try:
+                await asyncio.wait_for(self._task, 3.0)
+            except (asyncio.TimeoutError, asyncio.CancelledError):
+                self._task.cancel()
+
+
+def worker_argv(backend: str, args: list[str]) -> list[str]:
+    return [sys.executable, "-m", "meeting_tui.capture.worker", "--backend", backend, *args]
+
+
+def worker_env(extra: dict[str, str] | None = None) -> dict[str, str]:
+    env = dict(os.environ)
+    env.setdefault("PYTHONUNBUFFERED", "1")
+    if extra:
+        env.update(extra)
+    return env

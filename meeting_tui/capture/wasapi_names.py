@@ -1,0 +1,106 @@
+"""Naming rules for Windows capture devices under sounddevice/PortAudio: pure functions, no audio import.
+
+Checked against the sources (details in docs/windows.md):
+- sounddevice matches a string device query against ``"<device name>, <host API name>"``
+  (``_get_device_id`` in spatialaudio/python-sounddevice src/sounddevice.py): space-separated,
+  case-insensitive substrings in order, and when several devices match, the one whose full string equals
+  the query wins. So ``"<name>, Windows WASAPI"`` selects that device's WASAPI entry exactly.
+- PortAudio's host API names: "MME", "Windows DirectSound", "Windows WASAPI", "Windows WDM-KS".
+- MME copies ``WAVEINCAPS.szPname``, 32 UTF-16 units with the terminator, so MME names are cut to 31
+  units (portaudio src/hostapi/wmme/pa_win_wmme.c). The same microphone is "Microphone (Realtek(R) Audio)"
+  under WASAPI and possibly a truncated prefix of it under MME: match them with ``same_device``.
+- Never ``WasapiSettings(auto_convert=True)`` for capture (all-zero buffers on some Windows 11 24H2
+  endpoints); open the mic at its own rate, shared mode.
+"""
+
+from __future__ import annotations
+
+from typing import Iterable
+
+WASAPI = "Windows WASAPI"
+MME = "MME"
+DIRECTSOUND = "Windows DirectSound"
+WDMKS = "Windows WDM-KS"
+MME_NAME_UNITS = 31  # szPname[32] minus the terminator, in UTF-16 code units
+
+#: Preference when the same device appears under several host APIs.
+HOSTAPI_PREFERENCE = (WASAPI, DIRECTSOUND, MME, WDMKS)
+
+
+def wasapi_query(name: str) -> str:
+    """The sounddevice device query that selects ``name``'s WASAPI entry."""
+    return device_query(name, WASAPI)
+
+
+def device_query(name: str, hostapi: str) -> str:
+    return f"{name}, {hostapi}"
+
+
+def mme_truncate(name: str) -> str:
+    """``name`` as MME shows it: at most 31 UTF-16 code units (a surrogate pair is never split)."""
+    units = 0
+    for i, ch in enumerate(name):
+        width = 2 if ord(ch) > 0xFFFF else 1
+        if units + width > MME_NAME_UNITS:
+            return name[:i]
+        units += width
+    return name
+
+
+def is_mme_truncated(name: str) -> bool:
+    return len(name.encode("utf-16-le")) // 2 >= MME_NAME_UNITS
+
+
+def same_device(a: str, b: str) -> bool:
+    """Whether two device names from different host APIs name the same device.
+
+    Equal names, or one is exactly the MME cut of the other (only a name that reaches the 31-unit limit
+    can be a cut: "Microphone" does not match "Microphone Array").
+    """
+    if a == b:
+        return True
+    short, long_ = (a, b) if len(a) < len(b) else (b, a)
+    return is_mme_truncated(short) and mme_truncate(long_) == short
+
+
+def find_input(devices: Iterable[dict], hostapis: Iterable[dict], name: str,
+               hostapi: str | None = WASAPI) -> int | None:
+    """Index of the input device called ``name`` under ``hostapi`` in sounddevice's lists.
+
+    ``devices`` are ``sd.query_devices()`` dicts (name, hostapi index, max_input_channels); ``hostapis``
+    are ``sd.query_hostapis()`` dicts (name). ``name`` may come from another host API (an MME-truncated
+    name stored earlier): exact matches win, then MME-cut matches, and an ambiguous cut returns None.
+    With ``hostapi=None`` the preferred host API (WASAPI first) among the matches is chosen.
+    """
+    api_names = [h["name"] for h in hostapis]
+    exact, cut = [], []
+    for idx, dev in enumerate(devices):
+        if int(dev.get("max_input_channels", 0)) <= 0:
+            continue
+        api = api_names[dev["hostapi"]] if 0 <= dev["hostapi"] < len(api_names) else ""
+        if hostapi is not None and api != hostapi:
+            continue
+        if dev["name"] == name:
+            exact.append((idx, api))
+        elif same_device(dev["name"], name):
+            cut.append((idx, api))
+    for pool in (exact, cut):
+        if not pool:
+            continue
+        if hostapi is None:
+            pool.sort(key=lambda p: HOSTAPI_PREFERENCE.index(p[1]) if p[1] in HOSTAPI_PREFERENCE else 99)
+            best = [p for p in pool if p[1] == pool[0][1]]
+            return best[0][0] if len(best) == 1 else None
+        return pool[0][0] if len(pool) == 1 else None
+    return None
+
+
+def wasapi_settings_kwargs() -> dict:
+    """Keyword arguments for ``sd.WasapiSettings`` when capturing: shared mode, never auto_convert."""
+    return {"exclusive": False, "auto_convert": False}
+
+
+def is_hands_free(name: str) -> bool:
+    """A Bluetooth headset's hands-free (HFP) endpoint: opening its mic drops the output to call quality."""
+    low = name.lower()
+    return "hands-free" in low or "handsfree" in low or "hands free" in low
