@@ -1,0 +1,124 @@
+"""Where meeting-tui keeps its files, and how it creates them (private, atomic).
+
+Every location comes from one function here so that tests (and users) can redirect it:
+``MEETING_TUI_CONFIG`` names the settings file, ``MEETING_TUI_DATA_DIR`` the data folder (sessions),
+``MEETING_TUI_LOG_DIR`` the log folder (default: ``logs`` under an overridden data dir, else platformdirs).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import tempfile
+from pathlib import Path
+
+import platformdirs
+
+APP_NAME = "meeting-tui"
+CONFIG_ENV = "MEETING_TUI_CONFIG"
+DATA_ENV = "MEETING_TUI_DATA_DIR"
+LOG_ENV = "MEETING_TUI_LOG_DIR"
+SETTINGS_FILENAME = "settings.toml"
+
+# Transcripts are private: on POSIX only the user may read them (Windows ACLs already do this per user).
+FILE_MODE = 0o600
+DIR_MODE = 0o700
+_POSIX = os.name == "posix"
+
+
+def _env_path(name: str) -> Path | None:
+    value = os.environ.get(name, "").strip()
+    return Path(value).expanduser() if value else None
+
+
+def config_file(override: str | os.PathLike[str] | None = None) -> Path:
+    """The settings file: ``--config`` (override), else $MEETING_TUI_CONFIG, else the user config dir."""
+    if override:
+        return Path(override).expanduser()
+    return _env_path(CONFIG_ENV) or config_dir() / SETTINGS_FILENAME
+
+
+def config_dir() -> Path:
+    """The folder holding the settings file (and its backups)."""
+    env = _env_path(CONFIG_ENV)
+    if env is not None:
+        return env.parent
+    return platformdirs.user_config_path(APP_NAME, appauthor=False)
+
+
+def data_dir() -> Path:
+    """The user data folder: $MEETING_TUI_DATA_DIR, else platformdirs' user data dir."""
+    return _env_path(DATA_ENV) or platformdirs.user_data_path(APP_NAME, appauthor=False)
+
+
+def sessions_dir(override: str | os.PathLike[str] | None = None) -> Path:
+    """Where session folders live: the settings' ``session.dir`` (override), else ``<data dir>/sessions``."""
+    if override:
+        return Path(override).expanduser()
+    return data_dir() / "sessions"
+
+
+def log_dir() -> Path:
+    """Log files: $MEETING_TUI_LOG_DIR, else ``logs`` beside an overridden data dir, else platformdirs."""
+    env = _env_path(LOG_ENV)
+    if env is not None:
+        return env
+    data = _env_path(DATA_ENV)
+    if data is not None:  # keep tests (which set only the data dir) out of the real log dir
+        return data / "logs"
+    return platformdirs.user_log_path(APP_NAME, appauthor=False)
+
+
+# --- creating files -------------------------------------------------------------------------------------
+
+
+def private_dir(path: str | os.PathLike[str]) -> Path:
+    """Create ``path`` (and parents) if needed; the leaf is 0o700 on POSIX. Raises OSError."""
+    path = Path(path)
+    path.mkdir(parents=True, exist_ok=True, mode=DIR_MODE)
+    if _POSIX:
+        os.chmod(path, DIR_MODE)  # mkdir's mode is masked by umask and ignored for existing dirs
+    return path
+
+
+def make_private(path: str | os.PathLike[str]) -> None:
+    """Make an existing file readable by the user only (no-op off POSIX)."""
+    if _POSIX:
+        os.chmod(path, FILE_MODE)
+
+
+def fsync_dir(path: str | os.PathLike[str]) -> None:
+    """Persist a directory entry (a new or renamed file) where the OS allows it."""
+    if not _POSIX:
+        return
+    with contextlib.suppress(OSError):
+        fd = os.open(path, os.O_RDONLY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+
+
+def atomic_write(path: str | os.PathLike[str], data: str | bytes, *, mode: int = FILE_MODE) -> Path:
+    """Replace ``path`` with ``data`` all at once: temp file in the same dir, fsync, os.replace.
+
+    A crash leaves either the old file or the new one, never half of each. Raises OSError; the temp file
+    is removed on failure.
+    """
+    path = Path(path)
+    payload = data.encode("utf-8") if isinstance(data, str) else data
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(payload)
+            fh.flush()
+            os.fsync(fh.fileno())
+        if _POSIX:
+            os.chmod(tmp, mode)
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
+    fsync_dir(path.parent)
+    return path

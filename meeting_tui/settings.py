@@ -1,0 +1,386 @@
+"""The settings file: TOML, validated by a strict schema, never fatal.
+
+``load_settings()`` always returns usable settings plus warnings for the UI/CLI to show: an unparsable
+file is backed up and replaced by defaults in memory; an unknown key or a bad value is skipped with a
+message naming the key (with a "did you mean") and the expected form. ``save_settings()`` writes
+atomically; when it cannot, ``SettingsSaveError`` explains the fix and the caller keeps its in-memory
+settings. ``SettingsStore`` wraps both for the dashboard.
+"""
+
+from __future__ import annotations
+
+import copy
+import difflib
+import enum
+import os
+import shutil
+import sys
+import time
+import types as _pytypes
+import typing
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+import tomli_w
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic.fields import FieldInfo
+
+from meeting_tui import paths
+from meeting_tui.types import DeviceInfo, DeviceRef, Mode, Source
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover - Python 3.10
+    import tomli as tomllib
+
+EXPORT_FORMATS = ("txt", "md", "srt", "vtt", "json")
+ComputeType = Literal[
+    "default", "auto", "int8", "int8_float16", "int8_float32", "int8_bfloat16", "int16", "float16", "bfloat16", "float32"
+]
+
+
+class _Section(BaseModel):
+    # extra="forbid" turns typos into reported errors; validate_assignment keeps UI edits valid too.
+    model_config = ConfigDict(extra="forbid", validate_assignment=True)
+
+
+class DeviceSetting(_Section):
+    """A device by name and host API (indices change between boots and plug-ins)."""
+
+    name: str = Field(min_length=1)
+    hostapi: str = ""
+
+    def to_ref(self) -> DeviceRef:
+        return DeviceRef(self.name, self.hostapi)
+
+    @classmethod
+    def from_ref(cls, ref: DeviceRef | None) -> DeviceSetting | None:
+        return None if ref is None else cls(name=ref.name, hostapi=ref.hostapi)
+
+
+class Gains(_Section):
+    """Gain in dB applied to each source before mixing and transcription."""
+
+    mic: float = Field(0.0, ge=-60.0, le=40.0)
+    loopback: float = Field(0.0, ge=-60.0, le=40.0)
+
+    def as_dict(self) -> dict[Source, float]:
+        return {Source.MIC: self.mic, Source.LOOPBACK: self.loopback}
+
+
+class CaptureSettings(_Section):
+    mode: Mode = Mode.MEETING
+    mic_device: DeviceSetting | None = None  # None: the system default
+    loopback_device: DeviceSetting | None = None
+    gains_db: Gains = Field(default_factory=Gains)
+
+
+class ModelSettings(_Section):
+    name: str = Field("small.en", min_length=1)  # a faster-whisper model name or a local model folder
+    device: Literal["auto", "cpu", "cuda"] = "auto"
+    compute_type: ComputeType = "default"
+    language: str | None = None  # None: detect (".en" models are English anyway)
+    beam_size: int = Field(5, ge=1, le=20)
+
+
+class TranscriptionSettings(_Section):
+    model: ModelSettings = Field(default_factory=ModelSettings)
+    style: Literal["separate", "mixed"] = "separate"  # one transcript line per source, or of the mix
+
+
+class Labels(_Section):
+    """Speaker labels in the transcript and exports."""
+
+    mic: str = Field("You", min_length=1)
+    loopback: str = Field("Them", min_length=1)
+    mix: str = Field("Mixed", min_length=1)
+
+    def as_dict(self) -> dict[Source, str]:
+        return {Source.MIC: self.mic, Source.LOOPBACK: self.loopback, Source.MIX: self.mix}
+
+
+class UISettings(_Section):
+    theme: str = Field("textual-dark", min_length=1)
+    labels: Labels = Field(default_factory=Labels)
+    keymap: dict[str, str] = Field(default_factory=dict)  # binding id -> keys, e.g. {"stop" = "ctrl+s,f2"}
+
+
+class SessionSettings(_Section):
+    dir: Path | None = None  # None: <user data dir>/sessions
+    record_audio: bool = False
+    start_on_launch: bool = False
+    export_format: Literal["txt", "md", "srt", "vtt", "json"] = "md"
+
+
+class EchoSettings(_Section):
+    enabled: bool = True  # use the loopback as a reference to cancel the speakers in the mic
+    dedupe: Literal["off", "mark", "drop"] = "mark"  # a mic line repeating a loopback line: keep, flag, drop
+
+
+class Settings(_Section):
+    capture: CaptureSettings = Field(default_factory=CaptureSettings)
+    transcription: TranscriptionSettings = Field(default_factory=TranscriptionSettings)
+    ui: UISettings = Field(default_factory=UISettings)
+    session: SessionSettings = Field(default_factory=SessionSettings)
+    echo: EchoSettings = Field(default_factory=EchoSettings)
+
+    def to_toml(self) -> str:
+        # TOML has no null: unset optional values are simply left out.
+        return _HEADER + tomli_w.dumps(self.model_dump(mode="json", exclude_none=True))
+
+    def sessions_dir(self) -> Path:
+        return paths.sessions_dir(self.session.dir)
+
+
+_HEADER = "# meeting-tui settings. Edited by the app; comments are not kept.\n\n"
+
+
+# --- loading --------------------------------------------------------------------------------------------
+
+
+@dataclass
+class LoadedSettings:
+    settings: Settings
+    path: Path
+    warnings: list[str] = field(default_factory=list)
+    backup: Path | None = None  # where an unparsable file was copied
+
+    @property
+    def ok(self) -> bool:
+        return not self.warnings
+
+
+def load_settings(path: str | os.PathLike[str] | None = None) -> LoadedSettings:
+    """Read the settings file (``--config`` value, else $MEETING_TUI_CONFIG, else the user config dir).
+
+    Never raises for a bad file: problems come back as ``warnings`` and the affected keys keep defaults.
+    """
+    target = paths.config_file(path)
+    if not target.exists():
+        return LoadedSettings(Settings(), target)
+    try:
+        text = target.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        return LoadedSettings(Settings(), target, [f"Could not read settings file {target} ({exc}); using default settings."])
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        backup, note = _backup(target, "broken")
+        return LoadedSettings(
+            Settings(), target, [f"Settings file {target} could not be parsed ({exc}); {note}; starting with default settings."], backup
+        )
+    settings, warnings = validate_settings(data, source=target.name)
+    return LoadedSettings(settings, target, warnings)
+
+
+def validate_settings(data: dict[str, Any], *, source: str = "settings") -> tuple[Settings, list[str]]:
+    """Validate a parsed TOML document; bad entries are dropped (defaults kept) and described."""
+    data = copy.deepcopy(data)
+    warnings: list[str] = []
+    for _ in range(200):  # each round removes at least one offending key, so this ends
+        try:
+            return Settings.model_validate(data), warnings
+        except ValidationError as exc:
+            errors = exc.errors()
+            for err in errors:
+                warnings.append(f"{source}: {_describe(err)}")
+            if not any([_prune(data, err["loc"]) for err in errors]):  # a list: prune every one
+                break
+    return Settings(), warnings + [f"{source}: too many problems; using default settings."]
+
+
+def _prune(data: dict[str, Any], loc: tuple[Any, ...]) -> bool:
+    """Delete the deepest key of ``loc`` present in ``data``."""
+    node: Any = data
+    parent, key = None, None
+    for part in loc:
+        if isinstance(node, dict) and part in node:
+            parent, key, node = node, part, node[part]
+        else:
+            break
+    if parent is None:
+        return False
+    del parent[key]
+    return True
+
+
+def _describe(err: dict[str, Any]) -> str:
+    loc = tuple(err["loc"])
+    dotted = ".".join(str(p) for p in loc)
+    if err["type"] == "extra_forbidden":
+        known = _fields_at(loc[:-1])
+        match = difflib.get_close_matches(str(loc[-1]), known, n=1, cutoff=0.6)
+        hint = f' Did you mean "{".".join([*map(str, loc[:-1]), match[0]])}"?' if match else ""
+        where = f" in [{'.'.join(map(str, loc[:-1]))}]" if loc[:-1] else ""
+        return f'unknown setting "{dotted}"{where}; ignored.{hint}'
+    field_info = _field_at(loc)
+    if err["type"] == "missing":
+        parent = ".".join(str(p) for p in loc[:-1])
+        return f'[{parent}] needs "{loc[-1]}" ({_expected(field_info) if field_info else "a value"}); [{parent}] ignored.'
+    expected = f" Expected {_expected(field_info)}." if field_info is not None else ""
+    return f'"{dotted}" = {_toml_repr(err.get("input"))} is not valid: {err["msg"]}.{expected} Using the default.'
+
+
+def _model_of(annotation: Any) -> type[BaseModel] | None:
+    for candidate in (annotation, *typing.get_args(annotation)):
+        if isinstance(candidate, type) and issubclass(candidate, BaseModel):
+            return candidate
+    return None
+
+
+def _fields_at(loc: tuple[Any, ...]) -> list[str]:
+    model: type[BaseModel] | None = Settings
+    for part in loc:
+        info = model.model_fields.get(str(part)) if model else None
+        model = _model_of(info.annotation) if info else None
+    return list(model.model_fields) if model else []
+
+
+def _field_at(loc: tuple[Any, ...]) -> FieldInfo | None:
+    model: type[BaseModel] | None = Settings
+    info = None
+    for part in loc:
+        if model is None:
+            return info  # inside a dict field (keymap): describe the dict
+        info = model.model_fields.get(str(part))
+        if info is None:
+            return None
+        model = _model_of(info.annotation)
+    return info
+
+
+def _expected(info: FieldInfo) -> str:
+    ann = info.annotation
+    args = [a for a in typing.get_args(ann) if a is not type(None)]
+    if typing.get_origin(ann) in (typing.Union, _pytypes.UnionType) and len(args) == 1:
+        ann = args[0]  # X | None
+    bounds = [getattr(m, a) for m in info.metadata for a in ("ge", "le") if hasattr(m, a)]
+    span = f" from {bounds[0]:g} to {bounds[1]:g}" if len(bounds) == 2 else ""
+    if typing.get_origin(ann) is Literal:
+        return "one of " + ", ".join(f'"{v}"' for v in typing.get_args(ann))
+    if isinstance(ann, type) and issubclass(ann, enum.Enum):
+        return "one of " + ", ".join(f'"{m.value}"' for m in ann)
+    if ann is bool:
+        return "true or false (no quotes)"
+    if ann is int:
+        return f"a whole number{span}"
+    if ann is float:
+        return f"a number{span}"
+    if ann is str:
+        return "a text in quotes"
+    if ann is Path:
+        return "a folder path in quotes"
+    if isinstance(ann, type) and issubclass(ann, BaseModel):
+        return "a table with keys " + ", ".join(ann.model_fields)
+    if typing.get_origin(ann) is dict:
+        return 'a table of "name" = "text" entries'
+    return str(ann)
+
+
+def _toml_repr(value: Any) -> str:
+    if isinstance(value, str):
+        return f'"{value}"'
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return repr(value)
+
+
+def _backup(target: Path, tag: str) -> tuple[Path | None, str]:
+    """Copy a bad settings file aside so that a later save cannot destroy the user's text."""
+    backup = target.with_name(f"{target.name}.{tag}-{time.strftime('%Y%m%d-%H%M%S')}")
+    try:
+        shutil.copyfile(target, backup)
+        paths.make_private(backup)
+    except OSError as exc:
+        return None, f"could not keep a backup copy ({exc})"
+    return backup, f"a copy was kept at {backup}"
+
+
+# --- saving ---------------------------------------------------------------------------------------------
+
+
+class SettingsSaveError(OSError):
+    """The settings could not be written; the message names the fix."""
+
+
+def save_settings(settings: Settings, path: str | os.PathLike[str] | None = None) -> Path:
+    """Write ``settings`` atomically (0o600 on POSIX). Raises ``SettingsSaveError`` with a clear message."""
+    target = paths.config_file(path)
+    try:
+        paths.private_dir(target.parent)
+        if target.exists() and not _parses_cleanly(target):
+            _backup(target, "invalid")  # the user's unknown/bad entries would otherwise vanish
+        paths.atomic_write(target, settings.to_toml())
+    except OSError as exc:
+        raise SettingsSaveError(
+            f"Could not save settings to {target} ({exc.strerror or exc}). Your changes apply until you quit. "
+            f"To keep them, make {target.parent} writable or choose another file with --config or "
+            f"{paths.CONFIG_ENV}."
+        ) from exc
+    return target
+
+
+def _parses_cleanly(target: Path) -> bool:
+    try:
+        return not validate_settings(tomllib.loads(target.read_text(encoding="utf-8")))[1]
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError):
+        return False
+
+
+class SettingsStore:
+    """In-memory settings the dashboard edits; every change is saved when possible.
+
+    ``set("capture.gains_db.mic", 6.0)`` validates, applies and saves; it returns a notice to show when
+    the file could not be written (the value still applies, ``writable`` turns False).
+    """
+
+    def __init__(self, path: str | os.PathLike[str] | None = None) -> None:
+        loaded = load_settings(path)
+        self.settings = loaded.settings
+        self.path = loaded.path
+        self.warnings = loaded.warnings
+        self.writable = True
+
+    def set(self, dotted: str, value: Any) -> str | None:
+        *parents, name = dotted.split(".")
+        node: Any = self.settings
+        for part in parents:
+            node = getattr(node, part)
+        if not hasattr(node, name):
+            raise AttributeError(f"no setting {dotted!r}")
+        setattr(node, name, value)  # validate_assignment raises ValidationError for a bad value
+        return self.save()
+
+    def save(self) -> str | None:
+        try:
+            save_settings(self.settings, self.path)
+        except SettingsSaveError as exc:
+            self.writable = False
+            return str(exc)
+        self.writable = True
+        return None
+
+
+# --- devices --------------------------------------------------------------------------------------------
+
+
+def resolve_device(
+    stored: DeviceRef | DeviceSetting | None, available: list[DeviceInfo], kind: Source | None = None
+) -> tuple[DeviceRef | None, str | None]:
+    """Find a saved device among those present now; else fall back to the default, with a notice.
+
+    ``kind`` (MIC or LOOPBACK) narrows ``available`` when the list holds both kinds.
+    """
+    if isinstance(stored, DeviceSetting):
+        stored = stored.to_ref()
+    candidates = [d for d in available if kind is None or d.kind == kind]
+    if stored is not None and any(d.ref == stored for d in candidates):
+        return stored, None
+    fallback = next((d for d in candidates if d.is_default), candidates[0] if candidates else None)
+    if stored is None:
+        return (fallback.ref if fallback else None), None
+    what = {Source.MIC: "microphone", Source.LOOPBACK: "loopback device"}.get(kind, "device")  # type: ignore[arg-type]
+    if fallback is None:
+        return None, f'The saved {what} "{stored}" is not connected, and no other {what} was found.'
+    return fallback.ref, f'The saved {what} "{stored}" is not connected; using "{fallback.ref}" instead.'
