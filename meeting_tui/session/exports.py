@@ -1,0 +1,288 @@
+"""Transcript exporters: plain text, Markdown, SubRip, WebVTT and JSON.
+
+``render(items, fmt)`` turns Segments and Gaps into a string; ``export_file(items, path)`` writes one
+atomically and raises ``ExportError`` (with the fix) when it cannot. Used by ``meeting-tui export`` for
+sessions and by ``meeting-tui transcribe`` for audio files. Items are ordered by start time, since the
+journal holds them in the order the transcriber finished them.
+"""
+
+from __future__ import annotations
+
+import errno
+import json
+import os
+from collections.abc import Callable, Iterable, Mapping
+from pathlib import Path
+from typing import Any
+
+from meeting_tui import paths
+from meeting_tui.session.journal import Item
+from meeting_tui.types import Gap, Mode, Segment, Source
+
+FORMATS = ("txt", "md", "srt", "vtt", "json")
+EXTENSIONS = {"txt": ".txt", "md": ".md", "srt": ".srt", "vtt": ".vtt", "json": ".json"}
+_SUFFIX_FORMATS = {".txt": "txt", ".text": "txt", ".md": "md", ".markdown": "md", ".srt": "srt", ".vtt": "vtt", ".json": "json"}
+DEFAULT_LABELS = {Source.MIC: "You", Source.LOOPBACK: "Them", Source.MIX: "Mixed"}
+
+Labels = Mapping[Any, str]  # Source (or its value, "mic"...) -> label
+
+
+class ExportError(Exception):
+    """An export could not be written; the message says why and what to do."""
+
+
+# --- helpers --------------------------------------------------------------------------------------------
+
+
+def _label_map(labels: Labels | None) -> dict[Source, str]:
+    out = dict(DEFAULT_LABELS)
+    for key, value in (labels or {}).items():
+        out[Source(key)] = value
+    return out
+
+
+def _start(item: Item) -> float:
+    return item.start if isinstance(item, Segment) else item.start_s
+
+
+def _end(item: Item) -> float:
+    return item.end if isinstance(item, Segment) else item.end_s
+
+
+def ordered(items: Iterable[Item]) -> list[Item]:
+    """Final segments and gaps by start time (stable: equal starts keep journal order)."""
+    return sorted((i for i in items if not (isinstance(i, Segment) and not i.final)), key=lambda i: (_start(i), _end(i)))
+
+
+def _one_line(text: str) -> str:
+    return " ".join(text.split())
+
+
+def _clock(seconds: float) -> str:
+    """H:MM:SS style, always with hours (sessions run past an hour)."""
+    total = int(max(0.0, seconds))
+    return f"{total // 3600:02d}:{total % 3600 // 60:02d}:{total % 60:02d}"
+
+
+def _cue_time(seconds: float, sep: str) -> str:
+    ms = int(round(max(0.0, seconds) * 1000))
+    h, rest = divmod(ms, 3_600_000)
+    m, rest = divmod(rest, 60_000)
+    s, ms = divmod(rest, 1000)
+    return f"{h:02d}:{m:02d}:{s:02d}{sep}{ms:03d}"
+
+
+def _duration(seconds: float) -> str:
+    seconds = max(0.0, seconds)
+    if seconds < 60:
+        return f"{seconds:.0f} s" if seconds >= 1 else f"{seconds:.1f} s"
+    minutes, secs = divmod(int(round(seconds)), 60)
+    return f"{minutes} min {secs} s" if minutes < 60 else f"{minutes // 60} h {minutes % 60} min"
+
+
+def _gap_text(gap: Gap, labels: dict[Source, str]) -> str:
+    why = f": {gap.reason}" if gap.reason else ""
+    return f"[no audio from {labels[gap.source]} for {_duration(gap.end_s - gap.start_s)}{why}]"
+
+
+def _cue_bounds(item: Item) -> tuple[float, float]:
+    start, end = _start(item), _end(item)
+    return start, max(end, start + 0.001)  # players drop cues that end before they start
+
+
+# --- formats --------------------------------------------------------------------------------------------
+
+
+def to_text(items: Iterable[Item], labels: dict[Source, str], meta: Mapping[str, Any]) -> str:
+    lines = []
+    if meta.get("title"):
+        lines += [str(meta["title"]), ""]
+    for item in ordered(items):
+        if isinstance(item, Segment):
+            lines.append(f"[{_clock(item.start)}] {labels[item.source]}: {_one_line(item.text)}")
+        else:
+            lines.append(f"[{_clock(item.start_s)}] {_gap_text(item, labels)}")
+    return "\n".join(lines) + "\n"
+
+
+_MD_SPECIAL = str.maketrans({c: "\\" + c for c in "\\`*_[]<>#|"})
+
+
+def to_markdown(items: Iterable[Item], labels: dict[Source, str], meta: Mapping[str, Any]) -> str:
+    lines = [f"# {meta.get('title') or 'Transcript'}", ""]
+    facts = _facts(meta)
+    if facts:
+        lines += [" · ".join(facts), ""]
+    for item in ordered(items):
+        if isinstance(item, Segment):
+            text = _one_line(item.text).translate(_MD_SPECIAL)
+            lines.append(f"**{labels[item.source]}** `{_clock(item.start)}`  ")
+            lines += [text, ""]
+        else:
+            lines += [f"> `{_clock(item.start_s)}` *{_gap_text(item, labels)}*", ""]
+    return "\n".join(lines).rstrip("\n") + "\n"
+
+
+def _facts(meta: Mapping[str, Any]) -> list[str]:
+    facts = []
+    if meta.get("started"):
+        facts.append(f"Started {str(meta['started'])[:16].replace('T', ' ')}")
+    if meta.get("mode"):
+        try:
+            facts.append(Mode(meta["mode"]).label)
+        except ValueError:
+            facts.append(str(meta["mode"]))
+    if isinstance(meta.get("duration_s"), (int, float)):
+        facts.append(_duration(meta["duration_s"]))
+    if meta.get("status") == "unfinished":
+        facts.append("unfinished (the app stopped before the end)")
+    return facts
+
+
+def to_srt(items: Iterable[Item], labels: dict[Source, str], meta: Mapping[str, Any]) -> str:
+    blocks = []
+    for n, item in enumerate(ordered(items), start=1):
+        start, end = _cue_bounds(item)
+        text = f"{labels[item.source]}: {_one_line(item.text)}" if isinstance(item, Segment) else _gap_text(item, labels)
+        blocks.append(f"{n}\n{_cue_time(start, ',')} --> {_cue_time(end, ',')}\n{text}\n")
+    return "\n".join(blocks)
+
+
+def _vtt_escape(text: str) -> str:
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def to_vtt(items: Iterable[Item], labels: dict[Source, str], meta: Mapping[str, Any]) -> str:
+    blocks = ["WEBVTT\n"]
+    for n, item in enumerate(ordered(items), start=1):
+        start, end = _cue_bounds(item)
+        if isinstance(item, Segment):  # a voice span: players can style or show the speaker
+            text = f"<v {_vtt_escape(labels[item.source])}>{_vtt_escape(_one_line(item.text))}"
+        else:
+            text = _vtt_escape(_gap_text(item, labels))
+        blocks.append(f"{n}\n{_cue_time(start, '.')} --> {_cue_time(end, '.')}\n{text}\n")
+    return "\n".join(blocks)
+
+
+def to_json(items: Iterable[Item], labels: dict[Source, str], meta: Mapping[str, Any]) -> str:
+    out_items = []
+    for item in ordered(items):
+        if isinstance(item, Segment):
+            rec: dict[str, Any] = {
+                "type": "segment",
+                "source": item.source.value,
+                "speaker": labels[item.source],
+                "start": round(item.start, 3),
+                "end": round(item.end, 3),
+                "text": item.text.strip(),
+            }
+            if item.confidence is not None:
+                rec["confidence"] = round(item.confidence, 4)
+            if item.wall_start is not None:
+                rec["wall_start"] = round(item.wall_start, 3)
+        else:
+            rec = {
+                "type": "gap",
+                "source": item.source.value,
+                "speaker": labels[item.source],
+                "start": round(item.start_s, 3),
+                "end": round(item.end_s, 3),
+                "reason": item.reason,
+            }
+        out_items.append(rec)
+    doc = {
+        "format": "meeting-tui-transcript",
+        "version": 1,
+        "meta": dict(meta),
+        "labels": {s.value: label for s, label in labels.items()},
+        "items": out_items,
+    }
+    return json.dumps(doc, indent=2, ensure_ascii=False) + "\n"
+
+
+_RENDERERS: dict[str, Callable[[Iterable[Item], dict[Source, str], Mapping[str, Any]], str]] = {
+    "txt": to_text,
+    "md": to_markdown,
+    "srt": to_srt,
+    "vtt": to_vtt,
+    "json": to_json,
+}
+
+
+# --- public API -----------------------------------------------------------------------------------------
+
+
+def render(items: Iterable[Item], fmt: str, *, labels: Labels | None = None, meta: Mapping[str, Any] | None = None) -> str:
+    """The transcript as ``fmt`` (one of FORMATS).
+
+    ``meta`` (all optional): title, session, started (ISO time), mode (a Mode value), duration_s, status;
+    Markdown shows them under the title, JSON copies them.
+    """
+    if fmt not in _RENDERERS:
+        raise ValueError(f'unknown export format "{fmt}"; choose one of {", ".join(FORMATS)}')
+    return _RENDERERS[fmt](list(items), _label_map(labels), dict(meta or {}))
+
+
+def format_for_path(path: str | os.PathLike[str]) -> str | None:
+    """The format a file name implies by its extension, if any."""
+    return _SUFFIX_FORMATS.get(Path(path).suffix.lower())
+
+
+def default_filename(stem: str, fmt: str) -> str:
+    """E.g. ``default_filename("2024-05-01_14-03-22", "srt")`` -> ``"meeting-2024-05-01_14-03-22.srt"``."""
+    return f"meeting-{stem}{EXTENSIONS[fmt]}"
+
+
+def export_file(
+    items: Iterable[Item],
+    path: str | os.PathLike[str],
+    fmt: str | None = None,
+    *,
+    labels: Labels | None = None,
+    meta: Mapping[str, Any] | None = None,
+) -> Path:
+    """Write the transcript to ``path`` atomically (0o600 on POSIX); ``fmt`` defaults from the extension.
+
+    Raises ExportError naming the problem and the fix; nothing else is touched when it fails.
+    """
+    path = Path(path).expanduser()
+    fmt = fmt or format_for_path(path)
+    if fmt is None:
+        raise ExportError(f'Cannot tell the format of "{path}" from its extension; add --format ({", ".join(FORMATS)}).')
+    text = render(items, fmt, labels=labels, meta=meta)
+    try:
+        _check_target(path)
+        paths.atomic_write(path, text)
+    except OSError as exc:
+        raise ExportError(_explain(path, exc)) from exc
+    return path
+
+
+def _check_target(path: Path) -> None:
+    if path.is_dir():
+        raise IsADirectoryError(errno.EISDIR, "is a folder", str(path))
+    parent = path.parent
+    for ancestor in (parent, *parent.parents):
+        if ancestor.exists():
+            if not ancestor.is_dir():
+                raise NotADirectoryError(errno.ENOTDIR, f"{ancestor} is a file, not a folder", str(path))
+            break
+    if not parent.exists():
+        raise FileNotFoundError(errno.ENOENT, f"the folder {parent} does not exist", str(path))
+
+
+def _explain(path: Path, exc: OSError) -> str:
+    fix = "Choose another file with -o/--output (a folder you can write to)."
+    if isinstance(exc, IsADirectoryError):
+        return f"Cannot write the export to {path}: it is a folder. Give a file name, e.g. -o {path / 'transcript.txt'}."
+    if isinstance(exc, NotADirectoryError):
+        return f"Cannot write the export to {path}: {exc.strerror}. {fix}"
+    if isinstance(exc, FileNotFoundError):
+        return f"Cannot write the export to {path}: {exc.strerror}. Create it first, or {fix[0].lower()}{fix[1:]}"
+    if isinstance(exc, PermissionError):
+        return f"Cannot write the export to {path}: permission denied. {fix}"
+    if exc.errno in (errno.EROFS, errno.EACCES):
+        return f"Cannot write the export to {path}: the location is read-only. {fix}"
+    if exc.errno == errno.ENOSPC:
+        return f"Cannot write the export to {path}: the disk is full. Free some space or {fix[0].lower()}{fix[1:]}"
+    return f"Cannot write the export to {path}: {exc.strerror or exc}. {fix}"
