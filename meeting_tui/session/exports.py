@@ -60,7 +60,7 @@ def _one_line(text: str) -> str:
 
 def _clock(seconds: float) -> str:
     """H:MM:SS style, always with hours (sessions run past an hour)."""
-    total = int(max(0.0, seconds))
+    total = int(round(max(0.0, seconds) * 1000)) // 1000  # agree with the millisecond cue times
     return f"{total // 3600:02d}:{total % 3600 // 60:02d}:{total % 60:02d}"
 
 
@@ -119,7 +119,7 @@ def to_markdown(items: Iterable[Item], labels: dict[Source, str], meta: Mapping[
             lines.append(f"**{labels[item.source]}** `{_clock(item.start)}`  ")
             lines += [text, ""]
         else:
-            lines += [f"> `{_clock(item.start_s)}` *{_gap_text(item, labels)}*", ""]
+            lines += [f"> `{_clock(item.start_s)}` *{_gap_text(item, labels).translate(_MD_SPECIAL)}*", ""]
     return "\n".join(lines).rstrip("\n") + "\n"
 
 
