@@ -111,14 +111,21 @@ class Session:
         }
         journal = JournalWriter(folder / JOURNAL_NAME)
         session = cls(folder, meta, journal, lock)
-        if record_audio:
-            from meeting_tui.session.recorder import AudioRecorder  # soundfile only when needed
+        try:
+            if record_audio:
+                from meeting_tui.session.recorder import AudioRecorder  # soundfile only when needed
 
-            sources = list(audio_sources) if audio_sources is not None else [*mode.sources, Source.MIX]
-            session.recorder = AudioRecorder(folder / "audio", sources)
-            meta["audio"] = {s.value: str(p.relative_to(folder).as_posix()) for s, p in session.recorder.files.items()}
-        write_meta(folder, meta)
-        journal.append({"t": "start", "v": FORMAT_VERSION, "id": folder.name, "wall": meta["started_wall"]})
+                sources = list(audio_sources) if audio_sources is not None else [*mode.sources, Source.MIX]
+                session.recorder = AudioRecorder(folder / "audio", sources)
+                meta["audio"] = {s.value: p.relative_to(folder).as_posix() for s, p in session.recorder.files.items()}
+            write_meta(folder, meta)
+            journal.append({"t": "start", "v": FORMAT_VERSION, "id": folder.name, "wall": meta["started_wall"]})
+        except BaseException:
+            if session.recorder is not None:
+                session.recorder.close()
+            journal.close()
+            lock.release()  # the folder stays, listed as unfinished, rather than looking live forever
+            raise
         return session
 
     # --- writing --------------------------------------------------------------------------------------
