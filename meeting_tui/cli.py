@@ -41,6 +41,11 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    if argv[:1] == ["worker"]:  # hot path, started once per source: skip every other import
+        from meeting_tui.capture.worker import run
+
+        return run(argv[1:])
     parser = build_parser()
     args = parser.parse_args(argv)
     if args.version:

@@ -21,7 +21,7 @@ from meeting_tui.capture.frames import Frame
 from meeting_tui.capture.health import HealthMonitor
 from meeting_tui.capture.levels import FLOOR_DB, LevelMeter, dbfs
 from meeting_tui.capture.mixer import MixBus, Track, downmix
-from meeting_tui.capture.similarity import max_normalized_xcorr
+from meeting_tui.capture.similarity import similarity
 from meeting_tui.capture.supervisor import WorkerEvents, WorkerSupervisor, worker_argv, worker_env
 from meeting_tui.types import SESSION_RATE, DeviceRef, Health, Level, Mode, Source
 
@@ -29,7 +29,8 @@ log = logging.getLogger("meeting_tui.capture")
 
 TICK_HZ = 25  # meters and health: above the 20 Hz the UI needs
 SIMILARITY_EVERY_S = 0.5
-SIMILARITY_WINDOW = SESSION_RATE  # one second
+SIMILARITY_WINDOW = 2 * SESSION_RATE
+SIMILARITY_MAX_LAG = SESSION_RATE // 2  # the two streams' latencies may differ by a few hundred ms
 SIMILAR_ABOVE = 0.97  # "near-identical": an acoustic echo with a room in between stays well below
 SIMILAR_MIN_DB = -50.0
 ABSENT_AFTER_S = 0.3  # a source silent on the pipe this long (wall time) no longer holds the mix back
@@ -101,7 +102,7 @@ def specs_for_mode(mode: Mode, mic: DeviceRef | None = None, loopback: DeviceRef
 class _Recent:
     """The last couple of seconds of one source, for the wrong-source check."""
 
-    def __init__(self, keep: int = 2 * SESSION_RATE) -> None:
+    def __init__(self, keep: int = 3 * SESSION_RATE) -> None:
         self.keep = keep
         self.chunks: collections.deque = collections.deque()
         self.end = 0
@@ -296,7 +297,7 @@ class CaptureEngine:
         if a is not None and b is not None:
             loud = min(dbfs(float(np.sqrt(np.mean(a * a)))), dbfs(float(np.sqrt(np.mean(b * b)))))
             if loud > SIMILAR_MIN_DB:
-                score = max_normalized_xcorr(a, b, SESSION_RATE // 10)
+                score = similarity(a, b, SIMILARITY_MAX_LAG)
         self._similar_hits = self._similar_hits + 1 if score > SIMILAR_ABOVE else 0
         monitor = self._health[Source.MIC]
         if self._similar_hits >= 2:

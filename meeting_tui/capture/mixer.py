@@ -22,7 +22,6 @@ import soxr
 from meeting_tui.types import SESSION_RATE, AudioChunk, Gap, Source
 
 GAP_MIN_SAMPLES = SESSION_RATE // 10  # shorter holes are scheduling jitter, not gaps worth reporting
-DRIFT_WARMUP_S = 1.0  # the resampler's start-up delay and the first blocks' jitter settle by then
 DRIFT_TAU_S = 2.0  # smoothing of the timestamp error: averages callback jitter away
 CORRECT_THRESHOLD = 16  # samples (1 ms) of smoothed misalignment before a sample is dropped/repeated
 
@@ -61,12 +60,12 @@ class Track:
         self._resampler: soxr.ResampleStream | None = None
         self._rate = 0
         self._next: int | None = None
+        self._start = 0
         self._reset_clock()
 
     def _reset_clock(self) -> None:
         self._first_time: float | None = None
         self._frames_in = 0
-        self._baseline: float | None = None
         self._err = 0.0
         self._last_time: float | None = None
 
@@ -91,6 +90,7 @@ class Track:
             if self.end and start - self.end >= GAP_MIN_SAMPLES:
                 gap = Gap(self.source, self.end / SESSION_RATE, start / SESSION_RATE, "capture restarted")
             self._next = start
+            self._start = start
         else:
             out = self._align(out, expected, capture_time)
         self._measure_drift(capture_time, len(mono), rate)
@@ -113,16 +113,13 @@ class Track:
         return chunk
 
     def _align(self, out: np.ndarray, expected: float, capture_time: float) -> np.ndarray:
-        err = self._next - expected  # >0: we are ahead of the clock (device runs fast)
-        if capture_time - self._first_time < DRIFT_WARMUP_S:
-            self._baseline = err  # includes the resampler's constant delay
-            self._err = 0.0
-            self._last_time = capture_time
-            return out
+        # Where this block's first sample sits on the session clock, counted in input frames (exact),
+        # not in resampler output (soxr releases output in bursts, which would read as jitter).
+        placed = self._start + self._frames_in * SESSION_RATE / self._rate + self.corrections
+        err = placed - expected  # >0: the device delivers faster than the shared clock
         dt = max(0.0, capture_time - (capture_time if self._last_time is None else self._last_time))
         self._last_time = capture_time
-        alpha = 1.0 - math.exp(-dt / DRIFT_TAU_S) if dt else 0.05
-        self._err += alpha * ((err - (self._baseline or 0.0)) - self._err)
+        self._err += (1.0 - math.exp(-dt / DRIFT_TAU_S)) * (err - self._err)
         if len(out) > 2 and abs(self._err) > CORRECT_THRESHOLD:
             mid = len(out) // 2
             if self._err > 0:

@@ -1,22 +1,38 @@
 """Is one stream a copy of the other? (A Pulse stream whose source vanished moves to the default
-source silently, so the "mic" worker may end up recording the loopback.)"""
+source silently, so the "mic" worker may end up recording the loopback, with its own latency.)"""
 
 from __future__ import annotations
 
 import numpy as np
 
 
-def max_normalized_xcorr(a: np.ndarray, b: np.ndarray, max_lag: int) -> float:
-    """Peak normalized cross-correlation of two equal-length signals over lags in ±max_lag."""
+def best_lag(a: np.ndarray, b: np.ndarray, max_lag: int) -> int:
+    """The shift of ``b`` against ``a`` (in samples, ±max_lag) where they match best (FFT correlation)."""
+    n = min(len(a), len(b))
+    size = 1 << int(np.ceil(np.log2(2 * n)))
+    xc = np.fft.irfft(np.fft.rfft(a[:n], size) * np.conj(np.fft.rfft(b[:n], size)), size)
+    candidates = np.concatenate([xc[: max_lag + 1], xc[-max_lag:]])
+    i = int(np.argmax(np.abs(candidates)))
+    return i if i <= max_lag else i - len(candidates)
+
+
+def decimate(x: np.ndarray, factor: int) -> np.ndarray:
+    """Block means: a crude low-pass. Two captures of one signal differ by sub-sample offsets, which
+    decorrelate the top of the band; the bottom is what identifies the signal."""
+    n = len(x) // factor * factor
+    return x[:n].reshape(-1, factor).mean(axis=1)
+
+
+def similarity(a: np.ndarray, b: np.ndarray, max_lag: int, factor: int = 8) -> float:
+    """|Pearson correlation| of the overlapping parts of ``a`` and ``b`` at their best lag, in [0, 1],
+    computed at 1/``factor`` of the rate (``max_lag`` is in samples of the full rate)."""
+    a, b, max_lag = decimate(a, factor), decimate(b, factor), max(1, max_lag // factor)
     n = min(len(a), len(b))
     if n < 2 * max_lag + 16:
         return 0.0
     a = a[:n] - a[:n].mean()
     b = b[:n] - b[:n].mean()
-    denom = float(np.sqrt(np.dot(a, a) * np.dot(b, b)))
-    if denom < 1e-9:
-        return 0.0
-    size = 1 << int(np.ceil(np.log2(2 * n)))
-    xc = np.fft.irfft(np.fft.rfft(a, size) * np.conj(np.fft.rfft(b, size)), size)
-    lags = np.concatenate([xc[: max_lag + 1], xc[-max_lag:]])
-    return float(np.max(np.abs(lags)) / denom)
+    lag = best_lag(a, b, max_lag)
+    x, y = (a[lag:], b[: n - lag]) if lag >= 0 else (a[: n + lag], b[-lag:])
+    denom = float(np.sqrt(np.dot(x, x) * np.dot(y, y)))
+    return abs(float(np.dot(x, y))) / denom if denom > 1e-9 else 0.0

@@ -1,0 +1,52 @@
+import numpy as np
+import pytest
+
+from meeting_tui.capture.frames import FLAG_SYNTH_SILENCE, FrameDecoder, FrameError, encode_frame
+
+
+def test_round_trip_in_arbitrary_pieces():
+    rng = np.random.default_rng(1)
+    blocks = [rng.standard_normal((n, 2)).astype(np.float32) for n in (1, 441, 480, 1024)]
+    stream = b"".join(encode_frame(i, 10.0 + i, 48000, b, FLAG_SYNTH_SILENCE if i == 2 else 0)
+                      for i, b in enumerate(blocks))
+    dec = FrameDecoder()
+    frames = []
+    for i in range(0, len(stream), 777):  # pipe reads never line up with frames
+        frames += dec.feed(stream[i:i + 777])
+    dec.finish()
+    assert [f.seq for f in frames] == [0, 1, 2, 3]
+    assert [f.synthesized for f in frames] == [False, False, True, False]
+    for f, b in zip(frames, blocks):
+        assert f.samplerate == 48000 and f.channels == 2
+        np.testing.assert_array_equal(f.samples, b)
+
+
+def test_garbage_is_rejected():
+    with pytest.raises(FrameError, match="bad frame header"):
+        FrameDecoder().feed(b"Traceback (most recent call last):\n" * 4)
+
+
+def test_corrupted_payload_fails_checksum():
+    data = bytearray(encode_frame(0, 0.0, 16000, np.ones((100, 1), np.float32)))
+    data[40] ^= 0xFF
+    with pytest.raises(FrameError, match="checksum"):
+        FrameDecoder().feed(bytes(data))
+
+
+def test_truncated_frame_detected_at_end():
+    data = encode_frame(0, 0.0, 16000, np.ones((100, 1), np.float32))
+    dec = FrameDecoder()
+    assert dec.feed(data[:-10]) == []
+    with pytest.raises(FrameError, match="inside a frame"):
+        dec.finish()
+
+
+def test_implausible_sizes_rejected_before_buffering():
+    import struct
+
+    from meeting_tui.capture.frames import HEADER, MAGIC, VERSION
+
+    bad = HEADER.pack(MAGIC, VERSION, 0, 2, 48000, 0, 0.0, 10_000_000)
+    with pytest.raises(FrameError, match="implausible"):
+        FrameDecoder().feed(bad)
+    assert struct.calcsize("<4sBBHIQdI") == 32
