@@ -1,0 +1,351 @@
+"""Loading a faster-whisper model: names or local folders, device and compute type, progress, clear errors.
+
+``load_model(config, progress)`` blocks (call it from a thread; ``Transcriber`` does). ``ModelLoader`` runs
+it in a background thread for clients that want the model before a session starts.
+
+Errors are ``ModelLoadError`` with ``model`` (what was asked for) and ``fix`` (what the user can do),
+and ``str(error)`` reads as one sentence naming both.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable
+
+log = logging.getLogger(__name__)
+
+#: Names faster-whisper can fetch from the Hugging Face Hub (tiny.en ... large-v3, distil-*, turbo); kept
+#: here so importing this module does not import faster-whisper. ``model_names()`` adds any newer ones.
+MODEL_NAMES: tuple[str, ...] = (
+    "tiny.en", "tiny", "base.en", "base", "small.en", "small", "medium.en", "medium", "large-v1", "large-v2",
+    "large-v3", "large", "distil-large-v2", "distil-medium.en", "distil-small.en", "distil-large-v3",
+    "distil-large-v3.5", "large-v3-turbo", "turbo",
+)
+
+
+def model_names() -> tuple[str, ...]:
+    try:
+        from faster_whisper.utils import available_models
+
+        extra = tuple(n for n in available_models() if n not in MODEL_NAMES)
+    except Exception:  # pragma: no cover
+        extra = ()
+    return MODEL_NAMES + extra
+
+
+@dataclass
+class ModelConfig:
+    """What to load and how to decode. Mirrors ``settings.transcription.model`` plus ``cpu_threads``."""
+
+    name: str = "small.en"  # a name from MODEL_NAMES, a Hub repo id ("org/repo"), or a local model folder
+    device: str = "auto"  # "auto" (CUDA when available, else CPU), "cpu", "cuda"
+    compute_type: str = "default"  # "default"/"auto": int8 on CPU, float16 on CUDA
+    language: str | None = None  # None: detect (".en" models are English anyway)
+    beam_size: int = 5
+    cpu_threads: int = 0  # 0: default_cpu_threads()
+    download_root: str | None = None  # Hub cache folder (None: huggingface_hub's default)
+
+    @classmethod
+    def from_settings(cls, model_settings: Any, **overrides: Any) -> "ModelConfig":
+        """From ``Settings.transcription.model`` (any object with the same attribute names)."""
+        values = {k: getattr(model_settings, k) for k in ("name", "device", "compute_type", "language", "beam_size")
+                  if getattr(model_settings, k, None) is not None}
+        values.update({k: v for k, v in overrides.items() if v is not None})
+        return cls(**values)
+
+
+class ModelLoadError(RuntimeError):
+    """A model that cannot be loaded. ``fix`` says what to do about it."""
+
+    def __init__(self, model: str, problem: str, fix: str) -> None:
+        self.model, self.problem, self.fix = model, problem, fix
+        super().__init__(f"cannot load Whisper model {model!r}: {problem}. Fix: {fix}")
+
+
+@dataclass(frozen=True)
+class LoadProgress:
+    """One progress report while a model loads.
+
+    ``stage``: "resolving", "downloading", "loading", "ready", "fallback" (CUDA failed, using CPU) or
+    "error". ``fraction`` is 0..1 where known (download bytes), else None.
+    """
+
+    stage: str
+    message: str
+    fraction: float | None = None
+    done_bytes: int | None = None
+    total_bytes: int | None = None
+
+
+ProgressCallback = Callable[[LoadProgress], None]
+
+
+@dataclass
+class LoadedModel:
+    model: Any  # faster_whisper.WhisperModel
+    name: str
+    path: str
+    device: str
+    compute_type: str
+    cpu_threads: int
+    load_s: float
+    english_only: bool
+    notes: list[str] = field(default_factory=list)
+
+
+def default_cpu_threads() -> int:
+    """Leave one core for capture and the UI: 1 thread on 2 cores, 3 on 4, at most 8.
+
+    Measured on the 2-core dev machine: tiny.en decodes as fast with 1 thread as with 2 (the encoder
+    dominates and the second core is busy with capture anyway).
+    """
+    return max(1, min(8, (os.cpu_count() or 2) - 1))
+
+
+def cuda_available() -> bool:
+    try:
+        import ctranslate2
+
+        return ctranslate2.get_cuda_device_count() > 0
+    except Exception:
+        return False
+
+
+def resolve_device(device: str) -> str:
+    device = (device or "auto").lower()
+    if device == "auto":
+        return "cuda" if cuda_available() else "cpu"
+    if device not in ("cpu", "cuda"):
+        raise ModelLoadError("?", f"unknown device {device!r}", 'use "auto", "cpu" or "cuda"')
+    return device
+
+
+def resolve_compute_type(device: str, compute_type: str) -> str:
+    """``default``/``auto`` become int8 on CPU and float16 on CUDA (int8_float16 where float16 is missing)."""
+    ct = (compute_type or "default").lower()
+    if ct not in ("default", "auto"):
+        return ct
+    if device == "cpu":
+        return "int8"
+    try:
+        import ctranslate2
+
+        supported = ctranslate2.get_supported_compute_types("cuda")
+    except Exception:
+        supported = {"float16"}
+    for candidate in ("float16", "int8_float16", "int8_float32", "float32"):
+        if candidate in supported:
+            return candidate
+    return "float32"
+
+
+def _looks_like_path(name: str) -> bool:
+    return (os.sep in name or (os.altsep and os.altsep in name) or name.startswith((".", "~"))
+            or Path(name).expanduser().exists()) and not _is_repo_id(name)
+
+
+def _is_repo_id(name: str) -> bool:
+    # "Systran/faster-whisper-small": exactly one slash, no leading dot/slash, not an existing folder
+    parts = name.split("/")
+    return (len(parts) == 2 and all(parts) and not name.startswith((".", "~", "/"))
+            and not Path(name).expanduser().exists())
+
+
+def _offline() -> bool:
+    return os.environ.get("HF_HUB_OFFLINE", "").strip().lower() in ("1", "true", "yes", "on")
+
+
+def _progress_tqdm(progress: ProgressCallback | None, name: str):
+    """A tqdm class for huggingface_hub's snapshot_download that reports byte progress to ``progress``."""
+    from huggingface_hub.utils import tqdm as hf_tqdm
+
+    class _Reporter(hf_tqdm):  # type: ignore[misc, valid-type]
+        _last = 0.0
+
+        def __init__(self, *args: Any, **kwargs: Any) -> None:
+            kwargs["disable"] = False
+            kwargs["file"] = open(os.devnull, "w")  # noqa: SIM115 - closed with the bar
+            super().__init__(*args, **kwargs)
+
+        def _report(self, force: bool = False) -> None:
+            if progress is None or self.unit != "B" or "Reconstruct" in str(self.desc):
+                return
+            now = time.monotonic()
+            if not force and now - self._last < 0.2:
+                return
+            self._last = now
+            total = int(self.total or 0)
+            frac = (self.n / total) if total else None
+            mb = self.n / 1e6
+            msg = f"downloading {name}: {mb:.0f} MB" + (f" of {total / 1e6:.0f} MB" if total else "")
+            _safe(progress, LoadProgress("downloading", msg, frac, int(self.n), total or None))
+
+        def update(self, n: float | None = 1) -> bool | None:
+            out = super().update(n)
+            self._report()
+            return out
+
+        def close(self) -> None:
+            if not self.disable:
+                self._report(force=True)
+            fp = getattr(self, "fp", None)
+            super().close()
+            if fp is not None and hasattr(fp, "close"):
+                try:
+                    fp.close()
+                except Exception:
+                    pass
+
+    return _Reporter
+
+
+def _safe(cb: Callable[..., Any] | None, *args: Any) -> None:
+    if cb is None:
+        return
+    try:
+        cb(*args)
+    except Exception:  # a broken UI callback must not break loading
+        log.exception("progress callback failed")
+
+
+def resolve_model_path(config: ModelConfig, progress: ProgressCallback | None = None) -> str:
+    """A local folder holding model.bin: the configured folder, or the Hub model (downloaded if needed)."""
+    name = (config.name or "").strip()
+    if not name:
+        raise ModelLoadError(name, "no model configured", 'set transcription.model.name, e.g. "small.en"')
+    if _looks_like_path(name):
+        path = Path(name).expanduser()
+        if not path.is_dir():
+            raise ModelLoadError(name, f"the folder {path} does not exist",
+                                 "check the path, or use a model name such as small.en or tiny.en")
+        if not (path / "model.bin").is_file():
+            raise ModelLoadError(name, f"{path} holds no CTranslate2 model (model.bin missing)",
+                                 "point at a faster-whisper (CTranslate2) model folder, or convert one with "
+                                 "ct2-transformers-converter")
+        return str(path)
+    names = model_names()
+    if name not in names and not _is_repo_id(name):
+        import difflib
+
+        close = difflib.get_close_matches(name, names, n=3)
+        hint = f"did you mean {', '.join(close)}?" if close else f"use one of {', '.join(names)}"
+        raise ModelLoadError(name, "unknown model name", f"{hint} Or give a local model folder")
+    import huggingface_hub
+
+    from faster_whisper.utils import _MODELS  # name -> repo id
+
+    repo_id = _MODELS.get(name, name)
+    offline = _offline()
+    _safe(progress, LoadProgress("resolving", f"looking for {name} ({repo_id})" + (" offline" if offline else "")))
+    kwargs: dict[str, Any] = {
+        "allow_patterns": ["config.json", "preprocessor_config.json", "model.bin", "tokenizer.json", "vocabulary.*"],
+        "tqdm_class": _progress_tqdm(progress, name),
+    }
+    if config.download_root:
+        kwargs["cache_dir"] = config.download_root
+    try:
+        return huggingface_hub.snapshot_download(repo_id, local_files_only=offline, **kwargs)
+    except Exception as exc:
+        if offline:
+            raise ModelLoadError(name, "it is not in the local Hugging Face cache and HF_HUB_OFFLINE=1 forbids a "
+                                       "download", "set transcription.model.name to a local model folder, or unset "
+                                                   "HF_HUB_OFFLINE and connect to the internet once") from exc
+        raise ModelLoadError(name, f"download from the Hugging Face Hub failed ({type(exc).__name__}: {exc})",
+                             "check the network connection (or proxy), or set transcription.model.name to a "
+                             "local model folder") from exc
+
+
+def _english_only(path: str, name: str) -> bool:
+    if name.endswith(".en"):
+        return True
+    try:
+        import json
+
+        cfg = json.loads((Path(path) / "config.json").read_text())
+        return int(cfg.get("vocab_size", cfg.get("vocabulary_size", 0)) or 0) == 51864
+    except Exception:
+        return Path(path).name.endswith(".en") or ".en" in Path(path).name
+
+
+def load_model(config: ModelConfig, progress: ProgressCallback | None = None) -> LoadedModel:
+    """Resolve, (download,) and load the model. Raises ModelLoadError. Blocking."""
+    t0 = time.monotonic()
+    path = resolve_model_path(config, progress)
+    device = resolve_device(config.device)
+    compute_type = resolve_compute_type(device, config.compute_type)
+    threads = config.cpu_threads or default_cpu_threads()
+    notes: list[str] = []
+    from faster_whisper import WhisperModel
+
+    def _load(dev: str, ct: str) -> Any:
+        _safe(progress, LoadProgress("loading", f"loading {config.name} on {dev} ({ct})"))
+        return WhisperModel(path, device=dev, compute_type=ct, cpu_threads=threads)
+
+    try:
+        model = _load(device, compute_type)
+    except Exception as exc:
+        if device == "cuda" and (config.device or "auto") == "auto":
+            note = f"CUDA failed ({type(exc).__name__}: {exc}); using the CPU"
+            notes.append(note)
+            _safe(progress, LoadProgress("fallback", note))
+            device, compute_type = "cpu", resolve_compute_type("cpu", config.compute_type)
+            try:
+                model = _load(device, compute_type)
+            except Exception as exc2:
+                raise ModelLoadError(config.name, f"{type(exc2).__name__}: {exc2}",
+                                     "try compute_type = \"int8\" or another model") from exc2
+        else:
+            fix = ("install the CUDA 12 cuBLAS/cuDNN libraries or set device = \"cpu\"" if device == "cuda"
+                   else "use compute_type = \"default\" (int8 on CPU) or re-download the model")
+            raise ModelLoadError(config.name, f"{type(exc).__name__}: {exc}", fix) from exc
+    loaded = LoadedModel(model=model, name=config.name, path=path, device=device, compute_type=compute_type,
+                         cpu_threads=threads, load_s=time.monotonic() - t0,
+                         english_only=_english_only(path, config.name), notes=notes)
+    _safe(progress, LoadProgress("ready", f"{config.name} ready on {device} ({compute_type}) in {loaded.load_s:.1f} s",
+                                 1.0))
+    return loaded
+
+
+class ModelLoader:
+    """Loads a model in a daemon thread; ``result()`` waits and returns it or raises ModelLoadError."""
+
+    def __init__(self, config: ModelConfig, progress: ProgressCallback | None = None) -> None:
+        self.config, self.progress = config, progress
+        self._done = threading.Event()
+        self._loaded: LoadedModel | None = None
+        self._error: BaseException | None = None
+        self._thread = threading.Thread(target=self._run, name="whisper-load", daemon=True)
+
+    def start(self) -> "ModelLoader":
+        self._thread.start()
+        return self
+
+    def _run(self) -> None:
+        try:
+            self._loaded = load_model(self.config, self.progress)
+        except ModelLoadError as exc:
+            self._error = exc
+            _safe(self.progress, LoadProgress("error", str(exc)))
+        except Exception as exc:  # anything else still becomes a clear error
+            self._error = ModelLoadError(self.config.name, f"{type(exc).__name__}: {exc}",
+                                         "check the model settings")
+            _safe(self.progress, LoadProgress("error", str(self._error)))
+        finally:
+            self._done.set()
+
+    @property
+    def done(self) -> bool:
+        return self._done.is_set()
+
+    def result(self, timeout: float | None = None) -> LoadedModel:
+        if not self._done.wait(timeout):
+            raise TimeoutError(f"model {self.config.name!r} still loading")
+        if self._error is not None:
+            raise self._error
+        assert self._loaded is not None
+        return self._loaded

@@ -1,0 +1,641 @@
+"""The streaming transcriber: a capture-engine listener that turns audio into ``Segment``s in a thread.
+
+    tr = Transcriber(TranscriberConfig(model=ModelConfig("small.en")),
+                     on_segment=..., on_partial=..., on_status=...)
+    tr.start()                      # loads the model in the background; audio is queued meanwhile
+    engine.add_listener(tr)         # on_audio (separate style) / on_mix (mixed style)
+    ...
+    await engine.stop()             # first: the engine hands out its last samples
+    tr.drain_and_stop(progress)     # then: everything captured is transcribed before this returns
+                                    # (blocking; from asyncio use `await tr.drain_async(progress)`)
+
+Threads: ``on_audio``/``on_mix`` only append to a queue (cheap, event-loop safe). One daemon thread
+("transcriber") runs the Silero VAD per source and faster-whisper; a second one loads the model at start.
+**Every callback (on_segment, on_partial, on_status, drain progress) is called from the transcriber
+thread** (load progress from the loader thread): a Textual client must hand them over with
+``post_message`` (thread-safe), never touch widgets directly.
+
+Partials: while an utterance is open, a greedy decode of it is published about once a second through
+``on_partial`` as ``Segment(final=False, id=<utterance id>)``; the final segment carries the same ``id``
+and replaces it. If the final decode finds no speech, ``on_partial`` receives an empty-text partial with
+``extra["retract"] = True``: remove the pending line.
+
+Back-pressure: finals are always decoded first, in order; a partial is skipped (counted in
+``partials_dropped``) whenever audio is waiting or the lag exceeds ``partial_max_lag_s``. Audio is never
+dropped (except after a model load error, when there is nothing to transcribe with).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import bisect
+import collections
+import itertools
+import logging
+import math
+import threading
+import time
+from dataclasses import asdict, dataclass, field
+from typing import Any, Callable
+
+import numpy as np
+
+from meeting_tui.transcribe.filters import FilterConfig, judge
+from meeting_tui.transcribe.model import LoadedModel, LoadProgress, ModelConfig, ModelLoader
+from meeting_tui.transcribe.vad_segmenter import StreamingVAD, Utterance, VadConfig
+from meeting_tui.types import SESSION_RATE, AudioChunk, Mode, Segment, Source
+
+log = logging.getLogger("meeting_tui.transcribe")
+
+DEFAULT_LABELS = {Source.MIC: "You", Source.LOOPBACK: "Them", Source.MIX: "Mixed"}
+FINAL_TEMPERATURES = (0.0, 0.2, 0.4, 0.6, 0.8, 1.0)
+
+
+@dataclass
+class TranscriberConfig:
+    model: ModelConfig = field(default_factory=ModelConfig)
+    style: str = "separate"  # "separate": each source on its own; "mixed": the gain-weighted mix (on_mix)
+    sources: tuple[Source, ...] = (Source.MIC, Source.LOOPBACK)  # what the mode captures
+    labels: dict[Source, str] = field(default_factory=lambda: dict(DEFAULT_LABELS))
+    vad: VadConfig = field(default_factory=VadConfig)
+    filters: FilterConfig = field(default_factory=FilterConfig)
+    partials: bool = True
+    partial_interval_s: float = 1.0
+    partial_min_s: float = 0.8  # audio in the utterance before its first partial
+    partial_max_lag_s: float = 1.0
+    temperatures: tuple[float, ...] = FINAL_TEMPERATURES
+    context_prompt: bool = False  # prompt each final with the previous final of the same source
+    session_start_wall: float | None = None  # UNIX time of session sample 0 (None: inferred from arrivals)
+
+    @property
+    def streams(self) -> tuple[Source, ...]:
+        """The streams that get transcribed: the sources (separate), or MIX (mixed with two sources)."""
+        if self.style == "mixed" and len(self.sources) > 1:
+            return (Source.MIX,)
+        return tuple(self.sources)
+
+    @classmethod
+    def from_settings(cls, settings: Any, mode: Mode | None = None, **overrides: Any) -> "TranscriberConfig":
+        """From a ``meeting_tui.settings.Settings`` (capture.mode, transcription.*, ui.labels)."""
+        tr = getattr(settings, "transcription", None)
+        mode = mode or getattr(getattr(settings, "capture", None), "mode", None) or Mode.MEETING
+        labels = dict(DEFAULT_LABELS)
+        ui_labels = getattr(getattr(settings, "ui", None), "labels", None)
+        if ui_labels is not None and hasattr(ui_labels, "as_dict"):
+            labels.update(ui_labels.as_dict())
+        model = ModelConfig.from_settings(tr.model) if tr is not None else ModelConfig()
+        values: dict[str, Any] = dict(model=model, style=getattr(tr, "style", "separate"),
+                                      sources=tuple(Mode(mode).sources), labels=labels)
+        values.update(overrides)
+        return cls(**values)
+
+
+@dataclass(frozen=True)
+class TranscriberStatus:
+    """``state``: "loading", "ready", "error", "draining", "stopped". ``progress`` 0..1 where known."""
+
+    state: str
+    message: str = ""
+    progress: float | None = None
+    fix: str | None = None  # for "error": what the user can do
+    model: str | None = None
+    device: str | None = None
+    compute_type: str | None = None
+
+
+@dataclass(frozen=True)
+class DrainProgress:
+    done_s: float  # audio seconds transcribed since stop was asked
+    total_s: float  # audio seconds that were waiting when stop was asked (grows if more arrives)
+    pending_utterances: int
+
+    @property
+    def fraction(self) -> float:
+        return 1.0 if self.total_s <= 0 else min(1.0, self.done_s / self.total_s)
+
+
+@dataclass
+class TranscriberStats:
+    state: str
+    queue_depth: int  # audio chunks waiting + utterances waiting for Whisper
+    queued_audio_s: float  # audio seconds in those
+    lag_s: float  # how long the oldest waiting audio has waited (0 when caught up)
+    rtf: float  # Whisper seconds per audio second (finals, whole session)
+    rtf_recent: float  # the same, exponentially weighted over recent finals
+    busy: float  # fraction of wall time spent in Whisper since start (finals + partials)
+    finals: int
+    partials: int
+    partials_dropped: int
+    filtered: int  # decoded segments dropped as silence/hallucination
+    repetitions: int  # segments whose repetition loop was collapsed
+    audio_in_s: dict[str, float]
+    asr_final_s: float  # CPU-bound seconds spent in Whisper for finals
+    asr_partial_s: float  # ... and for partials
+    vad_s: float  # seconds spent in the VAD
+    latency_last_s: float | None
+    latency_median_s: float | None
+    latency_p95_s: float | None
+    model: str | None = None
+    device: str | None = None
+    compute_type: str | None = None
+
+    def as_dict(self) -> dict:
+        return asdict(self)
+
+
+@dataclass
+class DrainResult:
+    complete: bool  # False: the timeout passed first (the thread keeps going in the background)
+    elapsed_s: float
+    transcribed_s: float
+    segments: int
+
+
+@dataclass
+class _Job:
+    source: Source
+    utt: Utterance
+    arrival: float  # monotonic time the utterance's last voiced sample reached us
+
+
+class Transcriber:
+    """See the module docstring. Thread-safe entry points: on_audio, on_mix, feed, stats, drain_and_stop."""
+
+    def __init__(self, config: TranscriberConfig | None = None, *,
+                 on_segment: Callable[[Segment], None] | None = None,
+                 on_partial: Callable[[Segment], None] | None = None,
+                 on_status: Callable[[TranscriberStatus], None] | None = None,
+                 model: LoadedModel | Any | None = None) -> None:
+        self.config = config or TranscriberConfig()
+        self.on_segment_cb, self.on_partial_cb, self.on_status_cb = on_segment, on_partial, on_status
+        self._given_model = model
+        self._loaded: LoadedModel | None = None
+        self._loader: ModelLoader | None = None
+        self._streams = self.config.streams
+        ids = itertools.count(1)
+        self._vad = {s: StreamingVAD(self.config.vad, id_source=ids) for s in self._streams}
+        self._intake: collections.deque = collections.deque()  # (source, start, samples, arrival)
+        self._intake_samples = 0
+        self._jobs: collections.deque[_Job] = collections.deque()
+        self._current_job: _Job | None = None
+        self._wake = threading.Event()
+        self._stop_asked = threading.Event()
+        self._abandon = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._arrivals: dict[Source, tuple[list[int], list[float]]] = {s: ([], []) for s in self._streams}
+        self._last_partial: dict[Source, tuple[int, float]] = {}
+        self._partial_shown: set[int] = set()
+        self._prev_text: dict[Source, str] = {}
+        self._language: str | None = self.config.model.language
+        self._wall0 = self.config.session_start_wall
+        self._status = TranscriberStatus("loading", "not started", model=self.config.model.name)
+        # stats
+        self._t_start = time.monotonic()
+        self._asr_s = 0.0
+        self._vad_s = 0.0
+        self._final_audio_s = 0.0
+        self._final_asr_s = 0.0
+        self._rtf_recent = 0.0
+        self._finals = self._partials = self._partials_dropped = self._filtered = self._reps = 0
+        self._audio_in = {s: 0.0 for s in self._streams}
+        self._latencies: collections.deque[float] = collections.deque(maxlen=500)
+        self._drain_cb: Callable[[DrainProgress], None] | None = None
+        self._drain_total = 0.0
+        self._drain_done = 0.0
+        self._drain_segments = 0
+
+    # --- labels --------------------------------------------------------------------------------------
+
+    def label(self, source: Source) -> str:
+        return self.config.labels.get(source, DEFAULT_LABELS.get(source, str(source.value)))
+
+    # --- listener API (event-loop thread; cheap) --------------------------------------------------
+
+    def on_audio(self, chunk: AudioChunk) -> None:
+        if self.config.style == "mixed" and Source.MIX in self._streams:
+            return
+        self.feed(chunk.source, chunk.samples, chunk.start)
+
+    def on_mix(self, chunk: AudioChunk) -> None:
+        if Source.MIX in self._streams:
+            self.feed(Source.MIX, chunk.samples, chunk.start)
+
+    def feed(self, source: Source, samples: np.ndarray, start: int) -> None:
+        """Hand audio of ``source`` starting at session sample ``start`` to the transcriber (any thread)."""
+        if source not in self._vad or self._status.state in ("error", "stopped"):
+            return
+        now = time.monotonic()
+        data = np.array(samples, dtype=np.float32, copy=True).reshape(-1)
+        if self._wall0 is None:
+            self._wall0 = time.time() - (start + len(data)) / SESSION_RATE
+        self._intake.append((source, int(start), data, now))
+        self._intake_samples += len(data)
+        self._wake.set()
+
+    def set_session_start_wall(self, wall: float) -> None:
+        """UNIX time of session sample 0, e.g. ``time.time() - (time.monotonic() - engine.t0)``."""
+        self._wall0 = wall
+
+    # --- life cycle ----------------------------------------------------------------------------------
+
+    def start(self) -> "Transcriber":
+        if self._thread is not None:
+            return self
+        self._t_start = time.monotonic()
+        if self._given_model is not None:
+            gm = self._given_model
+            if not isinstance(gm, LoadedModel):
+                gm = LoadedModel(model=gm, name=self.config.model.name, path="", device="?", compute_type="?",
+                                 cpu_threads=0, load_s=0.0, english_only=self.config.model.name.endswith(".en"))
+            self._loaded = gm
+            self._set_status(TranscriberStatus("ready", f"{gm.name} ready", 1.0, model=gm.name, device=gm.device,
+                                               compute_type=gm.compute_type))
+        else:
+            self._set_status(TranscriberStatus("loading", f"loading {self.config.model.name}", 0.0,
+                                               model=self.config.model.name))
+            self._loader = ModelLoader(self.config.model, self._on_load_progress).start()
+        self._thread = threading.Thread(target=self._run, name="transcriber", daemon=True)
+        self._thread.start()
+        return self
+
+    @property
+    def status(self) -> TranscriberStatus:
+        return self._status
+
+    @property
+    def model(self) -> LoadedModel | None:
+        return self._loaded
+
+    def wait_ready(self, timeout: float | None = None) -> bool:
+        """Block until the model is loaded (True) or failed/timed out (False)."""
+        if self._loaded is not None:
+            return True
+        if self._loader is None:
+            return False
+        try:
+            self._loader.result(timeout)
+            return True
+        except Exception:
+            return False
+
+    def drain_and_stop(self, progress: Callable[[DrainProgress], None] | None = None,
+                       timeout: float | None = None) -> DrainResult:
+        """Transcribe everything already received, then stop the thread. Blocking.
+
+        Call after the capture engine has stopped (so its last samples are in). ``progress`` is called from
+        the transcriber thread after each utterance and once at the end.
+        """
+        t0 = time.monotonic()
+        self._drain_cb = progress
+        self._drain_total = self._pending_audio_s()
+        self._drain_done = 0.0
+        self._drain_segments = 0
+        if self._thread is None:
+            self.start()
+        self._stop_asked.set()
+        self._wake.set()
+        assert self._thread is not None
+        self._thread.join(timeout)
+        complete = not self._thread.is_alive()
+        return DrainResult(complete, time.monotonic() - t0, self._drain_done, self._drain_segments)
+
+    async def drain_async(self, progress: Callable[[DrainProgress], None] | None = None,
+                          timeout: float | None = None) -> DrainResult:
+        return await asyncio.to_thread(self.drain_and_stop, progress, timeout)
+
+    def close(self) -> None:
+        """Stop at once, discarding queued audio (use drain_and_stop to keep it)."""
+        self._abandon.set()
+        self._stop_asked.set()
+        self._wake.set()
+        if self._thread is not None:
+            self._thread.join(5)
+
+    # --- stats ---------------------------------------------------------------------------------------
+
+    def stats(self) -> TranscriberStats:
+        now = time.monotonic()
+        oldest = [j.arrival for j in list(self._jobs)]
+        if self._current_job is not None:
+            oldest.append(self._current_job.arrival)
+        try:
+            oldest.append(self._intake[0][3])
+        except IndexError:
+            pass
+        lag = max(0.0, now - min(oldest)) if oldest else 0.0
+        jobs = list(self._jobs)
+        queued = self._intake_samples / SESSION_RATE + sum(j.utt.duration_s for j in jobs)
+        lat = sorted(self._latencies)
+        wall = max(1e-6, now - self._t_start)
+        ld = self._loaded
+        return TranscriberStats(
+            state=self._status.state,
+            queue_depth=len(self._intake) + len(jobs),
+            queued_audio_s=round(queued, 3),
+            lag_s=round(lag, 3),
+            rtf=round(self._final_asr_s / self._final_audio_s, 4) if self._final_audio_s else 0.0,
+            rtf_recent=round(self._rtf_recent, 4),
+            busy=round(min(1.0, self._asr_s / wall), 4),
+            finals=self._finals, partials=self._partials, partials_dropped=self._partials_dropped,
+            filtered=self._filtered, repetitions=self._reps,
+            audio_in_s={s.value: round(v, 3) for s, v in self._audio_in.items()},
+            asr_final_s=round(self._final_asr_s, 3), asr_partial_s=round(self._asr_s - self._final_asr_s, 3),
+            vad_s=round(self._vad_s, 3),
+            latency_last_s=round(self._latencies[-1], 3) if self._latencies else None,
+            latency_median_s=round(_quantile(lat, 0.5), 3) if lat else None,
+            latency_p95_s=round(_quantile(lat, 0.95), 3) if lat else None,
+            model=ld.name if ld else self.config.model.name,
+            device=ld.device if ld else None, compute_type=ld.compute_type if ld else None,
+        )
+
+    # --- internals: thread --------------------------------------------------------------------------
+
+    def _set_status(self, status: TranscriberStatus) -> None:
+        self._status = status
+        _call(self.on_status_cb, status)
+
+    def _on_load_progress(self, p: LoadProgress) -> None:
+        if p.stage == "error":
+            return  # reported by the worker with the fix
+        state = "ready" if p.stage == "ready" else "loading"
+        if state == "ready":
+            return  # the worker reports ready once it has the model
+        self._set_status(TranscriberStatus(state, p.message, p.fraction, model=self.config.model.name))
+
+    def pending_audio_s(self) -> float:
+        """Audio seconds received but not yet transcribed (queued, waiting for Whisper, or in an open utterance)."""
+        return self._pending_audio_s()
+
+    def _pending_audio_s(self) -> float:
+        total = self._intake_samples / SESSION_RATE + sum(j.utt.duration_s for j in list(self._jobs))
+        for vad in self._vad.values():
+            cur = vad.current()
+            if cur is not None:
+                total += len(cur[2]) / SESSION_RATE
+        return total
+
+    def _check_model(self) -> None:
+        if self._loaded is not None or self._loader is None or not self._loader.done:
+            return
+        try:
+            self._loaded = self._loader.result(0)
+        except Exception as exc:
+            fix = getattr(exc, "fix", None)
+            self._set_status(TranscriberStatus("error", str(exc), fix=fix, model=self.config.model.name))
+            log.error("%s", exc)
+            # nothing can be transcribed: free the queues; capture is unaffected
+            self._jobs.clear()
+            self._intake.clear()
+            self._intake_samples = 0
+            return
+        ld = self._loaded
+        if ld.english_only:
+            self._language = "en"
+        note = f" ({'; '.join(ld.notes)})" if ld.notes else ""
+        self._set_status(TranscriberStatus("ready", f"{ld.name} ready on {ld.device} ({ld.compute_type}) in "
+                                                    f"{ld.load_s:.1f} s{note}", 1.0, model=ld.name,
+                                           device=ld.device, compute_type=ld.compute_type))
+
+    def _run(self) -> None:
+        try:
+            if self._loaded is not None and self._loaded.english_only:
+                self._language = "en"
+            while not self._abandon.is_set():
+                self._check_model()
+                errored = self._status.state == "error"
+                self._ingest()
+                if errored:
+                    self._jobs.clear()
+                    if self._stop_asked.is_set():
+                        break
+                    self._wait(0.1)
+                    continue
+                if self._jobs and self._loaded is not None:
+                    self._do_final(self._jobs.popleft())
+                    continue
+                if self._stop_asked.is_set():
+                    if self._intake:
+                        continue
+                    flushed = False
+                    for source, vad in self._vad.items():
+                        for utt in vad.flush():
+                            self._jobs.append(_Job(source, utt, self._arrival(source, utt.speech_end)))
+                            flushed = True
+                    if flushed or self._jobs:
+                        if self._loaded is None:
+                            self._wait(0.05)  # the model is still loading: wait for it, then drain
+                        continue
+                    if self._loaded is None and self._loader is not None and not self._loader.done:
+                        self._wait(0.05)
+                        continue
+                    break
+                if self._loaded is not None and self.config.partials and self._maybe_partial():
+                    continue
+                self._wait(0.05)
+        except Exception as exc:  # a bug must not pass silently
+            log.exception("transcriber thread failed")
+            self._set_status(TranscriberStatus("error", f"transcriber failed: {type(exc).__name__}: {exc}",
+                                               fix="see the log file", model=self.config.model.name))
+            return
+        if self._stop_asked.is_set() and self._drain_cb is not None:
+            _call(self._drain_cb, DrainProgress(round(self._drain_total, 3), round(self._drain_total, 3), 0))
+        if self._status.state != "error":
+            self._set_status(TranscriberStatus("stopped", "transcriber stopped", model=self.config.model.name))
+
+    def _wait(self, timeout: float) -> None:
+        self._wake.wait(timeout)
+        self._wake.clear()
+
+    def _ingest(self) -> None:
+        while True:
+            try:
+                source, start, data, arrival = self._intake.popleft()
+            except IndexError:
+                return
+            self._intake_samples -= len(data)
+            self._audio_in[source] += len(data) / SESSION_RATE
+            ends, times = self._arrivals[source]
+            ends.append(start + len(data))
+            times.append(arrival)
+            if len(ends) > 20_000:
+                del ends[:10_000], times[:10_000]
+            t0 = time.perf_counter()
+            closed = self._vad[source].feed(data, start)
+            self._vad_s += time.perf_counter() - t0
+            for utt in closed:
+                self._jobs.append(_Job(source, utt, self._arrival(source, utt.speech_end)))
+
+    def _arrival(self, source: Source, sample: int) -> float:
+        ends, times = self._arrivals[source]
+        if not ends:
+            return time.monotonic()
+        i = bisect.bisect_left(ends, sample)
+        return times[min(i, len(times) - 1)]
+
+    # --- internals: decoding -------------------------------------------------------------------------
+
+    def _decode(self, audio: np.ndarray, *, final: bool, source: Source) -> tuple[list[Any], Any, float]:
+        assert self._loaded is not None
+        model = self._loaded.model
+        mc = self.config.model
+        prompt = None
+        if final and self.config.context_prompt:
+            prompt = self._prev_text.get(source) or None
+        kwargs: dict[str, Any] = dict(
+            language=self._language, task="transcribe", vad_filter=False, condition_on_previous_text=False,
+            initial_prompt=prompt,
+        )
+        if final:
+            kwargs.update(beam_size=mc.beam_size, temperature=list(self.config.temperatures))
+        else:
+            kwargs.update(beam_size=1, temperature=0.0, without_timestamps=True)
+        t0 = time.perf_counter()
+        segments, info = model.transcribe(audio, **kwargs)
+        segments = list(segments)
+        dt = time.perf_counter() - t0
+        self._asr_s += dt
+        if final and self._language is None and info is not None and len(audio) >= 2 * SESSION_RATE \
+                and (info.language_probability or 0) >= 0.7:
+            self._language = info.language  # lock the detected language for the rest of the session
+        return segments, info, dt
+
+    def _do_final(self, job: _Job) -> None:
+        self._current_job = job
+        try:
+            utt, source = job.utt, job.source
+            segments, info, dt = self._decode(utt.samples, final=True, source=source)
+            dur = max(1e-6, utt.duration_s)
+            self._final_audio_s += dur
+            self._final_asr_s += dt
+            r = dt / dur
+            self._rtf_recent = r if self._finals == 0 else 0.8 * self._rtf_recent + 0.2 * r
+            texts, lp_sum, tok_sum, flags = [], 0.0, 0, []
+            nsp = []
+            for seg in segments:
+                v = judge(seg.text, no_speech_prob=seg.no_speech_prob, avg_logprob=seg.avg_logprob,
+                          voiced_s=utt.voiced_s, config=self.config.filters)
+                if v.repetition:
+                    self._reps += 1
+                    flags.append("repetition_collapsed")
+                if not v.keep:
+                    self._filtered += 1
+                    log.debug("dropped %s segment %r (%s)", source.value, seg.text, v.reason)
+                    continue
+                texts.append(v.text)
+                n = max(1, len(seg.tokens))
+                lp_sum += seg.avg_logprob * n
+                tok_sum += n
+                nsp.append(seg.no_speech_prob)
+            text = " ".join(t for t in texts if t).strip()
+            self._drain_done += utt.duration_s
+            if not text:
+                if utt.id in self._partial_shown:
+                    self._partial_shown.discard(utt.id)
+                    _call(self.on_partial_cb, Segment(source, utt.speech_start / SESSION_RATE,
+                                                      utt.speech_end / SESSION_RATE, "", final=False,
+                                                      id=utt.id, extra={"retract": True, "label": self.label(source)}))
+                self._report_drain()
+                return
+            self._partial_shown.discard(utt.id)
+            self._prev_text[source] = text[-200:]
+            start_s, end_s = utt.speech_start / SESSION_RATE, utt.speech_end / SESSION_RATE
+            latency = time.monotonic() - job.arrival
+            if not self._stop_asked.is_set():
+                self._latencies.append(latency)
+            seg = Segment(
+                source=source, start=round(start_s, 3), end=round(end_s, 3), text=text, final=True,
+                confidence=round(math.exp(lp_sum / tok_sum), 4) if tok_sum else None,
+                wall_start=(self._wall0 + start_s) if self._wall0 is not None else None,
+                id=utt.id,
+                extra={"label": self.label(source), "latency_s": round(latency, 3), "cut": utt.cut,
+                       "language": getattr(info, "language", None),
+                       "no_speech_prob": round(max(nsp), 4) if nsp else None,
+                       "asr_s": round(dt, 3), **({"flags": flags} if flags else {})},
+            )
+            self._finals += 1
+            self._drain_segments += 1
+            _call(self.on_segment_cb, seg)
+            self._report_drain()
+        finally:
+            self._current_job = None
+
+    def _report_drain(self) -> None:
+        if self._stop_asked.is_set() and self._drain_cb is not None:
+            pending = self._pending_audio_s()
+            self._drain_total = max(self._drain_total, self._drain_done_audio() + pending)
+            done = max(0.0, self._drain_total - pending)
+            _call(self._drain_cb, DrainProgress(round(done, 3), round(self._drain_total, 3), len(self._jobs)))
+
+    def _drain_done_audio(self) -> float:
+        return max(0.0, self._drain_total - self._pending_audio_s())
+
+    def _maybe_partial(self) -> bool:
+        """Publish one partial if one is due and we are caught up. Returns True if it decoded."""
+        now = time.monotonic()
+        due: list[tuple[float, Source]] = []
+        for source, vad in self._vad.items():
+            cur = vad.current()
+            if cur is None or vad.in_pause:  # a pause may close it soon: keep the decoder free for the final
+                continue
+            uid, speech_start, audio, voiced = cur
+            if len(audio) < self.config.partial_min_s * SESSION_RATE:
+                continue
+            last = self._last_partial.get(source)
+            if last is not None and last[0] == uid and now - last[1] < self.config.partial_interval_s:
+                continue
+            due.append((last[1] if last else 0.0, source))
+        if not due:
+            return False
+        lagging = bool(self._intake) or bool(self._jobs) or self.stats().lag_s > self.config.partial_max_lag_s
+        if lagging:
+            self._partials_dropped += 1
+            for _, source in due:  # count each skipped partial once per interval
+                cur = self._vad[source].current()
+                if cur is not None:
+                    self._last_partial[source] = (cur[0], now)
+            return False
+        due.sort(key=lambda x: x[0])
+        source = due[0][1]
+        vad = self._vad[source]
+        uid, speech_start, audio, voiced = vad.current()  # type: ignore[misc]
+        self._last_partial[source] = (uid, now)
+        segments, _info, _dt = self._decode(audio, final=False, source=source)
+        texts = []
+        for seg in segments:
+            v = judge(seg.text, no_speech_prob=seg.no_speech_prob, avg_logprob=seg.avg_logprob, voiced_s=voiced,
+                      config=self.config.filters)
+            if v.keep:
+                texts.append(v.text)
+        text = " ".join(texts).strip()
+        if not text:
+            return True
+        # the utterance may have closed while we decoded: then its final is queued, skip the stale partial
+        cur = vad.current()
+        if cur is None or cur[0] != uid:
+            return True
+        self._partials += 1
+        self._partial_shown.add(uid)
+        end_s = (vad.open_start() or 0) / SESSION_RATE + len(audio) / SESSION_RATE
+        _call(self.on_partial_cb, Segment(source, round(speech_start / SESSION_RATE, 3), round(end_s, 3), text,
+                                          final=False, id=uid,
+                                          wall_start=(self._wall0 + speech_start / SESSION_RATE)
+                                          if self._wall0 is not None else None,
+                                          extra={"label": self.label(source)}))
+        return True
+
+
+def _call(cb: Callable[..., Any] | None, *args: Any) -> None:
+    if cb is None:
+        return
+    try:
+        cb(*args)
+    except Exception:
+        log.exception("transcriber callback failed")
+
+
+def _quantile(sorted_values: list[float], q: float) -> float:
+    if not sorted_values:
+        return float("nan")
+    k = (len(sorted_values) - 1) * q
+    lo, hi = int(math.floor(k)), int(math.ceil(k))
+    return sorted_values[lo] + (sorted_values[hi] - sorted_values[lo]) * (k - lo)
