@@ -1,0 +1,53 @@
+"""CLI: ``meeting-tui doctor`` (see meeting_tui/fallback/doctor.py)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+
+
+def register(subparsers) -> None:
+    from meeting_tui.fallback.doctor import PROBES
+
+    p = subparsers.add_parser(
+        "doctor", help="try each capture mode for a few seconds and recommend the one that works",
+        description="Probe mic alone, loopback alone, both in one process, both in two worker processes, and FFmpeg; "
+                    "print levels per source and recommend a mode.")
+    p.add_argument("--mic", metavar="NAME", help="mic device (default: the system default)")
+    p.add_argument("--loopback", metavar="NAME", help="loopback device / monitor source (default: the default output's)")
+    p.add_argument("--seconds", type=float, default=3.0, help="capture time per probe (default 3)")
+    p.add_argument("--no-tone", action="store_true", help="do not play the quiet test signal on the output")
+    p.add_argument("--only", metavar="PROBES", help=f"comma-separated subset of: {', '.join(PROBES)}")
+    p.add_argument("--json", action="store_true", help="print the report as JSON")
+    p.add_argument("--save", action="store_true", help="write the recommended mode and devices to the settings file")
+    p.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from meeting_tui.fallback import doctor
+
+    only = tuple(x.strip() for x in args.only.split(",")) if args.only else doctor.PROBES
+    unknown = [x for x in only if x not in doctor.PROBES]
+    if unknown:
+        print(f"meeting-tui doctor: unknown probe(s) {', '.join(unknown)}; choose from {', '.join(doctor.PROBES)}",
+              file=sys.stderr)
+        return 2
+    progress = None if args.json else (lambda msg: print(msg, file=sys.stderr, flush=True))
+    report = doctor.run_doctor(mic=args.mic, loopback=args.loopback, seconds=args.seconds, tone=not args.no_tone,
+                               only=only, progress=progress)
+    if args.json:
+        print(json.dumps(report.to_json(), indent=2))
+    else:
+        print(doctor.format_report(report))
+    if args.save:
+        if report.recommendation.mode is None:
+            print("nothing saved: no mode works", file=sys.stderr)
+            return 1
+        try:
+            path = doctor.save_recommendation(report.recommendation, getattr(args, "config", None))
+        except Exception as exc:  # SettingsSaveError and friends: say why, keep the exit code meaningful
+            print(f"could not save settings: {exc}", file=sys.stderr)
+            return 1
+        print(f"saved mode {report.recommendation.mode.value} to {path}", file=sys.stderr)
+    return 0 if report.recommendation.mode is not None else 1
