@@ -311,7 +311,10 @@ def list_devices() -> list[dict]:
         pyaudio = _import_pyaudio()
     except CaptureError:
         return []
-    pa = pyaudio.PyAudio()
+    try:
+        pa = pyaudio.PyAudio()
+    except OSError:  # PortAudio could not start (no audio service): nothing to list
+        return []
     try:
         try:
             devices = list(pa.get_device_info_generator_by_host_api(host_api_type=pyaudio.paWASAPI))
