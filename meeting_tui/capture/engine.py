@@ -207,14 +207,15 @@ class CaptureEngine:
 
     def _events_for(self, spec: WorkerSpec) -> WorkerEvents:
         return WorkerEvents(
-            on_started=lambda info: self._on_started(spec, info),
+            on_spawned=lambda: self._on_spawned(spec),
+            on_started=lambda info: None,  # the supervisor keeps the info in its stats
             on_frames=lambda frames: self._on_frames(spec, frames),
             on_exit=lambda reason: self._on_exit(spec, reason),
             on_finished=lambda: self._on_finished(spec),
         )
 
     # -- worker events ----------------------------------------------------------------------------
-    def _on_started(self, spec: WorkerSpec, info: dict) -> None:
+    def _on_spawned(self, spec: WorkerSpec) -> None:
         now = self.clock()
         for s in spec.sources:
             self._health[s].worker_started(now)

@@ -3,8 +3,8 @@
 ``Track``: one source. Downmixed blocks go through a streaming soxr resampler (its filter state carries
 across blocks, so block edges are inaudible) and are placed on the session clock by their capture time.
 Two devices never run at exactly the same rate: the track measures its drift against the shared
-monotonic clock and keeps itself aligned by dropping or repeating single samples (at 200 ppm, about
-three a second at 16 kHz: inaudible and harmless to speech recognition).
+monotonic clock and keeps itself aligned by stretching or squeezing a block by one sample (at 200 ppm, about
+three a second at 16 kHz, each spread over a block: inaudible and harmless to speech recognition).
 
 ``MixBus``: sums the tracks in fixed-size chunks with per-source gain and a soft limiter. A stalled or
 dead source never holds the mix back: the engine names the sources that stopped delivering (by wall
@@ -23,7 +23,7 @@ from meeting_tui.types import SESSION_RATE, AudioChunk, Gap, Source
 
 GAP_MIN_SAMPLES = SESSION_RATE // 10  # shorter holes are scheduling jitter, not gaps worth reporting
 DRIFT_TAU_S = 2.0  # smoothing of the timestamp error: averages callback jitter away
-CORRECT_THRESHOLD = 16  # samples (1 ms) of smoothed misalignment before a sample is dropped/repeated
+CORRECT_THRESHOLD = 16  # samples (1 ms) of smoothed misalignment before a block is stretched or squeezed by one
 
 
 def downmix(samples: np.ndarray) -> np.ndarray:
@@ -37,6 +37,12 @@ def downmix(samples: np.ndarray) -> np.ndarray:
 
 def db_to_gain(db: float) -> float:
     return 10.0 ** (db / 20.0)
+
+
+def stretch(x: np.ndarray, n: int) -> np.ndarray:
+    """Resample a block to ``n`` samples by linear interpolation: a one-sample drift correction spread
+    over the whole block instead of a dropped or doubled sample (which can delete a transient)."""
+    return np.interp(np.linspace(0.0, len(x) - 1.0, n), np.arange(len(x)), x).astype(np.float32)
 
 
 def soft_limit(x: np.ndarray, knee: float = 0.9) -> np.ndarray:
@@ -120,16 +126,11 @@ class Track:
         dt = max(0.0, capture_time - (capture_time if self._last_time is None else self._last_time))
         self._last_time = capture_time
         self._err += (1.0 - math.exp(-dt / DRIFT_TAU_S)) * (err - self._err)
-        if len(out) > 2 and abs(self._err) > CORRECT_THRESHOLD:
-            mid = len(out) // 2
-            if self._err > 0:
-                out = np.delete(out, mid)
-                self.corrections -= 1
-                self._err -= 1
-            else:
-                out = np.insert(out, mid, out[mid])
-                self.corrections += 1
-                self._err += 1
+        if len(out) > 16 and abs(self._err) > CORRECT_THRESHOLD:
+            step = -1 if self._err > 0 else 1
+            out = stretch(out, len(out) + step)
+            self.corrections += step
+            self._err += step
         return out
 
     def _measure_drift(self, capture_time: float, frames: int, rate: int) -> None:

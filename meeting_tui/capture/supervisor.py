@@ -31,7 +31,8 @@ READ_SIZE = 1 << 16
 class WorkerEvents:
     """Callbacks into the engine, all on the event loop."""
 
-    on_started: Callable[[dict], None]
+    on_spawned: Callable[[], None]  # a new process, before any of its frames: reset per-process state
+    on_started: Callable[[dict], None]  # its "started" status line (device, rate), whenever it arrives
     on_frames: Callable[[list[Frame]], None]
     on_exit: Callable[[str], None]  # reason; the worker will be restarted
     on_finished: Callable[[], None]  # clean end of a finite source: not restarted
@@ -120,6 +121,7 @@ class WorkerSupervisor:
         except OSError as exc:
             return f"cannot start the worker: {exc}"
         self.stats.starts += 1
+        self.events.on_spawned()
         self._last_frame = time.monotonic()
         stderr_task = asyncio.create_task(self._drain_stderr(self.proc))
         watchdog = asyncio.create_task(self._watchdog(self.proc))

@@ -1,0 +1,29 @@
+"""The headless core never imports Textual (checked in a fresh interpreter, as Harlequin does)."""
+
+import subprocess
+import sys
+
+CORE_MODULES = [
+    "meeting_tui.types", "meeting_tui.cli", "meeting_tui.capture.engine", "meeting_tui.capture.worker",
+    "meeting_tui.capture.commands", "meeting_tui.capture.devices", "meeting_tui.settings",
+    "meeting_tui.session.store", "meeting_tui.session.exports", "meeting_tui.transcribe",
+]
+
+
+def test_core_imports_no_textual():
+    code = ("import importlib, sys\n"
+            f"for m in {CORE_MODULES!r}:\n"
+            "    try:\n        importlib.import_module(m)\n"
+            "    except ModuleNotFoundError as e:\n        if e.name != m: raise\n"
+            "bad = sorted(m for m in sys.modules if m == 'textual' or m.startswith('textual.'))\n"
+            "print(bad); sys.exit(1 if bad else 0)\n")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert out.returncode == 0, out.stdout + out.stderr
+
+
+def test_worker_imports_neither_textual_nor_whisper():
+    code = ("import sys, meeting_tui.capture.worker, meeting_tui.capture.backends.file_backend\n"
+            "bad = [m for m in sys.modules if m.split('.')[0] in ('textual', 'faster_whisper', 'ctranslate2')]\n"
+            "print(bad); sys.exit(1 if bad else 0)\n")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert out.returncode == 0, out.stdout + out.stderr

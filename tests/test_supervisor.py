@@ -1,0 +1,123 @@
+"""Worker supervision with real subprocesses: garbage, truncation, and a parent that dies."""
+
+import asyncio
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import psutil
+import pytest
+
+from meeting_tui.capture.engine import CaptureEngine, WorkerSpec
+from meeting_tui.capture.supervisor import WorkerEvents, WorkerSupervisor
+from meeting_tui.types import HealthState, Source
+from tests.capture_helpers import Recorder, wait_for, write_tone
+
+# First run: some good frames, then `bad` on stdout. Later runs: good frames until stdin closes.
+MISBEHAVING = r"""
+import os, sys, time, numpy as np
+from meeting_tui.capture.frames import encode_frame
+marker = sys.argv[1]; bad = sys.argv[2]
+first = not os.path.exists(marker)
+open(marker, "a").write("x")
+out = sys.stdout.buffer
+sys.stderr.write('{"event": "started", "samplerate": 16000, "channels": 1}\n'); sys.stderr.flush()
+for i in range(20):
+    out.write(encode_frame(i, time.monotonic(), 16000, np.full((160, 1), 0.1, np.float32))); out.flush()
+    time.sleep(0.01)
+if first:
+    frame = encode_frame(99, time.monotonic(), 16000, np.full((160, 1), 0.1, np.float32))
+    out.write(b"Traceback (most recent call last): garbage" if bad == "garbage" else frame[:-20])
+    out.flush()
+    sys.exit(0)
+while os.read(0, 1024):
+    pass
+"""
+
+
+@pytest.mark.parametrize("bad", ["garbage", "truncated"])
+def test_bad_worker_output_is_detected_and_worker_restarted(tmp_path, bad):
+    events = {"frames": 0, "exits": [], "starts": 0}
+
+    async def run():
+        sup = WorkerSupervisor(
+            "mic", [sys.executable, "-c", MISBEHAVING, str(tmp_path / "marker"), bad],
+            WorkerEvents(on_spawned=lambda: None, on_started=lambda info: events.__setitem__("starts", events["starts"] + 1),
+                         on_frames=lambda fr: events.__setitem__("frames", events["frames"] + len(fr)),
+                         on_exit=events["exits"].append, on_finished=lambda: None))
+        sup.start()
+        ok = await wait_for(lambda: events["starts"] >= 2 and events["frames"] >= 30, 10)
+        await sup.stop()
+        return ok, sup
+
+    ok, sup = asyncio.run(run())
+    assert ok, events
+    assert len(events["exits"]) == 1
+    assert ("garbled" in events["exits"][0]) if bad == "garbage" else ("inside a frame" in events["exits"][0])
+    assert sup.stats.restarts == 1
+
+
+def test_file_worker_dies_with_killed_parent(tmp_path, shared_audio):
+    """The parent killed with SIGKILL: no worker is left alive 2 s later."""
+    flac = shared_audio / "jfk.flac"
+    proc = subprocess.Popen([sys.executable, "-m", "meeting_tui", "monitor", "--mic-file", str(flac),
+                             "--loopback-file", str(flac), "--duration", "60"],
+                            stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+    try:
+        parent = psutil.Process(proc.pid)
+        deadline = time.monotonic() + 15
+        workers = []
+        while time.monotonic() < deadline:
+            workers = [c for c in parent.children(recursive=True) if "meeting_tui.capture.worker" in " ".join(c.cmdline())]
+            if len(workers) == 2 and proc.stdout.readline():
+                break
+            time.sleep(0.1)
+        assert len(workers) == 2
+        os.kill(proc.pid, signal.SIGKILL)
+        proc.wait(5)
+        gone, alive = psutil.wait_procs(workers, timeout=2.0)
+        assert not alive, f"workers still alive 2 s after the parent died: {[p.pid for p in alive]}"
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+
+
+def test_worker_that_cannot_open_reports_the_error_and_backs_off(tmp_path):
+    spec = WorkerSpec.file(Source.MIC, str(tmp_path / "missing.wav"))
+
+    async def run():
+        engine = CaptureEngine([spec])
+        rec = Recorder()
+        engine.add_listener(rec)
+        await engine.start()
+        await asyncio.sleep(2.0)
+        stats = engine.stats()
+        await engine.stop()
+        return rec, stats
+
+    rec, stats = asyncio.run(run())
+    crashed = [h for _, h in rec.health if h.state is HealthState.CRASHED]
+    assert crashed and "cannot read" in crashed[0].reason
+    # Backoff 0.2, 0.5, 1.0 s: a handful of tries in 2 s, not a busy loop.
+    assert 2 <= stats["sources"]["mic"]["starts"] <= 5
+
+
+def test_finite_file_sources_finish_cleanly(tmp_path):
+    wav = write_tone(tmp_path / "t.wav", 440, 1.0, rate=44100)
+
+    async def run():
+        engine = CaptureEngine([WorkerSpec.file(Source.MIC, wav, speed=0)])
+        rec = Recorder()
+        engine.add_listener(rec)
+        await engine.start()
+        finished = await engine.wait_finished(10)
+        await engine.stop()
+        return finished, rec
+
+    finished, rec = asyncio.run(run())
+    assert finished
+    assert abs(len(rec.samples(Source.MIC)) - 16000) <= 2
+    assert HealthState.CRASHED not in rec.states(Source.MIC)
