@@ -1,0 +1,71 @@
+"""CPU cost of the parent's capture path (read pipes, decode, meter, resample, mix) per second of audio.
+
+Two file workers replay 48 kHz stereo as fast as the pipes allow; the parent's own CPU time (the
+workers are separate processes and not counted) is divided by the seconds of audio handled.
+Run: .venv/bin/python bench/capture_bench.py [--seconds 300]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+import soundfile as sf
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from meeting_tui.capture.engine import CaptureEngine, WorkerSpec  # noqa: E402
+from meeting_tui.types import Source  # noqa: E402
+
+
+class Counter:
+    def __init__(self):
+        self.mix = 0
+
+    def on_mix(self, chunk):
+        self.mix += len(chunk.samples)
+
+
+async def run(seconds: float, tmp: Path) -> dict:
+    rng = np.random.default_rng(0)
+    paths = []
+    for name in ("mic", "loop"):
+        x = (0.1 * rng.standard_normal((48000 * 30, 2))).astype(np.float32)
+        p = tmp / f"{name}.wav"
+        sf.write(p, x, 48000, subtype="FLOAT")
+        paths.append(p)
+    specs = [WorkerSpec.file(Source.MIC, str(paths[0]), speed=0, loop=True),
+             WorkerSpec.file(Source.LOOPBACK, str(paths[1]), speed=0, loop=True)]
+    for s in specs:
+        s.extra_args = ["--max-seconds", str(seconds)]
+    engine = CaptureEngine(specs)
+    counter = Counter()
+    engine.add_listener(counter)
+    cpu0, wall0 = time.process_time(), time.perf_counter()
+    await engine.start()
+    await engine.wait_finished(seconds)
+    cpu, wall = time.process_time() - cpu0, time.perf_counter() - wall0
+    await engine.stop()
+    audio_s = seconds
+    return {"audio_s": audio_s, "wall_s": wall, "parent_cpu_s": cpu, "mixed_s": counter.mix / 16000,
+            "cpu_per_audio_s_pct": 100 * cpu / audio_s, "speed_x": audio_s / wall}
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--seconds", type=float, default=300)
+    args = ap.parse_args()
+    with tempfile.TemporaryDirectory() as tmp:
+        r = asyncio.run(run(args.seconds, Path(tmp)))
+    print(f"two sources, 48 kHz stereo float32, {r['audio_s']:.0f} s of audio each, replayed {r['speed_x']:.0f}x real time")
+    print(f"parent CPU: {r['parent_cpu_s']:.2f} s = {r['cpu_per_audio_s_pct']:.2f}% of one core at real time "
+          f"(mixed {r['mixed_s']:.0f} s)")
+
+
+if __name__ == "__main__":
+    main()
