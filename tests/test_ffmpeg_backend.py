@@ -192,3 +192,22 @@ def test_missing_ffmpeg_is_a_capture_error():
     with pytest.raises(CaptureError) as err:
         backend.open(Collector())
     assert "install" in err.value.hint.lower()
+
+
+@pytest.mark.rig
+def test_pulse_defaults_follow_the_default_source_and_monitor(rig, tones):
+    """No names given: "default" and "@DEFAULT_MONITOR@" (the rig's defaults are mic and speakers)."""
+    mic_wav, spk_wav = tones
+    backend = FfmpegBackend(None, None, fmt="pulse")
+    got = Collector()
+    try:
+        info = backend.open(got)
+        assert info.extra["mic_device"] == "default" and info.extra["loopback_device"] == "@DEFAULT_MONITOR@"
+        rig.play(mic_wav, "micsink")
+        rig.play(spk_wav, "speakers")
+        time.sleep(2.0)
+        data = got.audio(last_s=1.0)
+        assert dominant_hz(data[:, 0], 48000) == pytest.approx(MIC_HZ, abs=3)
+        assert dominant_hz(data[:, 1], 48000) == pytest.approx(SPK_HZ, abs=3)
+    finally:
+        backend.close()
