@@ -1,0 +1,14 @@
+"""Echo guard: the loopback (what the speakers played) as the reference to clean the mic.
+
+- ``EchoGuard``: streaming acoustic echo cancellation of the mic (WebRTC AEC3 via livekit, or a
+  spectral gate when livekit is missing), with delay/coupling estimation and an ``echo_present`` flag.
+- ``TextEchoFilter``: drops (or marks) "You" segments that repeat recent "Them" words.
+
+See docs/echo.md.
+"""
+
+from meeting_tui.echo.guard import ECHO_MESSAGE, EchoGuard, EchoStatus
+from meeting_tui.echo.settings import EchoSettings
+from meeting_tui.echo.text import EchoVerdict, TextEchoFilter
+
+__all__ = ["ECHO_MESSAGE", "EchoGuard", "EchoSettings", "EchoStatus", "EchoVerdict", "TextEchoFilter"]

@@ -1,0 +1,242 @@
+"""Echo guard: delay estimation, streaming, cancellation on synthetic rooms, and the text filter.
+
+Fast (no rig, no model): speech comes from espeak-ng when it is installed, else from shaped noise.
+The real-rig and word-level checks are in tests/test_echo_rig.py.
+"""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from meeting_tui.echo import EchoGuard, TextEchoFilter
+from meeting_tui.echo.aec import SpectralEchoGate, webrtc_available
+from meeting_tui.echo.delay import DelayEstimator
+from meeting_tui.echo.guard import ECHO_MESSAGE
+from meeting_tui.types import AudioChunk, Segment, Source
+
+RATE = 16_000
+needs_webrtc = pytest.mark.skipif(not webrtc_available(), reason="livekit (WebRTC APM) not installed")
+
+
+def _speech(text: str, voice: str, tmp_path, seed: int) -> np.ndarray:
+    if shutil.which("espeak-ng"):
+        import soundfile as sf
+        import soxr
+
+        path = tmp_path / f"s{seed}.wav"
+        subprocess.run(["espeak-ng", "-v", voice, "-w", str(path), text], check=True, capture_output=True)
+        x, sr = sf.read(str(path), dtype="float32")
+        x = soxr.resample(x, sr, RATE).astype(np.float32)
+        return x / np.max(np.abs(x)) * 0.5
+    # shaped noise in syllable-like bursts
+    rng = np.random.default_rng(seed)
+    n = RATE * 4
+    env = (np.sin(np.arange(n) * 2 * np.pi * 4 / RATE) > 0.2).astype(np.float32)
+    return (rng.standard_normal(n).astype(np.float32) * env * 0.1).astype(np.float32)
+
+
+def _room(x: np.ndarray, delay_ms: float, atten_db: float, seed: int = 0, rt_ms: float = 120.0) -> np.ndarray:
+    """Delay, attenuation and an exponentially decaying reverberant tail."""
+    rng = np.random.default_rng(seed)
+    n = int(RATE * rt_ms / 1000 * 2)
+    rir = rng.standard_normal(n) * np.exp(-np.arange(n) / (RATE * rt_ms / 1000 / 6.9)) * 0.25
+    rir[0] = 1.0
+    rir /= np.sqrt(np.sum(rir ** 2))
+    y = np.convolve(x, rir)[: len(x)] * 10 ** (-atten_db / 20)
+    d = int(RATE * delay_ms / 1000)
+    return np.concatenate([np.zeros(d, np.float32), y[: len(x) - d]]).astype(np.float32)
+
+
+@pytest.fixture(scope="module")
+def voices(tmp_path_factory):
+    tmp = tmp_path_factory.mktemp("voices")
+    remote = np.concatenate([
+        _speech("The quarterly budget review shows marketing spent far too much on conference travel.", "en-us", tmp, 1),
+        _speech("Please send the revised spreadsheet before Thursday afternoon.", "en-us", tmp, 2),
+    ])
+    local = _speech("My garden tomatoes finally turned red yesterday.", "en+f2", tmp, 3)
+    return remote, local
+
+
+def _db(x: np.ndarray) -> float:
+    return float(10 * np.log10(np.mean(np.asarray(x, np.float64) ** 2) + 1e-15))
+
+
+def _run(guard: EchoGuard, mic: np.ndarray, ref: np.ndarray | None, chunk: int = 1600, ref_lag: int = 0):
+    """Feed as the engine would: chunks placed on the clock; the loopback may arrive ``ref_lag`` late."""
+    outs = []
+    n = len(mic)
+    for i in range(0, n + ref_lag, chunk):
+        if ref is not None and 0 <= i - ref_lag < n:
+            j = i - ref_lag
+            guard.push_reference(AudioChunk(Source.LOOPBACK, j, ref[j:j + chunk]))
+        if i < n:
+            o = guard.push_mic(AudioChunk(Source.MIC, i, mic[i:i + chunk]))
+            if o is not None:
+                outs.append(o)
+    o = guard.flush()
+    if o is not None:
+        outs.append(o)
+    return outs
+
+
+def _stitch(outs: list[AudioChunk], n: int) -> np.ndarray:
+    y = np.zeros(n, np.float32)
+    for o in outs:
+        y[o.start:o.end] = o.samples[: max(0, min(o.end, n) - o.start)]
+    return y
+
+
+# ------------------------------------------------------------------ delay estimation
+@pytest.mark.parametrize("delay_ms", [0, 20, 120, 300])
+def test_delay_estimator_finds_the_echo_delay_and_coupling(voices, delay_ms):
+    remote, _ = voices
+    ref = remote[: RATE * 4]
+    mic = _room(ref, delay_ms, 6)
+    est = DelayEstimator(RATE).estimate(mic, ref)
+    assert est is not None
+    assert abs(est.delay_ms - delay_ms) <= 2
+    assert est.confidence > 8
+    assert -10 < est.coupling_db < -2
+
+
+def test_delay_estimator_mic_leading_and_silence_and_unrelated(voices):
+    remote, local = voices
+    ref = remote[: RATE * 4]
+    mic = np.concatenate([_room(ref, 0, 3)[1600:], np.zeros(1600, np.float32)])  # mic 100 ms early
+    est = DelayEstimator(RATE).estimate(mic, ref)
+    assert abs(est.delay_ms + 100) <= 2
+    assert DelayEstimator(RATE).estimate(mic, np.zeros_like(ref)) is None  # loopback silent: no opinion
+    unrelated = np.resize(local, len(ref)) + 0.001 * np.random.default_rng(0).standard_normal(len(ref))
+    est = DelayEstimator(RATE).estimate(unrelated.astype(np.float32), ref)
+    assert est.confidence < 4
+
+
+# ------------------------------------------------------------------ streaming and cancellation
+@pytest.mark.parametrize("backend", [pytest.param("webrtc", marks=needs_webrtc), "gate"])
+def test_guard_cancels_echo_keeps_local_speech_and_reports(voices, backend):
+    remote, local = voices
+    n = len(remote) + len(local) + RATE
+    ref = np.zeros(n, np.float32)
+    ref[RATE // 2:RATE // 2 + len(remote)] = remote
+    echo = _room(ref, 150, 3)  # the issue's case: the remote voice only 3 dB down in the mic
+    loc = np.zeros(n, np.float32)
+    ls = RATE // 2 + len(remote) + RATE // 4
+    loc[ls:ls + len(local)] = local
+    statuses = []
+    guard = EchoGuard(RATE, backend=backend, on_status=statuses.append)
+    y = _stitch(_run(guard, echo + loc, ref, chunk=1280, ref_lag=800), n)
+
+    far = slice(RATE // 2, RATE // 2 + len(remote))
+    erle = _db(echo[far]) - _db(y[far])
+    assert erle > (25 if backend == "webrtc" else 10), erle
+    near = slice(ls, ls + len(local))
+    assert abs(_db(y[near]) - _db(loc[near])) < 1.5  # the user's own speech, when alone, is untouched
+    assert guard.echo_present and statuses and statuses[-1].present
+    assert guard.status.message == ECHO_MESSAGE
+    assert abs(guard.delay_ms - 150) <= 5
+    assert -8 < guard.coupling_db < 0
+    assert guard.cpu_per_audio_s < 0.1
+
+
+@needs_webrtc
+def test_guard_output_is_complete_and_on_the_clock_whatever_the_chunking(voices):
+    remote, local = voices
+    n = RATE * 5
+    ref = np.resize(remote, n)
+    mic = _room(ref, 60, 10) + np.resize(local, n) * 0.5
+    for chunk in (160, 333, 4000):
+        outs = _run(EchoGuard(RATE, backend="webrtc"), mic, ref, chunk=chunk, ref_lag=chunk * 2)
+        starts = [o.start for o in outs]
+        assert starts[0] == 0
+        assert all(a.end == b.start for a, b in zip(outs, outs[1:]))
+        assert outs[-1].end == n
+        assert all(o.source is Source.MIC and o.samples.dtype == np.float32 for o in outs)
+
+
+def test_guard_does_not_wait_forever_for_a_silent_loopback(voices):
+    _, local = voices
+    guard = EchoGuard(RATE, backend="gate", max_wait_ms=300)
+    got = 0
+    for i in range(0, RATE * 2, 1600):  # two seconds of mic, no loopback at all
+        o = guard.push_mic(AudioChunk(Source.MIC, i, np.resize(local, 1600)))
+        got += len(o.samples) if o is not None else 0
+    assert got >= RATE * 2 - int(0.3 * RATE) - 2 * 1600
+    assert not guard.echo_present
+
+
+def test_guard_with_arrays_and_no_echo(voices):
+    remote, local = voices
+    n = RATE * 4
+    guard = EchoGuard(RATE, backend="gate")
+    mic, ref = np.resize(local, n), np.resize(remote, n)
+    out = [guard.process(mic[i:i + 1600], ref[i:i + 1600]) for i in range(0, n, 1600)]
+    assert all(isinstance(o, np.ndarray) for o in out)
+    assert not guard.echo_present  # the mic does not follow the loopback
+
+
+def test_guard_disabled_passes_the_mic_through_but_still_detects_echo(voices):
+    remote, _ = voices
+    n = RATE * 5
+    ref = np.resize(remote, n)
+    mic = _room(ref, 80, 3)
+    guard = EchoGuard(RATE, backend="gate", enabled=False)
+    y = _stitch(_run(guard, mic, ref), n)
+    np.testing.assert_array_equal(y, mic)
+    assert guard.echo_present
+
+
+# ------------------------------------------------------------------ text filter
+def _seg(src, start, end, text, i=0):
+    return Segment(src, start, end, text, id=i)
+
+
+def test_text_filter_drops_repeats_keeps_the_users_words():
+    f = TextEchoFilter()
+    f.add_loopback(_seg(Source.LOOPBACK, 10.0, 14.0, "Please send the revised spreadsheet before Thursday afternoon."))
+    echo = _seg(Source.MIC, 10.2, 14.1, "please send the revised spread sheet before thursday")
+    assert f.check(echo).is_echo
+    mine = _seg(Source.MIC, 12.0, 14.0, "I left my umbrella at the bakery.")
+    assert not f.check(mine).is_echo
+    mixed = _seg(Source.MIC, 11.0, 15.0, "before Thursday, my garden tomatoes turned red and the carrots grew")
+    assert not f.check(mixed).is_echo  # double talk: mostly the user's own words
+    far_later = _seg(Source.MIC, 40.0, 44.0, "please send the revised spreadsheet before thursday afternoon")
+    assert not f.check(far_later).is_echo  # outside the time window: the user repeating it later
+    assert not f.check(_seg(Source.MIC, 30.0, 30.4, "Thursday")).is_echo
+    assert f.check(_seg(Source.MIC, 13.5, 14.2, "Thursday afternoon")).is_echo  # short, overlapping, exact
+    assert not f.check(_seg(Source.MIC, 13.5, 14.2, "okay")).is_echo
+
+
+def test_text_filter_streaming_hold_mark_and_flush():
+    f = TextEchoFilter(action="mark", hold_s=3.0)
+    # the mic's transcript of the echo is final before the loopback's
+    assert f.feed(_seg(Source.MIC, 5.1, 7.1, "our warehouse in denver needs three more forklifts", 1)) == []
+    out = f.feed(_seg(Source.LOOPBACK, 5.0, 7.0, "Our warehouse in Denver needs three more forklifts.", 2))
+    assert [s.source for s in out] == [Source.LOOPBACK]  # the loopback has not reached 7.1 + 0.5 yet
+    out = f.advance(8.0)
+    assert len(out) == 1 and out[0].extra["echo"] >= 0.6
+    # a held user segment is released by tick() once hold_s of session time has passed
+    assert f.feed(_seg(Source.MIC, 9.0, 10.0, "grandmother knitted a sweater", 3)) == []
+    assert f.tick(12.0) == []
+    out = f.tick(13.1)
+    assert [s.id for s in out] == [3] and "echo" not in out[0].extra
+    f.feed(_seg(Source.MIC, 20.0, 21.0, "the violin teacher", 4))
+    assert [s.id for s in f.flush()] == [4]
+
+    drop = TextEchoFilter(action="drop")
+    drop.feed(_seg(Source.LOOPBACK, 1.0, 3.0, "The engineering team finished the database migration.", 5))
+    drop.feed(_seg(Source.MIC, 1.1, 3.1, "the engineering team finished the database migration", 6))
+    assert drop.flush() == [] and [s.id for s in drop.dropped] == [6]
+    with pytest.raises(ValueError):
+        TextEchoFilter(action="delete")
+
+
+def test_echo_package_imports_no_textual():
+    code = ("import sys, meeting_tui.echo, meeting_tui.echo.guard, meeting_tui.echo.text, meeting_tui.echo.aec; "
+            "assert 'textual' not in sys.modules")
+    subprocess.run([sys.executable, "-c", code], check=True)
