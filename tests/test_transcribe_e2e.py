@@ -1,0 +1,206 @@
+"""Transcription end to end: capture engine file workers and the real PulseAudio rig into the Transcriber,
+and the `record` / `transcribe` commands."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from meeting_tui.capture.engine import CaptureEngine, WorkerSpec, specs_for_mode
+from meeting_tui.transcribe.model import ModelConfig, load_model
+from meeting_tui.transcribe.transcriber import Transcriber, TranscriberConfig
+from meeting_tui.transcribe.wer import normalize, wer
+from meeting_tui.types import DeviceRef, Mode, Source
+
+REPO = Path(__file__).resolve().parent.parent
+JFK = "And so my fellow Americans, ask not what your country can do for you, ask what you can do for your country."
+LEFT = "He began a confused complaint against the wizard, who had vanished behind the curtain on the left."
+RIGHT = "The horizon seems extremely distant."
+
+pytestmark = pytest.mark.model
+
+
+@pytest.fixture(scope="module")
+def tiny(tiny_model_path):
+    return load_model(ModelConfig(tiny_model_path))
+
+
+async def run_engine(specs, transcriber: Transcriber, *, until_finished: bool = True, seconds: float = 0.0):
+    engine = CaptureEngine(specs)
+    engine.add_listener(transcriber)
+    transcriber.start()
+    await engine.start()
+    transcriber.set_session_start_wall(time.time() - (time.monotonic() - engine.t0))
+    try:
+        if until_finished:
+            assert await engine.wait_finished(timeout=60)
+        else:
+            await asyncio.sleep(seconds)
+    finally:
+        await engine.stop()
+    return await transcriber.drain_async(timeout=60)
+
+
+def test_jfk_through_a_file_worker(tiny, shared_audio):
+    finals = []
+    tr = Transcriber(TranscriberConfig(model=ModelConfig(tiny.path), sources=(Source.MIC,)), model=tiny,
+                     on_segment=finals.append)
+    specs = [WorkerSpec.file(Source.MIC, str(shared_audio / "jfk.flac"), channel=0, speed=2.0, restart=False)]
+    result = asyncio.run(run_engine(specs, tr))
+    assert result.complete
+    text = " ".join(s.text for s in finals)
+    assert wer(JFK, text) <= 0.10, text
+    assert all(s.source is Source.MIC and s.wall_start and s.wall_start > 1e9 for s in finals)
+
+
+def test_stereo_file_left_as_mic_right_as_loopback(tiny, shared_audio):
+    finals = []
+    tr = Transcriber(TranscriberConfig(model=ModelConfig(tiny.path), partials=False), model=tiny,
+                     on_segment=finals.append)
+    wav = str(shared_audio / "stereo_diarization.wav")
+    specs = [WorkerSpec.file(Source.MIC, wav, channel=0, speed=1.0, restart=False),
+             WorkerSpec.file(Source.LOOPBACK, wav, channel=1, speed=1.0, restart=False)]
+    asyncio.run(run_engine(specs, tr))
+    you = " ".join(s.text for s in finals if s.source is Source.MIC)
+    them = " ".join(s.text for s in finals if s.source is Source.LOOPBACK)
+    assert wer(LEFT, you) <= 0.15, you
+    assert wer(RIGHT, them) <= 0.15, them
+    assert "horizon" not in normalize(you) and "wizard" not in normalize(them)
+    assert {tr.label(s.source) for s in finals} == {"You", "Them"}
+
+
+def test_mixed_style_through_the_engine(tiny, shared_audio):
+    finals = []
+    tr = Transcriber(TranscriberConfig(model=ModelConfig(tiny.path), style="mixed", partials=False), model=tiny,
+                     on_segment=finals.append)
+    wav = str(shared_audio / "stereo_diarization.wav")
+    specs = [WorkerSpec.file(Source.MIC, wav, channel=0, speed=2.0, restart=False),
+             WorkerSpec.file(Source.LOOPBACK, wav, channel=1, speed=2.0, restart=False)]
+    asyncio.run(run_engine(specs, tr))
+    assert finals and {s.source for s in finals} == {Source.MIX}
+    text = normalize(" ".join(s.text for s in finals))
+    assert "wizard" in text or "horizon" in text
+
+
+def _espeak(text: str, path: Path) -> Path:
+    subprocess.run(["espeak-ng", "-v", "en-us", "-s", "150", "-w", str(path), text], check=True,
+                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, timeout=30)
+    return path
+
+
+@pytest.mark.rig
+def test_rig_mic_and_speakers_each_transcribed_with_their_label(rig, tiny, tmp_path):
+    import shutil
+
+    if shutil.which("espeak-ng") is None:
+        pytest.skip("espeak-ng not installed")
+    mine = "Please send me the quarterly report before Friday."
+    theirs = "The weather in London was cold and rainy yesterday."
+    a = _espeak(mine, tmp_path / "mine.wav")
+    b = _espeak(theirs, tmp_path / "theirs.wav")
+    finals = []
+    tr = Transcriber(TranscriberConfig(model=ModelConfig(tiny.path), partials=False), model=tiny,
+                     on_segment=finals.append)
+    specs = specs_for_mode(Mode.MEETING, DeviceRef("mic", "PulseAudio"), DeviceRef("speakers.monitor", "PulseAudio"))
+
+    async def run():
+        engine = CaptureEngine(specs)
+        engine.add_listener(tr)
+        tr.start()
+        await engine.start()
+        await asyncio.sleep(1.0)
+        rig.play(a, "micsink")
+        rig.play(b, "speakers")
+        await asyncio.sleep(6.0)
+        await engine.stop()
+        return await tr.drain_async(timeout=60)
+
+    asyncio.run(run())
+    you = " ".join(s.text for s in finals if s.source is Source.MIC)
+    them = " ".join(s.text for s in finals if s.source is Source.LOOPBACK)
+    assert wer(mine, you) <= 0.25, you
+    assert wer(theirs, them) <= 0.25, them
+    assert "london" not in normalize(you) and "report" not in normalize(them)
+
+
+# --- commands ---------------------------------------------------------------------------------------------
+
+
+def _cli_env(tmp_path) -> dict:
+    env = dict(os.environ)
+    env.update(HF_HUB_OFFLINE="1", MEETING_TUI_CONFIG=str(tmp_path / "cfg" / "settings.toml"),
+               MEETING_TUI_DATA_DIR=str(tmp_path / "data"), PYTHONPATH=str(REPO))
+    return env
+
+
+def test_transcribe_command_splits_stereo(tiny, shared_audio, tmp_path, capsys):
+    from meeting_tui.cli import main
+
+    out = tmp_path / "t.jsonl"
+    rc = main(["transcribe", str(shared_audio / "stereo_diarization.wav"), "--split-stereo", "--model", tiny.path,
+               "--quiet", "-o", str(out)])
+    assert rc == 0
+    rows = [json.loads(x) for x in out.read_text().splitlines()]
+    you = " ".join(r["text"] for r in rows if r["label"] == "You")
+    them = " ".join(r["text"] for r in rows if r["label"] == "Them")
+    assert wer(LEFT, you) <= 0.15 and wer(RIGHT, them) <= 0.15
+    rc = main(["transcribe", str(shared_audio / "jfk.flac"), "--model", tiny.path, "--quiet"])
+    printed = capsys.readouterr().out
+    assert rc == 0 and "Speaker:" in printed and wer(JFK, " ".join(
+        line.split(": ", 1)[1] for line in printed.splitlines())) <= 0.10
+
+
+def test_transcribe_command_bad_model_is_a_clear_error(shared_audio, tmp_path, capsys):
+    from meeting_tui.cli import main
+
+    rc = main(["transcribe", str(shared_audio / "jfk.flac"), "--model", str(tmp_path / "nope")])
+    err = capsys.readouterr().err
+    assert rc == 1 and "nope" in err and "Fix:" in err
+
+
+def test_record_stops_on_sigterm_and_transcribes_what_was_captured(tiny, shared_audio, tmp_path):
+    out = tmp_path / "rec.jsonl"
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "meeting_tui.cli", "record", "--mic-file", str(shared_audio / "jfk.flac"),
+         "--mic-channel", "0", "--model", tiny.path, "--no-partials", "--out", str(out)],
+        cwd=REPO, env=_cli_env(tmp_path), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        time.sleep(7.5)  # about 6 s of the 11 s speech captured
+        proc.send_signal(signal.SIGTERM)
+        stdout, stderr = proc.communicate(timeout=60)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == 0, stderr
+    rows = [json.loads(x) for x in out.read_text().splitlines()]
+    text = normalize(" ".join(r["text"] for r in rows))
+    assert "fellow americans" in text and "ask not" in text, (text, stderr)
+    assert "your country" in text  # "what your country can do for you" was captured before the signal
+    assert "You:" in stdout and "[draining]" in stderr
+    # the session journal has the same segments and is closed
+    journals = list((tmp_path / "data" / "sessions").glob("*/journal.jsonl"))
+    assert len(journals) == 1
+    records = [json.loads(x) for x in journals[0].read_text().splitlines()]
+    assert [r["text"] for r in records if r["t"] == "segment"] == [r["text"] for r in rows]
+    assert records[-1]["t"] == "end"
+
+
+def test_record_duration_with_two_file_sources(tiny, shared_audio, tmp_path):
+    wav = str(shared_audio / "stereo_diarization.wav")
+    res = subprocess.run(
+        [sys.executable, "-m", "meeting_tui.cli", "record", "--mic-file", wav, "--mic-channel", "0",
+         "--loopback-file", wav, "--loopback-channel", "1", "--model", tiny.path, "--duration", "30",
+         "--label-mic", "Me", "--json", "--no-session"],
+        cwd=REPO, env=_cli_env(tmp_path), capture_output=True, text=True, timeout=90)
+    assert res.returncode == 0, res.stderr
+    rows = [json.loads(x) for x in res.stdout.splitlines() if x.startswith("{")]
+    assert {r["label"] for r in rows} == {"Me", "Them"}
+    assert not (tmp_path / "data" / "sessions").exists()
