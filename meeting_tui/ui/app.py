@@ -61,6 +61,8 @@ WINDOWS_TERMINAL_RESERVED = frozenset(
 _MIC_GAIN = Binding.Group("Mic gain", compact=True)
 _THEM_GAIN = Binding.Group("Them gain", compact=True)
 
+_DEAD_STATES = (HealthState.STALLED, HealthState.CRASHED, HealthState.STOPPED)
+
 MODE_ACTIONS = {Mode.MIC: "mode.mic", Mode.LOOPBACK: "mode.loopback", Mode.MEETING: "mode.meeting",
                 Mode.MEETING_FFMPEG: "mode.meeting_ffmpeg"}
 
@@ -149,6 +151,7 @@ class MeetingApp(App[int]):
         self.last_saved: Path | None = None
         self.theme_errors: list[str] = []
         self.frames = 0
+        self.first_frame_at: float | None = None
         labels = self.settings.ui.labels
         self._labels = {Source.MIC: labels.mic, Source.LOOPBACK: labels.loopback, Source.MIX: labels.mix}
 
@@ -160,24 +163,31 @@ class MeetingApp(App[int]):
     # --- layout ---------------------------------------------------------------------------------------
 
     def compose(self) -> ComposeResult:
+        # Kept as attributes: while a modal is open, app.query_one would search the modal, not the dashboard.
+        self._panels = {
+            Source.MIC: SourcePanel(Source.MIC, f"{self._labels[Source.MIC]} · mic", clock=self.clock, id="mic-panel"),
+            Source.LOOPBACK: SourcePanel(Source.LOOPBACK, f"{self._labels[Source.LOOPBACK]} · system audio",
+                                         clock=self.clock, id="loopback-panel"),
+        }
+        self._transcript = TranscriptView(self._labels, id="transcript")
+        self._status = StatusLine(id="status")
         with Vertical(id="sources"):
-            yield SourcePanel(Source.MIC, f"{self._labels[Source.MIC]} · mic", clock=self.clock, id="mic-panel")
-            yield SourcePanel(Source.LOOPBACK, f"{self._labels[Source.LOOPBACK]} · system audio", clock=self.clock,
-                              id="loopback-panel")
-        yield TranscriptView(self._labels, id="transcript")
-        yield StatusLine(id="status")
+            yield self._panels[Source.MIC]
+            yield self._panels[Source.LOOPBACK]
+        yield self._transcript
+        yield self._status
         yield Footer()
 
     def panel(self, source: Source) -> SourcePanel:
-        return self.query_one(f"#{source.value}-panel", SourcePanel)
+        return self._panels[source]
 
     @property
     def transcript(self) -> TranscriptView:
-        return self.query_one(TranscriptView)
+        return self._transcript
 
     @property
     def status(self) -> StatusLine:
-        return self.query_one(StatusLine)
+        return self._status
 
     @property
     def mode(self) -> Mode:
@@ -206,6 +216,7 @@ class MeetingApp(App[int]):
             self.call_after_refresh(self._launch)
 
     def _launch(self) -> None:
+        self.first_frame_at = time.monotonic()  # the first frame is on screen: now the heavy work
         self.restart_capture()
         self.core.preload_model()
         self.list_devices_in_background()
@@ -253,7 +264,9 @@ class MeetingApp(App[int]):
         now = self.clock()
         active = self.mode.sources if self.core.engine is not None or not self.capture_enabled else ()
         for source in (Source.MIC, Source.LOOPBACK):
-            level = self._levels.get(source) if source in active else None
+            health = self._health.get(source)
+            dead = health is not None and health.state in _DEAD_STATES
+            level = self._levels.get(source) if source in active and not dead else None
             self.panel(source).show_level(level, now)
         if self._incoming:
             batch = []

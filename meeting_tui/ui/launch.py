@@ -3,9 +3,27 @@
 from __future__ import annotations
 
 import argparse
+import logging
+
+
+def _log_to_file() -> None:
+    """Core warnings (worker errors...) go to a log file: anything written to the terminal would paint
+    over the dashboard."""
+    from meeting_tui import paths
+
+    try:
+        folder = paths.private_dir(paths.log_dir())
+        handler: logging.Handler = logging.FileHandler(folder / "meeting-tui.log", encoding="utf-8")
+    except OSError:
+        handler = logging.NullHandler()
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    root = logging.getLogger()
+    root.addHandler(handler)
+    root.setLevel(logging.INFO)
 
 
 def run_app(args: argparse.Namespace) -> int:
+    _log_to_file()
     from meeting_tui.ui.app import MeetingApp
 
     app = MeetingApp(settings_path=getattr(args, "config", None), demo=bool(getattr(args, "demo", False)))

@@ -62,7 +62,7 @@ class HealthBadge(Static):
     """``● live  reason`` coloured by state; takes a plain :class:`Health`."""
 
     DEFAULT_CSS = """
-    HealthBadge { width: auto; height: 1; padding: 0 1; }
+    HealthBadge { width: auto; max-width: 60; height: 1; padding: 0 1; }
     HealthBadge.-live { color: $success; }
     HealthBadge.-idle { color: $text-muted; }
     HealthBadge.-starting { color: $primary; }
@@ -85,7 +85,7 @@ class HealthBadge(Static):
             self.remove_class(cls)
         self.add_class("-problem" if state.is_problem else f"-{state.value}" if state in (
             HealthState.LIVE, HealthState.IDLE, HealthState.STARTING) else "-stopped")
-        text = Text("● " + state_label(state))
+        text = Text("● " + state_label(state), no_wrap=True, overflow="ellipsis")
         if health.reason:
             text.append("  " + health.reason, style="not bold")
         self.update(text)

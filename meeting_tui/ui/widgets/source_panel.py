@@ -21,9 +21,9 @@ class SourcePanel(Vertical):
     SourcePanel .who { width: auto; text-style: bold; padding-right: 1; }
     SourcePanel.-mic .who { color: $speaker-you; }
     SourcePanel.-loopback .who { color: $speaker-them; }
-    SourcePanel .device { width: 1fr; color: $text-muted; }
+    SourcePanel .device { width: 1fr; min-width: 16; height: 1; color: $text-muted; }
     SourcePanel .gain { width: auto; padding-left: 1; }
-    SourcePanel .hint { height: 1; color: $warning; }
+    SourcePanel .hint { height: 1; color: $warning; text-wrap: nowrap; text-overflow: ellipsis; }
     SourcePanel.-inactive .who { color: $text-disabled; }
     """
 
@@ -36,44 +36,49 @@ class SourcePanel(Vertical):
         self.gain_db = 0.0
         self.device_text = ""
 
+        self._device = Label("", classes="device")
+        self._gain = Label(self._gain_text(), classes="gain")
+        self._badge = HealthBadge(self.source)
+        self._meter = VUMeter(clock=self.clock)
+        self._hint = Static("", classes="hint")
+
     def compose(self) -> ComposeResult:
         with Horizontal(classes="row"):
             yield Label(self.who, classes="who")
-            yield Label("", classes="device")
-            yield Label(self._gain_text(), classes="gain")
-            yield HealthBadge(self.source)
-        yield VUMeter(clock=self.clock)
-        yield Static("", classes="hint")
+            yield self._device
+            yield self._gain
+            yield self._badge
+        yield self._meter
+        yield self._hint
 
     @property
     def meter(self) -> VUMeter:
-        return self.query_one(VUMeter)
+        return self._meter
 
     @property
     def badge(self) -> HealthBadge:
-        return self.query_one(HealthBadge)
+        return self._badge
 
     @property
     def hint(self) -> str:
-        return str(self.query_one(".hint", Static).content)
+        return str(self._hint.content)
 
     def _gain_text(self) -> str:
         return f"gain {self.gain_db:+.1f} dB"
 
     def set_gain(self, db: float) -> None:
         self.gain_db = db
-        if self.is_mounted:
-            self.query_one(".gain", Label).update(self._gain_text())
+        self._gain.update(self._gain_text())
 
     def set_device(self, text: str) -> None:
         self.device_text = text
-        self.query_one(".device", Label).update(text)
+        self._device.update(text)
 
     def set_health(self, health: Health) -> None:
         self.badge.set_health(health)
 
     def set_hint(self, text: str) -> None:
-        hint = self.query_one(".hint", Static)
+        hint = self._hint
         if str(hint.content) != text:
             hint.update(text)
 

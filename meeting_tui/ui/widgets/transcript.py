@@ -154,7 +154,7 @@ class TranscriptView(ScrollView, can_focus=True):
         self.virtual_size = Size(width, self.line_count)
         if at_end:
             self.new_below = 0
-            self.scroll_end(animate=False, immediate=True, x_axis=False)
+            self.scroll_end(animate=False, immediate=True, x_axis=False, force=True)
         else:
             self.new_below += max(0, added)
         self._update_subtitle()
@@ -178,7 +178,7 @@ class TranscriptView(ScrollView, can_focus=True):
         return self.is_vertical_scroll_end
 
     def action_follow(self) -> None:
-        self.scroll_end(animate=False, immediate=True, x_axis=False)
+        self.scroll_end(animate=False, immediate=True, x_axis=False, force=True)
         self.new_below = 0
         self._update_subtitle()
 
@@ -285,7 +285,7 @@ class TranscriptView(ScrollView, can_focus=True):
             self._relayout_all()
             self.virtual_size = Size(width, self.line_count)
             if at_end:
-                self.scroll_end(animate=False, immediate=True, x_axis=False)
+                self.scroll_end(animate=False, immediate=True, x_axis=False, force=True)
 
     def render_line(self, y: int) -> Strip:
         scroll_x, scroll_y = self.scroll_offset

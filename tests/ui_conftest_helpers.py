@@ -1,0 +1,107 @@
+"""Fixtures and helpers shared by the UI tests (imported by tests/test_ui_*.py and tests/test_snapshots.py).
+
+- SVG snapshots go to the top-level ``snapshots/`` folder (STYLE.md recipe).
+- ``settings_file`` writes a settings file into the test's own config dir (``isolated_user_dirs`` in
+  conftest.py already points MEETING_TUI_CONFIG / MEETING_TUI_DATA_DIR into tmp_path).
+- ``snapshot_app`` builds a dashboard that starts no engine and no model, with a fixed clock; tests feed it
+  plain Level/Health/Segment data (the same doors the core uses).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import time
+from pathlib import Path
+
+import pytest
+import pytest_textual_snapshot
+
+from meeting_tui.types import Gap, Health, HealthState, Level, Segment, Source
+
+SNAPSHOT_ROOT = Path(__file__).resolve().parent.parent / "snapshots"
+SNAPSHOT_SIZE = (110, 34)
+FIXED_NOW = 1000.0
+
+
+class TopLevelSVGExtension(pytest_textual_snapshot.SVGImageExtension):
+    @classmethod
+    def dirname(cls, *, test_location) -> str:
+        return str(SNAPSHOT_ROOT / test_location.basename)
+
+
+@pytest.fixture
+def snapshots_in_top_level_dir(monkeypatch):
+    monkeypatch.setattr(pytest_textual_snapshot, "SVGImageExtension", TopLevelSVGExtension)
+
+
+def config_path() -> Path:
+    return Path(os.environ["MEETING_TUI_CONFIG"])
+
+
+def write_settings(text: str) -> Path:
+    path = config_path()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def read_settings() -> dict:
+    import tomllib
+
+    return tomllib.loads(config_path().read_text(encoding="utf-8"))
+
+
+def fixed_clock() -> float:
+    return FIXED_NOW
+
+
+def snapshot_app(**kw):
+    from meeting_tui.ui.app import MeetingApp
+
+    app = MeetingApp(capture=False, clock=fixed_clock, ffmpeg=False, **kw)
+    app.animation_level = "none"
+    return app
+
+
+LIVE_LEVELS = {
+    Source.MIC: Level(Source.MIC, -21.5, -9.0, False),
+    Source.LOOPBACK: Level(Source.LOOPBACK, -2.0, 0.0, True),
+}
+
+SAMPLE_ITEMS = [
+    Segment(Source.MIC, 0.7, 6.2, "He began a confused complaint against the wizard, who had vanished behind the curtain on the left."),
+    Segment(Source.LOOPBACK, 11.3, 15.1, "And so my fellow Americans, ask not what your country can do for you."),
+    Gap(Source.LOOPBACK, 15.5, 17.9, "capture process restarted"),
+    Segment(Source.MIC, 18.2, 20.0, "Can you hear me", final=False),
+]
+
+
+def feed_meeting(app, *, dead_loopback: bool = False) -> None:
+    """Meeting mode with live meters (or a dead loopback), health badges and a short transcript."""
+    levels = dict(LIVE_LEVELS)
+    app.feed_health(Health(Source.MIC, HealthState.LIVE, "speech"))
+    if dead_loopback:
+        levels[Source.LOOPBACK] = Level(Source.LOOPBACK, float("-inf"), float("-inf"), False)
+        app.feed_health(Health(Source.LOOPBACK, HealthState.STALLED, "no frames for 3.0 s", "device unplugged"))
+    else:
+        app.feed_health(Health(Source.LOOPBACK, HealthState.LIVE, "speech"))
+    app.feed_levels(levels)
+    app.feed_items(SAMPLE_ITEMS)
+    from meeting_tui.ui.core import TranscriberStats
+
+    app.set_transcriber_stats(TranscriberStats(model="tiny.en", state="ready", rtf=0.21, lag_s=1.4, queue=2))
+
+
+async def wait_for(pilot, predicate, timeout: float = 30.0, step: float = 0.1) -> bool:
+    """Pump the app until ``predicate()`` is true (or the timeout passes)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return True
+        await pilot.pause(step)
+    return bool(predicate())
+
+
+async def wait_workers(app) -> None:
+    await asyncio.wait_for(app.workers.wait_for_complete(), 30)
