@@ -145,6 +145,27 @@ def test_guard_cancels_echo_keeps_local_speech_and_reports(voices, backend):
 
 
 @needs_webrtc
+def test_guard_keeps_the_users_speech_during_double_talk(voices):
+    remote, local = voices
+    n = len(remote) + RATE
+    ref = np.zeros(n, np.float32)
+    ref[RATE // 2:RATE // 2 + len(remote)] = remote
+    echo = _room(ref, 100, 3)
+    loc = np.zeros(n, np.float32)
+    ls = RATE // 2 + len(remote) // 2  # the user talks over the second half of the far side
+    loc[ls:ls + len(local)] = local[: n - ls]
+    guard = EchoGuard(RATE, backend="webrtc")
+    y = _stitch(_run(guard, echo + loc, ref), n)
+    near = slice(ls, ls + len(local))
+    assert _db(y[near]) > _db(loc[near]) - 4  # at most a few dB of the user's level lost
+    corr = np.dot(y[near], loc[near]) / np.sqrt(np.dot(y[near], y[near]) * np.dot(loc[near], loc[near]))
+    # what is left is mostly the user's voice (AEC3's suppressor does colour it while both talk)
+    assert corr > 0.4
+    before = slice(RATE // 2 + RATE // 2, ls)  # far side alone (after the first half second)
+    assert _db(echo[before]) - _db(y[before]) > 25
+
+
+@needs_webrtc
 def test_guard_output_is_complete_and_on_the_clock_whatever_the_chunking(voices):
     remote, local = voices
     n = RATE * 5

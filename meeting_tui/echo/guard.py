@@ -54,7 +54,9 @@ class EchoGuard:
     def __init__(self, sample_rate: int = 16_000, *, backend: str | EchoBackend = "auto", enabled: bool = True,
                  max_wait_ms: float = 400.0, lookahead_ms: float = 150.0, estimate_every_s: float = 1.0,
                  estimate_window_s: float = 4.0, min_confidence: float = 4.0, min_coupling_db: float = -45.0,
-                 hold_s: float = 20.0, prime_s: float = 2.0, on_status: Callable[[EchoStatus], None] | None = None) -> None:
+                 hold_s: float = 20.0, prime_s: float = 2.0, residual_gate: bool = True,
+                 gate_margin_db: float = -10.0, gate_floor_db: float = -40.0, gate_hangover_ms: float = 150.0,
+                 on_status: Callable[[EchoStatus], None] | None = None) -> None:
         self.sample_rate = sample_rate
         self.backend = backend if isinstance(backend, EchoBackend) else make_backend(backend, sample_rate)
         self.frame = self.backend.frame
@@ -74,6 +76,14 @@ class EchoGuard:
         self._out = np.zeros(0, dtype=np.float32)  # processed, not yet released; starts at _out_start
         self._out_start: int | None = None
         self._active_power = 10 ** (-50 / 10)
+        self.residual_gate = residual_gate
+        self._gate_margin = 10 ** (gate_margin_db / 10)
+        self._gate_floor = 10 ** (gate_floor_db / 20)
+        self._gate_hangover = int(sample_rate * gate_hangover_ms / 1000)
+        self._gate_decay = 10 ** (-2.0 * (self.frame / sample_rate) / 0.150)
+        self._gate_gain = 1.0
+        self._ref_held = 0.0
+        self._open_until = -(1 << 62)
         # mic: unprocessed samples from _mic_pos; history of raw mic for the estimator
         self._mic = np.zeros(0, dtype=np.float32)
         self._mic_pos: int | None = None
@@ -182,6 +192,19 @@ class EchoGuard:
         """At stop: process what is buffered, taking missing loopback as silence."""
         t0 = time.process_time()
         out = self._run(flush=True)
+        lat = self.backend.latency if self.enabled else 0
+        if lat and self._mic_pos is not None:
+            # drain the canceller's internal buffer so the output reaches the mic's last sample
+            f = self.frame
+            z = np.zeros(f, np.float32)
+            self._out = np.concatenate([self._out, *[self.backend.process(z, z) for _ in range(-(-lat // f))]])
+            tail = self._release(True)
+            if tail is not None:
+                tail = AudioChunk(Source.MIC, tail.start, tail.samples[: max(0, self._mic_pos - tail.start)])
+                if out is None:
+                    out = tail
+                elif len(tail.samples):
+                    out = AudioChunk(Source.MIC, out.start, np.concatenate([out.samples, tail.samples]))
         self.cpu_s += time.process_time() - t0
         return out
 
@@ -200,12 +223,40 @@ class EchoGuard:
     def _frame_out(self, t: int, mic: np.ndarray) -> np.ndarray:
         ref = self._ref_frame(t - self._shift, self.frame)
         y = self.backend.process(mic, ref) if self.enabled else mic
+        if self.enabled and self.residual_gate:
+            y = self._gate_residual(t, y)
         pr = float(np.dot(ref, ref)) / self.frame
         if pr > self._active_power:
             self._pow.append((float(np.dot(mic, mic)) / self.frame + 1e-12, float(np.dot(y, y)) / self.frame + 1e-12))
             if self._prime_at is None and self.enabled and self.prime > 0:
                 self._prime_at = t  # the loopback plays for the first time: start priming here
         return y
+
+    def _gate_residual(self, t: int, y: np.ndarray) -> np.ndarray:
+        """Silence what the canceller left while only the far side talks.
+
+        The predicted echo level is the loopback's power at the estimated delay (held with a 20 dB per
+        150 ms decay for reverberation) times the estimated coupling. While the loopback plays, the
+        output opens only where it carries at least ``gate_margin_db`` of that prediction: the user
+        talking (alone or over the far side) does, the canceller's residue does not. Opening is
+        immediate and lasts ``gate_hangover_ms``; closing ramps over one frame.
+        """
+        f = self.frame
+        target = 1.0
+        if self._coupling is not None and self._delay is not None:
+            d = int(round(self._delay * self.sample_rate / 1000))
+            r = self._ref_frame(t - d, f)
+            self._ref_held = max(float(np.dot(r, r)) / f, self._ref_held * self._gate_decay)
+            if self._ref_held > self._active_power:
+                e_pred = self._ref_held * 10 ** (self._coupling / 10)
+                if float(np.dot(y, y)) / f > e_pred * self._gate_margin:
+                    self._open_until = t + self._gate_hangover
+                if t >= self._open_until:
+                    target = self._gate_floor
+        g0, self._gate_gain = self._gate_gain, target
+        if g0 == target == 1.0:
+            return y
+        return (y * np.linspace(g0, target, f, dtype=np.float32)).astype(np.float32)
 
     def _run(self, flush: bool) -> AudioChunk | None:
         if self._mic_pos is None:

