@@ -97,7 +97,7 @@ class _Events:
 
 class MeetingApp(App[int]):
     TITLE = "meeting-tui"
-    CSS_PATH = "app.tcss"
+    CSS_PATH = Path(__file__).with_name("app.tcss")  # absolute: subclasses live elsewhere
     COMMANDS = App.COMMANDS | {MeetingCommands}
 
     BINDINGS = [
