@@ -351,3 +351,45 @@ async def test_start_on_launch_setting_records_from_launch(tiny_model_path):
         assert app.core.engine is not None
         assert json.loads((folder / "journal.jsonl").read_text().splitlines()[-1])["t"] == "end"
         await quit_app(app, pilot)
+
+
+async def test_unfinished_session_is_reported_and_recovered_from_the_palette(monkeypatch):
+    from meeting_tui.session.store import Session
+    from meeting_tui.settings import Settings
+    from meeting_tui.types import Segment
+
+    crashed = Session.open(Settings().sessions_dir(), mode=Mode.MEETING)
+    crashed.append_segment(Segment(Source.MIC, 0.0, 1.0, "before the crash"))
+    crashed._journal.close()  # the process "died": no end marker, the OS lock is gone
+    crashed._lock.release()
+    app = demo_app()
+    notes: list[str] = []
+    real_notify = app.notify
+    monkeypatch.setattr(app, "notify", lambda message, **kw: (notes.append(message), real_notify(message, **kw)))
+    async with app.run_test(size=SIZE) as pilot:
+        assert await wait_for(pilot, lambda: any("did not finish" in n for n in notes), timeout=20)
+        assert crashed.path.name in next(n for n in notes if "did not finish" in n)
+        await pilot.press("ctrl+p")
+        await pilot.pause(0.3)
+        await pilot.press(*"Recover unfinished")
+        await pilot.pause(0.5)
+        await pilot.press("enter")
+        assert await wait_for(pilot, lambda: any(n.startswith("Recovered") for n in notes), timeout=20)
+        await quit_app(app, pilot)
+    last = json.loads((crashed.path / "journal.jsonl").read_text().splitlines()[-1])
+    assert last["t"] == "end" and last["reason"] == "recovered"
+
+
+async def test_ffmpeg_mode_offered_only_when_the_core_has_it():
+    from tests.ui_conftest_helpers import snapshot_app
+
+    for ffmpeg, count in ((True, 4), (False, 3)):
+        app = snapshot_app() if not ffmpeg else MeetingApp(capture=False, ffmpeg=True)
+        async with app.run_test(size=SIZE) as pilot:
+            await pilot.press("m")
+            assert await wait_for(pilot, lambda: isinstance(app.screen, ModePicker))
+            assert len(app.screen.modes) == count
+            assert (Mode.MEETING_FFMPEG in app.screen.modes) is ffmpeg
+            titles = [t for t, _, _ in app.palette_commands()]
+            assert ("Mode: Meeting via FFmpeg" in titles) is ffmpeg
+            await pilot.press("escape")

@@ -134,7 +134,12 @@ class MeetingApp(App[int]):
         self.capture_enabled = capture
         self.clock = clock
         self.opener = opener or _default_opener
-        self.ffmpeg_available = ffmpeg_mode_available() if ffmpeg is None else ffmpeg
+        # "Meeting via FFmpeg" is offered where the core says FFmpeg can run (never in the demo: file workers).
+        if ffmpeg is None:
+            ffmpeg, self.ffmpeg_note = (False, "the demo replays files") if demo else ffmpeg_mode_available()
+        else:
+            self.ffmpeg_note = "" if ffmpeg else "FFmpeg is not available"
+        self.ffmpeg_available = bool(ffmpeg)
         if demo and model is None:
             model = _offline_model()
         self.core = Core(_Events(self), settings=self.settings, demo=demo, model_override=model)
@@ -147,6 +152,8 @@ class MeetingApp(App[int]):
         self._save_timer = None
         self._settings_dirty = False
         self._quitting = False
+        self._model_error_shown = False
+        self.unfinished: list = []
         self.last_session: Path | None = None
         self.last_saved: Path | None = None
         self.theme_errors: list[str] = []
@@ -220,6 +227,7 @@ class MeetingApp(App[int]):
         self.restart_capture()
         self.core.preload_model()
         self.list_devices_in_background()
+        self.find_unfinished_sessions()
         if self.settings.session.start_on_launch:
             self.start_session()
 
@@ -279,13 +287,20 @@ class MeetingApp(App[int]):
 
     def _update_status(self) -> None:
         st: TranscriberStats = self.core.transcriber_stats() if self.capture_enabled else self.core.tstats
+        if st.state == "failed" and not self._model_error_shown:
+            self._model_error_shown = True
+            self.notify(self.core.model_error or "the model could not be loaded", title="Transcription",
+                        severity="error", timeout=20)
+        state = st.state
+        if self.core.drain_fraction is not None:
+            state = f"finishing transcript {self.core.drain_fraction * 100:.0f}%"
         session = self.core.session
         journal = str(session.path / "journal.jsonl") if session is not None else ""
         self.status.set_info(
             mode=self.mode.label + (" (demo)" if self.demo else ""),
             recording=self.core.recording,
             model=st.model or self.core.model_name(),
-            model_state=st.state,
+            model_state=state,
             model_progress=st.progress,
             rtf=st.rtf,
             lag_s=st.lag_s,
@@ -389,8 +404,7 @@ class MeetingApp(App[int]):
     def action_set_mode(self, value: str) -> None:
         mode = Mode(value)
         if mode is Mode.MEETING_FFMPEG and not self.ffmpeg_available:
-            self.notify("Meeting via FFmpeg is not available here (it needs Windows and ffmpeg on PATH; "
-                        "run `meeting-tui doctor`).", severity="warning")
+            self.notify(f"Meeting via FFmpeg is not available here: {self.ffmpeg_note}", severity="warning", timeout=8)
             return
         if mode is self.mode:
             return
@@ -546,6 +560,42 @@ class MeetingApp(App[int]):
         if path is not None:
             self.notify(f"Session saved in {path}", title="Session", timeout=6)
 
+    @work(thread=True, exclusive=True, group="recovery")
+    def find_unfinished_sessions(self) -> None:
+        try:
+            from meeting_tui.session.recovery import find_unfinished
+
+            found = find_unfinished(self.settings.sessions_dir())
+        except Exception:
+            return
+        if found:
+            self.call_from_thread(self._show_unfinished, found)
+
+    def _show_unfinished(self, found: list) -> None:
+        self.unfinished = found
+        names = ", ".join(info.id for info in found[:3]) + (" …" if len(found) > 3 else "")
+        self.notify(f"{len(found)} session(s) did not finish (the app was closed or crashed): {names}. "
+                    "Their transcripts are safe: choose \"Recover unfinished sessions\" in the palette (ctrl+p).",
+                    title="Unfinished sessions", severity="warning", timeout=15)
+
+    @work(thread=True, exclusive=True, group="recovery")
+    def action_recover_sessions(self) -> None:
+        from meeting_tui.session.recovery import find_unfinished, recover_session
+
+        done, problems = [], []
+        for info in find_unfinished(self.settings.sessions_dir()):
+            try:
+                report = recover_session(info.path)
+                done.append(f"{info.id} ({report.info.segment_count} lines)")
+            except Exception as exc:
+                problems.append(f"{info.id}: {exc}")
+        message = ("Recovered " + ", ".join(done)) if done else "Nothing to recover."
+        if problems:
+            message += "\nCould not recover " + "; ".join(problems)
+        self.unfinished = []
+        self.call_from_thread(self.notify, message, title="Recovery", timeout=10,
+                              severity="warning" if problems else "information")
+
     # --- save / export --------------------------------------------------------------------------------
 
     def export_items(self) -> list:
@@ -630,6 +680,8 @@ class MeetingApp(App[int]):
         for fmt in EXPORT_FORMATS:
             cmds.append((f"Export format: {fmt}", "format used by Save", lambda f=fmt: self.action_set_export_format(f)))
         cmds.append(("Open session folder", "show the session files", self.action_open_folder))
+        cmds.append(("Recover unfinished sessions", "close the journals of sessions that did not finish",
+                     self.action_recover_sessions))
         cmds.append(("Gain: reset both to 0 dB", "mic and system audio", self.action_reset_gains))
         cmds.append(("Help: keys", "every key and what the badges mean", self.action_help))
         cmds.append(("Quit", "finish the session and quit", self.action_quit))

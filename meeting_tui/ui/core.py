@@ -58,18 +58,17 @@ class TranscriberStats:
     queue: int | None = None
 
 
-def ffmpeg_mode_available() -> bool:
-    """Whether the core offers the FFmpeg meeting mode here (the fallback package decides; else: Windows + ffmpeg)."""
+def ffmpeg_mode_available() -> tuple[bool, str]:
+    """Whether the core offers "Meeting via FFmpeg" here: (True, ffmpeg path) or (False, how to get it)."""
     try:
-        from meeting_tui import fallback
-
-        check = getattr(fallback, "ffmpeg_mode_available", None) or getattr(fallback, "ffmpeg_available", None)
-        if check is not None:
-            result = check()
-            return bool(getattr(result, "available", result))
-    except Exception:  # pragma: no cover - a broken fallback module must not stop the dashboard
-        log.exception("fallback check failed")
-    return sys.platform == "win32" and shutil.which("ffmpeg") is not None
+        from meeting_tui.fallback.ffmpeg import ffmpeg_available
+    except ImportError:
+        return False, "the FFmpeg fallback is not installed"
+    try:
+        return ffmpeg_available()
+    except Exception as exc:  # pragma: no cover - a broken check must not stop the dashboard
+        log.exception("ffmpeg check failed")
+        return False, str(exc)
 
 
 def list_devices(demo: bool) -> list[DeviceInfo]:

@@ -33,6 +33,9 @@ VIRTUAL_MARKERS = (
 )
 
 
+HANDS_FREE_MARKERS = ("hands-free", "handsfree", "headset ag", "hfp")
+
+
 def virtual_label(device: DeviceInfo) -> str | None:
     if device.virtual:
         return device.virtual
@@ -60,6 +63,8 @@ def device_prompt(device: DeviceInfo, current: DeviceRef | None) -> Text:
     label = virtual_label(device)
     if label:
         text.append(f"  [virtual: {label}]", style="magenta")
+    if any(m in device.ref.name.lower() for m in HANDS_FREE_MARKERS):
+        text.append("  [hands-free: opening it lowers audio quality]", style="yellow")
     if is_current:
         text.append("  (current)", style="green")
     return text
