@@ -51,7 +51,20 @@ ESPEAK = [
     "We still need a decision on the budget for the marketing campaign.",
     "I think the customer feedback was mostly positive.",
     "Let's schedule a follow up call on Thursday afternoon.",
+    "The server migration took longer than we expected.",
+    "Sarah will present the design changes next week.",
+    "Our main goal this quarter is to reduce the support backlog.",
+    "Please update the ticket when the fix is deployed.",
+    "The contract with the new supplier starts in April.",
+    "I agree, but we should test it with real users first.",
+    "Who is responsible for the documentation?",
+    "The meeting room on the third floor is booked all day.",
+    "We hired two engineers and one designer last month.",
+    "Sales in Europe grew by twelve percent compared to last year.",
+    "Can everyone see my screen now?",
+    "Let's take a short break and continue in ten minutes.",
 ]
+VOICES = ["en-us", "en", "en-us+m3", "en+f2"]
 GAPS = [1.5, 2.0, 1.2, 3.0, 1.5, 2.5, 1.2, 2.0, 1.8]
 
 
@@ -79,7 +92,7 @@ def build_recording(tmp: Path) -> tuple[Path, list[tuple[float, float, str]]]:
     pieces += [(left, LEFT), (right, RIGHT)]
     if shutil.which("espeak-ng"):
         for i, text in enumerate(ESPEAK):
-            pieces.append((espeak(text, tmp / f"e{i}.wav", "en-us" if i % 2 else "en"), text))
+            pieces.append((espeak(text, tmp / f"e{i}.wav", VOICES[i % len(VOICES)]), text))
     out, refs, pos = [np.zeros(SESSION_RATE, np.float32)], [], SESSION_RATE
     for i, (audio, text) in enumerate(pieces):
         speech = trim(audio) * (0.5 / max(1e-6, float(np.abs(trim(audio)).max())))
@@ -197,6 +210,12 @@ def main() -> int:
             "rtf_finals": live["final_stats"]["rtf"], "partials_published": live["final_stats"]["partials"],
             "partials_dropped": live["final_stats"]["partials_dropped"],
             "transcriber_latency_median_s": live["final_stats"]["latency_median_s"],
+            "whisper_finals_s": live["final_stats"]["asr_final_s"],
+            "whisper_partials_s": live["final_stats"]["asr_partial_s"],
+            "vad_s": live["final_stats"]["vad_s"],
+            "whisper_cpu_s": live["final_stats"]["asr_cpu_s"],
+            "cpu_live_outside_whisper_s": round(live["cpu_s"] - live["final_stats"]["asr_cpu_s"], 2),
+            "load_avg_1min": round(os.getloadavg()[0], 2),
         }
         print("live:    ", live["text"])
         print("offline: ", offline["text"])

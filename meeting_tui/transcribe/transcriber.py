@@ -65,6 +65,9 @@ class TranscriberConfig:
     partial_max_lag_s: float = 1.0
     temperatures: tuple[float, ...] = FINAL_TEMPERATURES
     context_prompt: bool = False  # prompt each final with the previous final of the same source
+    context_audio: bool = True  # decode each final behind the previous utterance (audio + forced text prefix)
+    context_max_gap_s: float = 10.0  # ... when it ended at most this long before
+    context_max_window_s: float = 28.0  # ... and both fit in Whisper's 30 s window
     session_start_wall: float | None = None  # UNIX time of session sample 0 (None: inferred from arrivals)
 
     @property
@@ -129,8 +132,9 @@ class TranscriberStats:
     filtered: int  # decoded segments dropped as silence/hallucination
     repetitions: int  # segments whose repetition loop was collapsed
     audio_in_s: dict[str, float]
-    asr_final_s: float  # CPU-bound seconds spent in Whisper for finals
+    asr_final_s: float  # wall seconds spent in Whisper for finals
     asr_partial_s: float  # ... and for partials
+    asr_cpu_s: float  # process CPU seconds while Whisper ran (its own threads included)
     vad_s: float  # seconds spent in the VAD
     latency_last_s: float | None
     latency_median_s: float | None
@@ -186,6 +190,7 @@ class Transcriber:
         self._last_partial: dict[Source, tuple[int, float]] = {}
         self._partial_shown: set[int] = set()
         self._prev_text: dict[Source, str] = {}
+        self._context: dict[Source, tuple[np.ndarray, str, int]] = {}
         self._language: str | None = self.config.model.language
         self._wall0 = self.config.session_start_wall
         self._status = TranscriberStatus("loading", "not started", model=self.config.model.name)
@@ -193,6 +198,7 @@ class Transcriber:
         self._t_start = time.monotonic()
         self._asr_s = 0.0
         self._vad_s = 0.0
+        self._asr_cpu_s = 0.0
         self._final_audio_s = 0.0
         self._final_asr_s = 0.0
         self._rtf_recent = 0.0
@@ -274,9 +280,15 @@ class Transcriber:
             return False
         try:
             self._loader.result(timeout)
-            return True
+            ok = True
         except Exception:
-            return False
+            ok = False
+        # the transcriber thread publishes the outcome (status "ready" / "error" with the fix): wait for it
+        end = time.monotonic() + 2.0
+        while self._status.state == "loading" and self._thread is not None and self._thread.is_alive() \
+                and time.monotonic() < end:
+            time.sleep(0.01)
+        return ok
 
     def drain_and_stop(self, progress: Callable[[DrainProgress], None] | None = None,
                        timeout: float | None = None) -> DrainResult:
@@ -340,7 +352,7 @@ class Transcriber:
             filtered=self._filtered, repetitions=self._reps,
             audio_in_s={s.value: round(v, 3) for s, v in self._audio_in.items()},
             asr_final_s=round(self._final_asr_s, 3), asr_partial_s=round(self._asr_s - self._final_asr_s, 3),
-            vad_s=round(self._vad_s, 3),
+            vad_s=round(self._vad_s, 3), asr_cpu_s=round(self._asr_cpu_s, 3),
             latency_last_s=round(self._latencies[-1], 3) if self._latencies else None,
             latency_median_s=round(_quantile(lat, 0.5), 3) if lat else None,
             latency_p95_s=round(_quantile(lat, 0.95), 3) if lat else None,
@@ -476,7 +488,8 @@ class Transcriber:
 
     # --- internals: decoding -------------------------------------------------------------------------
 
-    def _decode(self, audio: np.ndarray, *, final: bool, source: Source) -> tuple[list[Any], Any, float]:
+    def _decode(self, audio: np.ndarray, *, final: bool, source: Source,
+                prefix: str | None = None) -> tuple[list[Any], Any, float]:
         assert self._loaded is not None
         model = self._loaded.model
         mc = self.config.model
@@ -489,23 +502,46 @@ class Transcriber:
         )
         if final:
             kwargs.update(beam_size=mc.beam_size, temperature=list(self.config.temperatures))
+            if prefix:
+                kwargs.update(prefix=prefix, without_timestamps=True)
         else:
             kwargs.update(beam_size=1, temperature=0.0, without_timestamps=True)
-        t0 = time.perf_counter()
+        t0, c0 = time.perf_counter(), time.process_time()
         segments, info = model.transcribe(audio, **kwargs)
         segments = list(segments)
         dt = time.perf_counter() - t0
         self._asr_s += dt
+        self._asr_cpu_s += time.process_time() - c0
         if final and self._language is None and info is not None and len(audio) >= 2 * SESSION_RATE \
                 and (info.language_probability or 0) >= 0.7:
             self._language = info.language  # lock the detected language for the rest of the session
         return segments, info, dt
 
+    def _decode_final(self, utt: Utterance, source: Source) -> tuple[list[Any], Any, float]:
+        """Decode an utterance; with ``context_audio``, behind the previous utterance of the same source and
+        its text as a forced prefix (Whisper then hears the new words in context, as offline decoding does),
+        keeping only what follows the prefix."""
+        ctx = self._context.get(source) if self.config.context_audio else None
+        if ctx is not None:
+            prev_audio, prev_text, prev_end = ctx
+            gap = utt.start - prev_end
+            pad = int(0.3 * SESSION_RATE)
+            fits = len(prev_audio) + pad + len(utt.samples) <= self.config.context_max_window_s * SESSION_RATE
+            if 0 <= gap <= self.config.context_max_gap_s * SESSION_RATE and fits and prev_text:
+                audio = np.concatenate([prev_audio, np.zeros(pad, np.float32), utt.samples])
+                segments, info, dt = self._decode(audio, final=True, source=source, prefix=prev_text)
+                stripped = _strip_prefix(segments, prev_text)
+                if stripped is not None:
+                    return stripped, info, dt
+                segments, info, dt2 = self._decode(utt.samples, final=True, source=source)
+                return segments, info, dt + dt2
+        return self._decode(utt.samples, final=True, source=source)
+
     def _do_final(self, job: _Job) -> None:
         self._current_job = job
         try:
             utt, source = job.utt, job.source
-            segments, info, dt = self._decode(utt.samples, final=True, source=source)
+            segments, info, dt = self._decode_final(utt, source)
             dur = max(1e-6, utt.duration_s)
             self._final_audio_s += dur
             self._final_asr_s += dt
@@ -531,6 +567,7 @@ class Transcriber:
             text = " ".join(t for t in texts if t).strip()
             self._drain_done += utt.duration_s
             if not text:
+                self._context.pop(source, None)
                 if utt.id in self._partial_shown:
                     self._partial_shown.discard(utt.id)
                     _call(self.on_partial_cb, Segment(source, utt.speech_start / SESSION_RATE,
@@ -540,6 +577,7 @@ class Transcriber:
                 return
             self._partial_shown.discard(utt.id)
             self._prev_text[source] = text[-200:]
+            self._context[source] = (utt.samples, text, utt.end)
             start_s, end_s = utt.speech_start / SESSION_RATE, utt.speech_end / SESSION_RATE
             latency = time.monotonic() - job.arrival
             if not self._stop_asked.is_set():
@@ -626,6 +664,28 @@ class Transcriber:
                                           if self._wall0 is not None else None,
                                           extra={"label": self.label(source)}))
         return True
+
+
+class _Seg:
+    """A decoded segment with its text replaced (the forced prefix removed)."""
+
+    def __init__(self, seg: Any, text: str) -> None:
+        self.text = text
+        self.no_speech_prob = seg.no_speech_prob
+        self.avg_logprob = seg.avg_logprob
+        self.tokens = seg.tokens
+
+
+def _strip_prefix(segments: list[Any], prefix: str) -> list[Any] | None:
+    """The decoded text after the forced ``prefix``; None if it does not start with it."""
+    if not segments:
+        return []
+    text = "".join(s.text for s in segments).strip()
+    p = prefix.strip()
+    if not text.startswith(p):
+        return None
+    rest = text[len(p):].strip()
+    return [_Seg(segments[0], rest)] if rest else []
 
 
 def _call(cb: Callable[..., Any] | None, *args: Any) -> None:
