@@ -111,6 +111,7 @@ def test_muted_mic_is_silent_and_idle_loopback_is_not_dead(rig, tmp_path):
             rig.pactl("set-source-mute", "mic", "1")
             assert await wait_for(lambda: rec.first_state_after(Source.MIC, HealthState.SILENT, t), 4)
             silent_after = rec.first_state_after(Source.MIC, HealthState.SILENT, t) - t
+            await wait_for(lambda: HealthState.IDLE in rec.states(Source.LOOPBACK), 4)
             loop_states = rec.states(Source.LOOPBACK)
             return silent_after, loop_states, engine.health
         finally:
@@ -138,7 +139,7 @@ def test_mic_worker_on_the_loopback_is_flagged_wrong_source(rig, tmp_path):
         engine.add_listener(rec)
         await engine.start()
         try:
-            ok = await wait_for(lambda: HealthState.WRONG_SOURCE in rec.states(Source.MIC), 8)
+            ok = await wait_for(lambda: HealthState.WRONG_SOURCE in rec.states(Source.MIC), 14)
             return ok, rec
         finally:
             await engine.stop()

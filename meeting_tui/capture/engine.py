@@ -31,7 +31,7 @@ TICK_HZ = 25  # meters and health: above the 20 Hz the UI needs
 SIMILARITY_EVERY_S = 0.5
 SIMILARITY_WINDOW = 2 * SESSION_RATE
 SIMILARITY_MAX_LAG = SESSION_RATE // 2  # the two streams' latencies may differ by a few hundred ms
-SIMILAR_ABOVE = 0.97  # "near-identical": an acoustic echo with a room in between stays well below
+SIMILAR_ABOVE = 0.95  # "near-identical" on the low band: an acoustic echo through a room stays well below
 SIMILAR_MIN_DB = -50.0
 ABSENT_AFTER_S = 0.3  # a source silent on the pipe this long (wall time) no longer holds the mix back
 
@@ -82,7 +82,17 @@ def specs_for_mode(mode: Mode, mic: DeviceRef | None = None, loopback: DeviceRef
                    *, platform: str = sys.platform, ffmpeg_args: list[str] | None = None) -> list[WorkerSpec]:
     """The workers a mode needs on this platform (devices None = the system defaults)."""
     if mode is Mode.MEETING_FFMPEG:
-        return [WorkerSpec((Source.MIC, Source.LOOPBACK), backend="ffmpeg", extra_args=list(ffmpeg_args or []))]
+        if ffmpeg_args is None:
+            ffmpeg_args = []
+            # Pulse source names work as FFmpeg -f pulse inputs; on Windows only names FFmpeg listed itself
+            # (hostapi "ffmpeg dshow", saved by `doctor`) do: a WASAPI render name is no dshow device.
+            usable = lambda ref: ref is not None and (ref.hostapi.startswith("ffmpeg") or
+                                                      (ref.hostapi == "PulseAudio" and platform != "win32"))
+            if usable(mic):
+                ffmpeg_args += ["--ffmpeg-mic", mic.name]
+            if usable(loopback):
+                ffmpeg_args += ["--ffmpeg-loopback", loopback.name]
+        return [WorkerSpec((Source.MIC, Source.LOOPBACK), backend="ffmpeg", extra_args=list(ffmpeg_args))]
     specs = []
     if Source.MIC in mode.sources:
         specs.append(WorkerSpec((Source.MIC,), backend="sounddevice", device=mic))

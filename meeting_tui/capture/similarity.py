@@ -4,6 +4,7 @@ source silently, so the "mic" worker may end up recording the loopback, with its
 from __future__ import annotations
 
 import numpy as np
+import soxr
 
 
 def best_lag(a: np.ndarray, b: np.ndarray, max_lag: int) -> int:
@@ -16,17 +17,19 @@ def best_lag(a: np.ndarray, b: np.ndarray, max_lag: int) -> int:
     return i if i <= max_lag else i - len(candidates)
 
 
-def decimate(x: np.ndarray, factor: int) -> np.ndarray:
-    """Block means: a crude low-pass. Two captures of one signal differ by sub-sample offsets, which
-    decorrelate the top of the band; the bottom is what identifies the signal."""
-    n = len(x) // factor * factor
-    return x[:n].reshape(-1, factor).mean(axis=1)
+def low_band(x: np.ndarray, factor: int) -> np.ndarray:
+    """The band below rate/(2*factor), at the original rate (soxr down and up again). Two captures of
+    one signal differ by sub-sample offsets, which decorrelate the top of the band; the bottom is what
+    identifies the signal, and it tolerates any fractional offset."""
+    x = np.ascontiguousarray(x, np.float32)
+    y = soxr.resample(soxr.resample(x, factor, 1, quality="HQ"), 1, factor, quality="HQ")
+    return y[: len(x)]
 
 
 def similarity(a: np.ndarray, b: np.ndarray, max_lag: int, factor: int = 8) -> float:
     """|Pearson correlation| of the overlapping parts of ``a`` and ``b`` at their best lag, in [0, 1],
-    computed at 1/``factor`` of the rate (``max_lag`` is in samples of the full rate)."""
-    a, b, max_lag = decimate(a, factor), decimate(b, factor), max(1, max_lag // factor)
+    measured on their low band (below rate/(2*factor))."""
+    a, b = low_band(a, factor), low_band(b, factor)
     n = min(len(a), len(b))
     if n < 2 * max_lag + 16:
         return 0.0
