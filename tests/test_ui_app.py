@@ -393,3 +393,31 @@ async def test_ffmpeg_mode_offered_only_when_the_core_has_it():
             titles = [t for t, _, _ in app.palette_commands()]
             assert ("Mode: Meeting via FFmpeg" in titles) is ffmpeg
             await pilot.press("escape")
+
+
+async def test_rapid_mode_switches_leave_no_orphan_workers():
+    import psutil
+
+    app = demo_app()
+    seen: set[int] = set()
+    async with app.run_test(size=SIZE) as pilot:
+        assert await wait_for(pilot, lambda: live(app, Source.MIC, Source.LOOPBACK), timeout=20)
+        for key in ("2", "3", "1", "2", "3"):
+            await pilot.press(key)
+            if app.core.engine is not None:
+                seen.update(app.core.engine.worker_pids())
+        assert await wait_for(pilot, lambda: app.mode is Mode.MEETING and app.core.engine is not None
+                              and live(app, Source.MIC, Source.LOOPBACK)
+                              and app.core.engine.sources == (Source.MIC, Source.LOOPBACK), timeout=30)
+        current = set(app.core.engine.worker_pids())
+        seen |= current
+        await pilot.pause(1.0)
+        old = seen - current
+        assert all(not psutil.pid_exists(p) or psutil.Process(p).status() == psutil.STATUS_ZOMBIE for p in old), old
+        assert all(psutil.pid_exists(p) for p in current)
+        await quit_app(app, pilot)
+    await_dead = time.monotonic() + 10
+    while any(psutil.pid_exists(p) and psutil.Process(p).status() != psutil.STATUS_ZOMBIE for p in current) \
+            and time.monotonic() < await_dead:
+        time.sleep(0.1)
+    assert not any(psutil.pid_exists(p) and psutil.Process(p).status() != psutil.STATUS_ZOMBIE for p in current)

@@ -152,6 +152,7 @@ class MeetingApp(App[int]):
         self._save_timer = None
         self._settings_dirty = False
         self._quitting = False
+        self._capture_gen = 0
         self._model_error_shown = False
         self.unfinished: list = []
         self.last_session: Path | None = None
@@ -381,19 +382,25 @@ class MeetingApp(App[int]):
         return CaptureSetup(mode=self.mode, mic=self._stored_ref(Source.MIC), loopback=self._stored_ref(Source.LOOPBACK),
                             gains_db=self.settings.capture.gains_db.as_dict(), demo=self.demo)
 
-    @work(exclusive=True, group="capture")
+    @work(group="capture")
     async def restart_capture(self) -> None:
+        """Not an exclusive worker: requests queue in the core and only the newest starts an engine."""
         if not self.capture_enabled:
             return
+        self._capture_gen += 1
+        gen = self._capture_gen
         self._levels.clear()
         self._health.clear()
         self._show_mode()
         try:
-            await self.core.start_capture(self.capture_setup())
+            started = await self.core.start_capture(self.capture_setup, lambda: gen == self._capture_gen)
         except Exception as exc:
             self.post_message(CaptureStarted(str(exc)))
             return
-        self.post_message(CaptureStarted())
+        if started:
+            self._levels.clear()
+            self._health.clear()
+            self.post_message(CaptureStarted())
 
     def on_capture_started(self, message: CaptureStarted) -> None:
         if message.error:

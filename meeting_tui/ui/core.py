@@ -176,10 +176,19 @@ class Core:
 
     # --- capture -------------------------------------------------------------------------------------
 
-    async def start_capture(self, setup: CaptureSetup) -> None:
-        """(Re)start capture for ``setup``; the previous engine is stopped and drained first."""
+    async def start_capture(self, setup: CaptureSetup | Callable[[], CaptureSetup],
+                            is_current: Callable[[], bool] = lambda: True) -> bool:
+        """(Re)start capture; the previous engine is stopped and drained first.
+
+        Requests queue on a lock and are never cancelled half-way (that could orphan worker processes);
+        ``is_current`` lets a request that a newer one superseded skip starting an engine. ``setup`` may be a
+        callable, read once the lock is held (so the newest settings win). Returns whether it started one.
+        """
         async with self._lock:
             await self._stop_engine()
+            if not is_current():
+                return False
+            setup = setup() if callable(setup) else setup
             self.setup = setup
             self.capture_error = None
             from meeting_tui.capture.engine import CaptureEngine
@@ -193,16 +202,14 @@ class Core:
             engine.add_listener(_EngineListener(self, engine))
             self.engine = engine
             await engine.start()
+            return True
 
     async def _stop_engine(self) -> None:
         engine, self.engine = self.engine, None
         if engine is not None:
-            # Keep routing its tail (the last mix chunk) to the session while it stops.
-            self._stopping = engine
-            try:
-                await engine.stop()
-            finally:
-                self._stopping = None
+            # Its tail (the last mix chunk) still reaches the session. Shielded: a cancelled caller must not
+            # leave worker processes half-stopped.
+            await asyncio.shield(engine.stop())
 
     async def stop_capture(self) -> None:
         async with self._lock:
