@@ -56,7 +56,7 @@ def main() -> int:
         rig.stop()
         shutil.rmtree(base, ignore_errors=True)
     head = (f"{'scenario':<20} {'delay':>5} {'atten':>5} {'rev':>3} {'true/est. delay':>15} {'coupl.':>6} "
-            f"{'dup words':>9} {'removed':>8} {'+text':>7} {'local kept':>10} {'+text':>7} {'(raw mic)':>9} {'cpu s/s':>7}")
+            f"{'dup words':>9} {'removed':>8} {'+text':>7} {'local kept':>10} {'+text':>7} {'(raw mic)':>9} {'vs raw':>6} {'cpu s/s':>7}")
     print(f"backend: {args.backend}")
     print(head)
     print("-" * len(head))
@@ -67,7 +67,7 @@ def main() -> int:
         print(f"{sc.name:<20} {sc.delay_ms:>3.0f}ms {-sc.atten_db:>4.0f}dB {sc.reverb:>3} {est:>15} {cpl:>6} "
               f"{a.dup_before:>4}->{a.dup_after:<4} {a.removed:>7.0%} {b.removed:>7.0%} "
               f"{a.local_kept:>3}/{a.local_ref:<3} {a.kept:>4.0%} {b.kept:>7.0%} {a.local_raw:>5}/{a.local_ref:<3} "
-              f"{r.cpu_per_s:>7.4f}")
+              f"{b.kept_vs_raw:>6.0%} {r.cpu_per_s:>7.4f}")
     return 0
 
 

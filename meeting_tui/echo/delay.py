@@ -95,6 +95,6 @@ class DelayEstimator:
         if np.count_nonzero(active) < 5:
             return None
         ratio = pm[active] / pr[active]
-        # A low percentile: frames where the user also speaks only raise the ratio.
-        val = float(np.percentile(ratio, 30))
+        # A low percentile: frames where the user also speaks (double talk) only raise the ratio.
+        val = float(np.percentile(ratio, 15))
         return float(10 * np.log10(max(val, 1e-12)))

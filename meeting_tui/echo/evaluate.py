@@ -321,6 +321,13 @@ class WordFigures:
     local_ref: int  # local-only words Whisper gets from the dry local track
     local_kept: int  # ... that the guarded mic's transcript still has
     local_raw: int = 0  # ... that the raw mic's transcript has (for context)
+    local_raw_kept: int = 0  # ... that both the raw and the guarded mic's transcripts have
+
+    @property
+    def kept_vs_raw(self) -> float:
+        """Of the user's words Whisper got from the unguarded mic, the share the guard kept. Without
+        double talk this isolates what the guard did from Whisper's own run-to-run noise."""
+        return self.local_raw_kept / self.local_raw if self.local_raw else 1.0
 
     @property
     def removed(self) -> float:
@@ -345,6 +352,7 @@ def figures(remote_text: str, local_text: str, raw_mic: str, guarded_mic: str, d
         local_ref=sum(ref.values()),
         local_kept=sum((ref & _bag(guarded_mic, lv)).values()),
         local_raw=sum((ref & _bag(raw_mic, lv)).values()),
+        local_raw_kept=sum((ref & _bag(raw_mic, lv) & _bag(guarded_mic, lv)).values()),
     )
 
 
