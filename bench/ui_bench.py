@@ -4,6 +4,8 @@
 
 Scenarios (each a fresh `MeetingApp` in its own tmux pane, 120x36):
 
+0. ``startup``: `meeting-tui --demo` from the shell until the first frame is on screen (3 runs).
+
 1. ``idle``: the demo (two file workers, looping speech) with both meters at full rate and a 2,000-line
    transcript, no session. CPU of the app's own process (the capture workers are separate processes,
    measured apart) over a window, after a warm-up.
@@ -216,13 +218,37 @@ def measure_latency(scenario: str, tmp: Path, env: dict[str, str], presses: int)
         pane.tmux("kill-server")
 
 
+def measure_startup(tmp: Path, env: dict[str, str], runs: int = 3) -> dict:
+    """`meeting-tui --demo` from the shell to the first frame on screen (tmux start included)."""
+    exe = Path(sys.executable).with_name("meeting-tui")
+    cmd = f"{exe} --demo" if exe.exists() else f"{sys.executable} -m meeting_tui --demo"
+    times = []
+    for i in range(runs):
+        pane = Pane(tmp / f"startup{i}.sock")
+        env_args = [a for k, v in env.items() for a in ("-e", f"{k}={v}")]
+        t0 = time.perf_counter()
+        pane.tmux("new-session", "-d", "-s", "bench", "-x", str(COLS), "-y", str(ROWS), *env_args, cmd)
+        try:
+            while "Transcript" not in pane.screen():
+                if time.perf_counter() - t0 > 20:
+                    raise RuntimeError("no first frame")
+                time.sleep(0.005)
+            times.append((time.perf_counter() - t0) * 1000)
+        finally:
+            pane.tmux("send-keys", "-t", "bench", "C-q")
+            time.sleep(1.0)
+            pane.tmux("kill-server")
+    return {"scenario": "startup", "first_frame_ms": [round(t) for t in times],
+            "median_ms": round(statistics.median(times))}
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--child", help=argparse.SUPPRESS)
     ap.add_argument("--out", help=argparse.SUPPRESS)
     ap.add_argument("--seconds", type=float, default=10.0, help="CPU measuring window")
     ap.add_argument("--presses", type=int, default=20)
-    ap.add_argument("--only", choices=["idle", "idle-ui", "busy", "keys-quiet"], action="append")
+    ap.add_argument("--only", choices=["startup", "idle", "idle-ui", "busy", "keys-quiet"], action="append")
     ap.add_argument("--json", help="also write the results here")
     args = ap.parse_args()
     if args.child:
@@ -235,8 +261,10 @@ def main() -> int:
     env = {"MEETING_TUI_CONFIG": str(tmp / "settings.toml"), "MEETING_TUI_DATA_DIR": str(tmp / "data"),
            "HF_HUB_OFFLINE": "1", "TERM": "xterm-256color", "COLORTERM": "truecolor", "PATH": os.environ.get("PATH", "")}
     results = []
-    for scenario in args.only or ["idle", "idle-ui", "busy", "keys-quiet"]:
-        if scenario in ("busy", "keys-quiet"):
+    for scenario in args.only or ["startup", "idle", "idle-ui", "busy", "keys-quiet"]:
+        if scenario == "startup":
+            results.append(measure_startup(tmp, env))
+        elif scenario in ("busy", "keys-quiet"):
             results.append(measure_latency(scenario, tmp, env, args.presses))
         else:
             results.append(measure_idle(scenario, tmp, env, args.seconds))

@@ -18,7 +18,7 @@ class SourcePanel(Vertical):
     DEFAULT_CSS = """
     SourcePanel { height: 3; padding: 0 1; }
     SourcePanel > .row { height: 1; }
-    SourcePanel .who { width: auto; text-style: bold; padding-right: 1; }
+    SourcePanel .who { width: auto; text-style: bold; padding-right: 2; }
     SourcePanel.-mic .who { color: $speaker-you; }
     SourcePanel.-loopback .who { color: $speaker-them; }
     SourcePanel .device { width: 1fr; min-width: 16; height: 1; color: $text-muted; }
