@@ -9,6 +9,10 @@ processed once the loopback covering it has arrived, or once the mic is ``max_wa
 loopback (then the missing loopback counts as silence: an idle or stalled loopback never holds the mic
 back for long).
 
+After the canceller, a residual gate silences what it left while only the far side talks, and the
+first ``prime_s`` seconds of far-side speech are processed twice (see ``_replay``) so that the words
+spoken while the canceller converges do not leak. docs/echo.md has the design and the measurements.
+
 Only the transcriber gets the cleaned audio: level meters keep showing the raw mic.
 """
 

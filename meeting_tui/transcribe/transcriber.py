@@ -199,6 +199,7 @@ class Transcriber:
         self._asr_s = 0.0
         self._vad_s = 0.0
         self._asr_cpu_s = 0.0
+        self._partial_dt = 0.0  # recent partial decode time (EWMA)
         self._final_audio_s = 0.0
         self._final_asr_s = 0.0
         self._rtf_recent = 0.0
@@ -623,7 +624,10 @@ class Transcriber:
             if len(audio) < self.config.partial_min_s * SESSION_RATE:
                 continue
             last = self._last_partial.get(source)
-            if last is not None and last[0] == uid and now - last[1] < self.config.partial_interval_s:
+            # about once a second; slower when partial decodes are slow (a loaded CPU), so that they never
+            # take more than half of the decoder's time
+            interval = max(self.config.partial_interval_s, 2.0 * self._partial_dt)
+            if last is not None and last[0] == uid and now - last[1] < interval:
                 continue
             due.append((last[1] if last else 0.0, source))
         if not due:
@@ -641,7 +645,8 @@ class Transcriber:
         vad = self._vad[source]
         uid, speech_start, audio, voiced = vad.current()  # type: ignore[misc]
         self._last_partial[source] = (uid, now)
-        segments, _info, _dt = self._decode(audio, final=False, source=source)
+        segments, _info, dt = self._decode(audio, final=False, source=source)
+        self._partial_dt = dt if self._partials == 0 else 0.7 * self._partial_dt + 0.3 * dt
         texts = []
         for seg in segments:
             v = judge(seg.text, no_speech_prob=seg.no_speech_prob, avg_logprob=seg.avg_logprob, voiced_s=voiced,
