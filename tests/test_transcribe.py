@@ -258,7 +258,7 @@ def test_jfk_live_with_partials(tiny, shared_audio):
     assert drained and drained[-1].fraction == 1.0
     st = tr.stats()
     assert st.state == "stopped" and st.queue_depth == 0 and st.audio_in_s["mic"] == pytest.approx(11.5, abs=0.1)
-    assert 0 < st.rtf < 1 and st.latency_median_s is not None and st.latency_median_s < 2.0
+    assert 0 < st.rtf < 1 and st.latency_median_s is not None and st.latency_median_s < 3.0  # the 2 s floor is the bench's
 
 
 @pytest.mark.model

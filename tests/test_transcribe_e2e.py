@@ -174,7 +174,10 @@ def test_record_stops_on_sigterm_and_transcribes_what_was_captured(tiny, shared_
          "--mic-channel", "0", "--model", tiny.path, "--no-partials", "--out", str(out)],
         cwd=REPO, env=_cli_env(tmp_path), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
-        time.sleep(7.5)  # about 6 s of the 11 s speech captured
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline and not (out.exists() and out.read_text().strip()):
+            time.sleep(0.1)  # the first utterance (0.3-3.2 s of the file) has been transcribed
+        time.sleep(5.5)  # now at least 8.7 s of the 11 s are captured, the rest is not
         proc.send_signal(signal.SIGTERM)
         stdout, stderr = proc.communicate(timeout=60)
     finally:
