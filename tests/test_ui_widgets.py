@@ -189,3 +189,23 @@ async def test_user_theme_dir_and_broken_theme_fallback(monkeypatch, tmp_path):
         app.theme = "mine"
         await pilot.pause()
         assert app.get_css_variables()["speaker-you"] == "#123456"
+
+
+async def test_transcript_marks_echo_segments():
+    view = TranscriptView()
+    async with WidgetApp(view).run_test(size=(80, 10)) as pilot:
+        view.add_batch([Segment(Source.MIC, 1, 2, "ask not what your country", extra={"echo": 0.9})])
+        await pilot.pause()
+        assert "(echo?)" in "".join(s.text for s in view.render_line(0))
+
+
+async def test_reserved_key_in_keymap_is_flagged(monkeypatch):
+    from tests.ui_conftest_helpers import write_settings
+
+    write_settings('[ui.keymap]\nhelp = "ctrl+shift+p,f1"\n')
+    app = snapshot_app()
+    notes = []
+    monkeypatch.setattr(app, "notify", lambda message, **kw: notes.append(message))
+    async with app.run_test(size=(100, 30)) as pilot:
+        await pilot.pause()
+        assert any("ctrl+shift+p" in n and "Windows Terminal" in n for n in notes)

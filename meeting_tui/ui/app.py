@@ -153,6 +153,7 @@ class MeetingApp(App[int]):
         self._settings_dirty = False
         self._quitting = False
         self._capture_gen = 0
+        self._announce_devices = False
         self._model_error_shown = False
         self.unfinished: list = []
         self.last_session: Path | None = None
@@ -206,7 +207,12 @@ class MeetingApp(App[int]):
     def on_mount(self) -> None:
         self._load_themes()
         if self.settings.ui.keymap:
-            self.set_keymap(dict(self.settings.ui.keymap))
+            keymap = dict(self.settings.ui.keymap)
+            self.set_keymap(keymap)
+            reserved = sorted({k.strip() for keys in keymap.values() for k in keys.split(",")} & WINDOWS_TERMINAL_RESERVED)
+            if reserved:
+                self.notify(f"Windows Terminal keeps {', '.join(reserved)} for itself: those keys from [ui.keymap] "
+                            "may never reach meeting-tui there.", title="Keys", severity="warning", timeout=10)
         self.theme_changed_signal.subscribe(self, self._theme_changed)
         for warning in self.store.warnings:
             self.notify(warning, title="Settings", severity="warning", timeout=10)
@@ -446,6 +452,11 @@ class MeetingApp(App[int]):
 
     def on_devices_listed(self, message: DevicesListed) -> None:
         self._devices = message.devices
+        if self._announce_devices and not message.error:
+            self._announce_devices = False
+            mics = sum(d.kind is Source.MIC for d in message.devices)
+            self.notify(f"{mics} microphone(s), {len(message.devices) - mics} loopback source(s).", title="Devices",
+                        timeout=4)
         self._device_error = message.error
         if message.error:
             self.notify(f"Cannot list audio devices: {message.error}\n{_fix_hint()}", title="Devices",
@@ -497,6 +508,7 @@ class MeetingApp(App[int]):
         self.restart_capture()
 
     def action_refresh_devices(self) -> None:
+        self._announce_devices = True
         self.list_devices_in_background()
 
     # --- gains ----------------------------------------------------------------------------------------

@@ -231,6 +231,9 @@ class TranscriptView(ScrollView, can_focus=True):
             text_style = styles["partial"] if partial else styles["text"]
             label_style = styles[who] + (styles["partial"] if partial else Style())
             body = Text(item.text.strip() + (" …" if partial else ""), style=text_style)
+            if item.extra.get("echo"):  # the echo filter marked it: probably the speakers heard by the mic
+                body.stylize(styles["partial"])
+                body.append("  (echo?)", style=styles["note"])
             head = [time_seg, RichSegment("  "), RichSegment(label.ljust(lw), label_style), RichSegment("  ")]
         console = self.app.console
         wrapped = body.wrap(console, max(8, width - indent))
