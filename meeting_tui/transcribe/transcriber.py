@@ -180,6 +180,7 @@ class Transcriber:
         self._vad = {s: StreamingVAD(self.config.vad, id_source=ids) for s in self._streams}
         self._intake: collections.deque = collections.deque()  # (source, start, samples, arrival)
         self._intake_samples = 0
+        self._count_lock = threading.Lock()
         self._jobs: collections.deque[_Job] = collections.deque()
         self._current_job: _Job | None = None
         self._wake = threading.Event()
@@ -235,8 +236,9 @@ class Transcriber:
         data = np.array(samples, dtype=np.float32, copy=True).reshape(-1)
         if self._wall0 is None:
             self._wall0 = time.time() - (start + len(data)) / SESSION_RATE
-        self._intake.append((source, int(start), data, now))
-        self._intake_samples += len(data)
+        with self._count_lock:
+            self._intake.append((source, int(start), data, now))
+            self._intake_samples += len(data)
         self._wake.set()
 
     def set_session_start_wall(self, wall: float) -> None:
@@ -398,8 +400,9 @@ class Transcriber:
             log.error("%s", exc)
             # nothing can be transcribed: free the queues; capture is unaffected
             self._jobs.clear()
-            self._intake.clear()
-            self._intake_samples = 0
+            with self._count_lock:
+                self._intake.clear()
+                self._intake_samples = 0
             return
         ld = self._loaded
         if ld.english_only:
@@ -463,11 +466,12 @@ class Transcriber:
 
     def _ingest(self) -> None:
         while True:
-            try:
-                source, start, data, arrival = self._intake.popleft()
-            except IndexError:
-                return
-            self._intake_samples -= len(data)
+            with self._count_lock:
+                try:
+                    source, start, data, arrival = self._intake.popleft()
+                except IndexError:
+                    return
+                self._intake_samples -= len(data)
             self._audio_in[source] += len(data) / SESSION_RATE
             ends, times = self._arrivals[source]
             ends.append(start + len(data))
