@@ -46,6 +46,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     r.add_argument("--no-partials", action="store_true", help="no partial hypotheses (saves CPU)")
     r.add_argument("--out", metavar="FILE", help="also write final segments as JSON lines here")
     r.add_argument("--no-session", action="store_true", help="do not create a session folder (journal)")
+    r.add_argument("--no-echo-guard", action="store_true",
+                   help="transcribe the raw mic even in meeting mode (default: settings [echo] enabled)")
     _model_args(r)
     r.set_defaults(func=cmd_record)
 
@@ -204,11 +206,20 @@ def cmd_record(args) -> int:
         if session is not None:
             session.append_segment(seg)
 
-    tr = Transcriber(cfg, on_segment=on_segment, on_status=_status_printer(args.quiet))
+    from meeting_tui.transcribe.echo_stage import EchoWiring
+
+    def echo_status(status) -> None:
+        if status.message and not args.quiet:
+            print(f"[echo] {status.message}", file=sys.stderr, flush=True)
+
+    echo = EchoWiring.from_settings(settings, mode, cfg.style, on_status=echo_status)
+    if args.no_echo_guard:
+        echo = EchoWiring()
+    tr = Transcriber(cfg, on_segment=echo.segment_callback(on_segment), on_status=_status_printer(args.quiet))
 
     async def main() -> None:
         engine = CaptureEngine(specs, gains)
-        engine.add_listener(tr)
+        echo.attach(engine, tr)
         if session is not None:
             engine.add_listener(session)
         stop = asyncio.Event()
@@ -232,6 +243,7 @@ def cmd_record(args) -> int:
             duration = max((c.get("position_s", 0.0) for c in engine.stats().get("sources", {}).values()),
                            default=0.0)
             await engine.stop()
+            echo.flush_audio()
             if not args.quiet:
                 print(f"[stopping] transcribing {tr.pending_audio_s():.1f} s of queued audio ...", file=sys.stderr,
                       flush=True)
@@ -244,6 +256,7 @@ def cmd_record(args) -> int:
                           file=sys.stderr, flush=True)
 
             await tr.drain_async(progress)
+            echo.flush_text()
             if session is not None:
                 session.close("stopped", duration_s=duration)
 
