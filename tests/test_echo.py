@@ -16,6 +16,7 @@ import pytest
 from meeting_tui.echo import EchoGuard, TextEchoFilter
 from meeting_tui.echo.aec import SpectralEchoGate, webrtc_available
 from meeting_tui.echo.delay import DelayEstimator
+from meeting_tui.echo.linear import LinearEchoCanceller
 from meeting_tui.echo.guard import ECHO_MESSAGE
 from meeting_tui.types import AudioChunk, Segment, Source
 
@@ -157,12 +158,36 @@ def test_guard_keeps_the_users_speech_during_double_talk(voices):
     guard = EchoGuard(RATE, backend="webrtc")
     y = _stitch(_run(guard, echo + loc, ref), n)
     near = slice(ls, ls + len(local))
-    assert _db(y[near]) > _db(loc[near]) - 4  # at most a few dB of the user's level lost
+    # while both talk the linear canceller's output replaces AEC3's (whose suppressor takes 3-4 dB off
+    # the user's voice and colours it: correlation about 0.5 without the linear path, 0.84 with it)
+    assert abs(_db(y[near]) - _db(loc[near])) < 2.0
     corr = np.dot(y[near], loc[near]) / np.sqrt(np.dot(y[near], y[near]) * np.dot(loc[near], loc[near]))
-    # what is left is mostly the user's voice (AEC3's suppressor does colour it while both talk)
-    assert corr > 0.4
+    assert corr > 0.7
+    assert guard.double_talk_s > 0.5
     before = slice(RATE // 2 + RATE // 2, ls)  # far side alone (after the first half second)
     assert _db(echo[before]) - _db(y[before]) > 25
+
+
+def test_linear_canceller_converges_freezes_and_follows_a_delay_change():
+    rng = np.random.default_rng(3)
+    n = RATE * 6
+    x = np.convolve(rng.standard_normal(n) * 0.1, [1.0, 0.8, 0.3], "same")
+    h = np.zeros(1600)
+    h[300], h[700] = 0.7, -0.3
+    h[301:] += rng.standard_normal(1299) * 0.02 * np.exp(-np.arange(1299) / 400)
+    d = np.convolve(x, h)[:n]
+    lec = LinearEchoCanceller(160, 16)
+    e = np.concatenate([lec.process(d[i:i + 160], x[i:i + 160]) for i in range(0, n, 160)])
+    assert _db(d[-RATE:]) - _db(e[-RATE:]) > 30
+    # frozen: a loud near-end signal does not move the weights
+    w = lec.W.copy()
+    lec.process(rng.standard_normal(160), x[:160], adapt=False)
+    np.testing.assert_array_equal(lec.W, w)
+    # the reference now comes 237 samples later in the stream: the shifted weights still cancel
+    lec.shift(237)
+    xs = np.concatenate([x[237:], np.zeros(237)])
+    e = np.concatenate([lec.process(d[i:i + 160], xs[i:i + 160], adapt=False) for i in range(0, n - 1600, 160)])
+    assert _db(d[RATE:n - 1600]) - _db(e[RATE:]) > 25
 
 
 @needs_webrtc

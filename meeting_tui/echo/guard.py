@@ -27,6 +27,7 @@ import numpy as np
 
 from meeting_tui.echo.aec import EchoBackend, make_backend
 from meeting_tui.echo.delay import DelayEstimate, DelayEstimator
+from meeting_tui.echo.linear import LinearEchoCanceller
 from meeting_tui.types import AudioChunk, Source
 
 ECHO_MESSAGE = "the mic hears your speakers: headphones help"
@@ -60,6 +61,7 @@ class EchoGuard:
                  estimate_window_s: float = 4.0, min_confidence: float = 4.0, min_coupling_db: float = -45.0,
                  hold_s: float = 20.0, prime_s: float = 2.0, residual_gate: bool = True,
                  gate_margin_db: float = -10.0, gate_floor_db: float = -40.0, gate_hangover_ms: float = 150.0,
+                 double_talk: bool | None = None, linear_ms: float = 320.0, linear_pre_ms: float = 30.0,
                  on_status: Callable[[EchoStatus], None] | None = None) -> None:
         self.sample_rate = sample_rate
         self.backend = backend if isinstance(backend, EchoBackend) else make_backend(backend, sample_rate)
@@ -86,6 +88,18 @@ class EchoGuard:
         self._gate_hangover = int(sample_rate * gate_hangover_ms / 1000)
         self._gate_decay = 10 ** (-2.0 * (self.frame / sample_rate) / 0.150)
         self._gate_gain = 1.0
+        # Double talk: a linear canceller (no suppressor) whose output replaces the backend's while the
+        # user talks over the far side. Default: on with a backend that suppresses (AEC3).
+        if double_talk is None:
+            double_talk = not self.backend.needs_alignment
+        self.linear = LinearEchoCanceller(self.frame, max(1, int(round(linear_ms / 1000 * sample_rate / self.frame)))) \
+            if double_talk and residual_gate else None
+        self._lin_pre = int(sample_rate * linear_pre_ms / 1000)
+        self._lin_shift: int | None = None  # loopback index = mic index - _lin_shift, for the linear filter
+        self._lin_prev = np.zeros(self.backend.latency, np.float32)  # mic delayed by the backend's latency
+        self._lin_out: np.ndarray | None = None
+        self._mix = 0.0  # 1: the linear canceller's output, 0: the backend's
+        self.double_talk_s = 0.0
         self._ref_held = 0.0
         self._open_until = -(1 << 62)
         # mic: unprocessed samples from _mic_pos; history of raw mic for the estimator
@@ -227,6 +241,13 @@ class EchoGuard:
     def _frame_out(self, t: int, mic: np.ndarray) -> np.ndarray:
         ref = self._ref_frame(t - self._shift, self.frame)
         y = self.backend.process(mic, ref) if self.enabled else mic
+        if self.enabled and self.linear is not None:
+            # the linear canceller runs on the backend's clock: mic delayed by the backend's latency
+            buf = np.concatenate([self._lin_prev, mic])
+            lm, self._lin_prev = buf[: self.frame], buf[self.frame:]
+            L = len(self._lin_prev)
+            ls = self._lin_shift if self._lin_shift is not None else 0
+            self._lin_out = self.linear.filter(lm, self._ref_frame(t - L - ls, self.frame))
         if self.enabled and self.residual_gate:
             y = self._gate_residual(t, y)
         pr = float(np.dot(ref, ref)) / self.frame
@@ -237,16 +258,24 @@ class EchoGuard:
         return y
 
     def _gate_residual(self, t: int, y: np.ndarray) -> np.ndarray:
-        """Silence what the canceller left while only the far side talks.
+        """Silence what the canceller left while only the far side talks; while the user talks over
+        the far side, pass the linear canceller's output instead of the backend's.
 
         The predicted echo level is the loopback's power at the estimated delay (held with a 20 dB per
         150 ms decay for reverberation) times the estimated coupling. While the loopback plays, the
         output opens only where it carries at least ``gate_margin_db`` of that prediction: the user
         talking (alone or over the far side) does, the canceller's residue does not. Opening is
         immediate and lasts ``gate_hangover_ms``; closing ramps over one frame.
+
+        Double talk (the gate open while the loopback plays): AEC3's suppressor attenuates and colours
+        the user's voice, so the output crossfades (over one frame) to the linear canceller's, which
+        subtracts the echo estimate and leaves the voice as it is. The linear filter adapts only while
+        the far side talks alone (the gate closed) or before the guard knows the coupling.
         """
         f = self.frame
         target = 1.0
+        far_only = self._coupling is None  # unknown yet: let the linear filter learn
+        double = False
         if self._coupling is not None and self._delay is not None:
             d = int(round(self._delay * self.sample_rate / 1000))
             r = self._ref_frame(t - d, f)
@@ -257,6 +286,18 @@ class EchoGuard:
                     self._open_until = t + self._gate_hangover
                 if t >= self._open_until:
                     target = self._gate_floor
+                    far_only = True
+                else:
+                    double = True
+        if self.linear is not None and self._lin_out is not None:
+            if far_only:
+                self.linear.adapt()
+            m0, self._mix = self._mix, (1.0 if double else 0.0)
+            if double:
+                self.double_talk_s += f / self.sample_rate
+            if m0 or self._mix:
+                ramp = np.linspace(m0, self._mix, f, dtype=np.float32)
+                y = (1 - ramp) * y + ramp * self._lin_out.astype(np.float32)
         g0, self._gate_gain = self._gate_gain, target
         if g0 == target == 1.0:
             return y
@@ -278,6 +319,8 @@ class EchoGuard:
             if len(mic) < f:
                 mic = np.concatenate([mic, np.zeros(f - len(mic), np.float32)])
             need = t - self._shift + f  # the loopback must reach here
+            if self.linear is not None and self._lin_shift is not None:
+                need = max(need, t - len(self._lin_prev) - self._lin_shift + f)
             ready = ref_end is not None and ref_end >= need
             if not ready and not flush and (self._mic_pos + n_avail) - t < self.max_wait + f:
                 break  # wait for the loopback
@@ -341,6 +384,10 @@ class EchoGuard:
         raw_start = end - len(self._hist)
         a = max(a, raw_start, self._out_start)
         f = self.frame
+        if self.linear is not None and len(self._lin_prev):
+            L = len(self._lin_prev)
+            k = a - raw_start
+            self._lin_prev = self._hist[k - L:k] if k >= L else np.concatenate([np.zeros(L - k, np.float32), self._hist[:k]])
         again = [self._frame_out(t, self._hist[t - raw_start:t - raw_start + f]) for t in range(a, end - f + 1, f)]
         if not again:
             return
@@ -382,6 +429,12 @@ class EchoGuard:
         if est.confidence >= self.min_confidence and (est.coupling_db is None or est.coupling_db >= self.min_coupling_db):
             self._estimates.append(est)
             self._last_confident_at = end
+            if self.linear is not None:
+                ls = max(-self.lookahead, est.delay_samples - self._lin_pre)
+                old = self._lin_shift if self._lin_shift is not None else 0
+                if self._lin_shift is None or abs(ls - old) > self.sample_rate // 1000:
+                    self.linear.shift(old - ls)
+                    self._lin_shift = ls
             delays = sorted(e.delay_samples for e in self._estimates)
             d = delays[len(delays) // 2]
             self._delay = 1000.0 * d / self.sample_rate
