@@ -101,7 +101,7 @@ class Labels(_Section):
 
 
 class UISettings(_Section):
-    theme: str = Field("textual-dark", min_length=1)
+    theme: str = Field("meeting-dark", min_length=1)  # themes/meeting-dark.toml
     labels: Labels = Field(default_factory=Labels)
     keymap: dict[str, str] = Field(default_factory=dict)  # binding id -> keys, e.g. {"stop" = "ctrl+s,f2"}
 
@@ -115,7 +115,7 @@ class SessionSettings(_Section):
 
 class EchoSettings(_Section):
     enabled: bool = True  # use the loopback as a reference to cancel the speakers in the mic
-    dedupe: Literal["off", "mark", "drop"] = "mark"  # a mic line repeating a loopback line: keep, flag, drop
+    dedupe: Literal["off", "mark", "drop"] = "drop"  # a mic line repeating a loopback line: keep, flag, drop
 
 
 class Settings(_Section):

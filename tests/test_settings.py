@@ -68,7 +68,7 @@ def test_round_trip_everything_the_ui_sets(config):
     s.session.record_audio = True
     s.session.start_on_launch = True
     s.echo.enabled = False
-    s.echo.dedupe = "drop"
+    s.echo.dedupe = "mark"
     save_settings(s)
     loaded = load_settings()
     assert loaded.warnings == []

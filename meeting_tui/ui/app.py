@@ -94,6 +94,12 @@ class _Events:
     def segment(self, segment: Segment) -> None:
         self.app.feed_items([segment])  # deque.append: safe from any thread
 
+    def echo(self, status) -> None:
+        """The echo guard's verdict changed (event loop): say so once, in the transcript and a notice."""
+        if status.present:
+            self.app.notify(status.message, title="Echo", severity="warning", timeout=8)
+            self.app.feed_items([Note(self.app._session_time(), status.message)])
+
 
 class MeetingApp(App[int]):
     TITLE = "meeting-tui"

@@ -13,7 +13,7 @@ import threading
 import time
 from typing import TYPE_CHECKING, Callable
 
-from meeting_tui.types import Source
+from meeting_tui.types import Mode, Source
 from meeting_tui.ui.core import TranscriberStats
 
 if TYPE_CHECKING:
@@ -69,6 +69,16 @@ class LiveTranscriber:
             overrides["sources"] = (Source.MIC, Source.LOOPBACK)
         self.config = (TranscriberConfig.from_settings(s, mode, **overrides) if s is not None
                        else TranscriberConfig(**overrides))
+        # The echo guard sits in front of the transcriber (never in front of meters or recordings) and
+        # only works while both sources are captured; the text filter guards the journal.
+        from meeting_tui.transcribe.echo_stage import EchoStage, EchoWiring
+
+        self.echo = EchoWiring.from_settings(s, Mode.MEETING, self.config.style,
+                                             on_status=getattr(core.events, "echo", None))
+        self._stage = EchoStage(_Forward(self), self.echo.guard, on_status=self.echo.on_status) \
+            if self.echo.guard is not None else None
+        self._stage_used = False
+        self._publish_final = self.echo.segment_callback(self._journal_and_show)
         self.tr = None
         self.error: str | None = None
         self._buffer: list = []
@@ -96,10 +106,29 @@ class LiveTranscriber:
             self.tr = tr
 
     def _final(self, segment) -> None:  # transcriber thread
+        self._publish_final(segment)
+
+    def _journal_and_show(self, segment) -> None:
         self.core.journal_segment(segment)
         self.core.events.segment(segment)
 
-    def on_audio(self, chunk) -> None:
+    def tick(self, now_s: float) -> None:
+        """Release "You" lines the text filter held while nothing else arrived (any thread)."""
+        self.echo.tick(now_s)
+
+    def on_audio(self, chunk) -> None:  # event loop
+        setup = self.core.setup
+        meeting = setup is not None and setup.mode in (Mode.MEETING, Mode.MEETING_FFMPEG)
+        if self._stage is not None and meeting:
+            self._stage_used = True
+            self._stage.on_audio(chunk)
+            return
+        if self._stage_used:  # left meeting mode: release the mic audio the guard still holds
+            self._stage_used = False
+            self._stage.flush()
+        self._forward_audio(chunk)
+
+    def _forward_audio(self, chunk) -> None:
         tr = self.tr
         if tr is not None:
             tr.on_audio(chunk)
@@ -127,15 +156,33 @@ class LiveTranscriber:
         return self.tr.stats() if self.tr is not None else None
 
     async def drain(self, progress: Callable | None = None) -> None:
+        if self._stage is not None:
+            self._stage.flush()
         await asyncio.to_thread(self._ready.join)
         if self.tr is not None:
             await self.tr.drain_async(progress)
+        self.echo.flush_text()
+
+
+class _Forward:
+    """The echo stage's downstream: the buffered path into the transcriber."""
+
+    def __init__(self, live: LiveTranscriber) -> None:
+        self.live = live
+
+    def on_audio(self, chunk) -> None:
+        self.live._forward_audio(chunk)
+
+    def on_mix(self, chunk) -> None:
+        self.live.on_mix(chunk)
 
 
 def stats(core: "Core") -> TranscriberStats:
     base = core.tstats
     live = core.transcriber
     st = live.stats() if live is not None else None
+    if live is not None and core.session_t0 is not None:  # polled about once a second by the status line
+        live.tick(time.monotonic() - core.session_t0)
     if st is None:
         return base
     return TranscriberStats(model=base.model, state=base.state, progress=base.progress,
