@@ -62,6 +62,7 @@ class EchoGuard:
                  hold_s: float = 20.0, prime_s: float = 2.0, residual_gate: bool = True,
                  gate_margin_db: float = -10.0, gate_floor_db: float = -40.0, gate_hangover_ms: float = 150.0,
                  double_talk: bool | None = None, linear_ms: float = 320.0, linear_pre_ms: float = 30.0,
+                 linear_min_erle_db: float = 6.0,
                  on_status: Callable[[EchoStatus], None] | None = None) -> None:
         self.sample_rate = sample_rate
         self.backend = backend if isinstance(backend, EchoBackend) else make_backend(backend, sample_rate)
@@ -99,6 +100,9 @@ class EchoGuard:
         self._lin_prev = np.zeros(self.backend.latency, np.float32)  # mic delayed by the backend's latency
         self._lin_out: np.ndarray | None = None
         self._mix = 0.0  # 1: the linear canceller's output, 0: the backend's
+        self._lin_min_erle = 10 ** (linear_min_erle_db / 10)
+        self._lin_pm = 0.0  # mic and linear output power while the far side talks alone (decaying sums)
+        self._lin_pe = 0.0
         self.double_talk_s = 0.0
         self._ref_held = 0.0
         self._open_until = -(1 << 62)
@@ -292,8 +296,13 @@ class EchoGuard:
         if self.linear is not None and self._lin_out is not None:
             if far_only:
                 self.linear.adapt()
-            m0, self._mix = self._mix, (1.0 if double else 0.0)
-            if double:
+                self._lin_pm = 0.995 * self._lin_pm + float(np.dot(self.linear.err + self.linear.echo, self.linear.err + self.linear.echo))
+                self._lin_pe = 0.995 * self._lin_pe + float(np.dot(self.linear.err, self.linear.err))
+            # only while the linear filter removes at least ``linear_min_erle_db`` of the far side's echo
+            # (over the last 2 s or so of far-only frames): otherwise its output would leak the echo
+            usable = self._lin_pm > self._lin_min_erle * self._lin_pe
+            m0, self._mix = self._mix, (1.0 if double and usable else 0.0)
+            if self._mix:
                 self.double_talk_s += f / self.sample_rate
             if m0 or self._mix:
                 ramp = np.linspace(m0, self._mix, f, dtype=np.float32)
