@@ -23,7 +23,8 @@ VIRTUAL_DEVICES = (
     ("what u hear", "Stereo Mix"),
     ("blackhole", "BlackHole"),
 )
-HANDS_FREE_MARKERS = ("hands-free", "handsfree", "headset ag", "hfp")
+# A Bluetooth headset's hands-free (HFP) endpoint: opening its mic drops the output to call quality.
+HANDS_FREE_MARKERS = ("hands-free", "handsfree", "hands free", "headset ag", "hfp")
 
 # Linux: PulseAudio/PipeWire resolve these names to the current defaults at open time, so a worker
 # restarted after the user switched outputs follows the switch.

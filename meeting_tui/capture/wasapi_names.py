@@ -100,7 +100,4 @@ def wasapi_settings_kwargs() -> dict:
     return {"exclusive": False, "auto_convert": False}
 
 
-def is_hands_free(name: str) -> bool:
-    """A Bluetooth headset's hands-free (HFP) endpoint: opening its mic drops the output to call quality."""
-    low = name.lower()
-    return "hands-free" in low or "handsfree" in low or "hands free" in low
+from meeting_tui.capture.devices import is_hands_free  # noqa: E402,F401  (one definition, re-exported)

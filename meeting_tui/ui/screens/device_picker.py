@@ -19,28 +19,11 @@ from textual.screen import ModalScreen
 from textual.widgets import Label, OptionList, Static
 from textual.widgets.option_list import Option
 
+from meeting_tui.capture import devices as capture_devices
 from meeting_tui.types import DeviceInfo, DeviceRef, Source
 
-VIRTUAL_MARKERS = (
-    ("voicemeeter", "VoiceMeeter"),
-    ("vb-audio", "VB-Cable"),
-    ("cable output", "VB-Cable"),
-    ("cable input", "VB-Cable"),
-    ("stereo mix", "Stereo Mix"),
-    ("wave out mix", "Stereo Mix"),
-    ("what u hear", "Stereo Mix"),
-    ("blackhole", "BlackHole"),
-)
-
-
-HANDS_FREE_MARKERS = ("hands-free", "handsfree", "headset ag", "hfp")
-
-
 def virtual_label(device: DeviceInfo) -> str | None:
-    if device.virtual:
-        return device.virtual
-    low = device.ref.name.lower()
-    return next((label for marker, label in VIRTUAL_MARKERS if marker in low), None)
+    return device.virtual or capture_devices.virtual_label(device.ref.name)
 
 
 @dataclass(frozen=True)
@@ -63,7 +46,7 @@ def device_prompt(device: DeviceInfo, current: DeviceRef | None) -> Text:
     label = virtual_label(device)
     if label:
         text.append(f"  [virtual: {label}]", style="magenta")
-    if any(m in device.ref.name.lower() for m in HANDS_FREE_MARKERS):
+    if capture_devices.is_hands_free(device.ref.name):
         text.append("  [hands-free: opening it lowers audio quality]", style="yellow")
     if is_current:
         text.append("  (current)", style="green")
