@@ -296,10 +296,10 @@ class EchoGuard:
         if self.linear is not None and self._lin_out is not None:
             if far_only:
                 self.linear.adapt()
-                self._lin_pm = 0.995 * self._lin_pm + float(np.dot(self.linear.err + self.linear.echo, self.linear.err + self.linear.echo))
-                self._lin_pe = 0.995 * self._lin_pe + float(np.dot(self.linear.err, self.linear.err))
+                self._lin_pm = 0.98 * self._lin_pm + float(np.dot(self.linear.err + self.linear.echo, self.linear.err + self.linear.echo))
+                self._lin_pe = 0.98 * self._lin_pe + float(np.dot(self.linear.err, self.linear.err))
             # only while the linear filter removes at least ``linear_min_erle_db`` of the far side's echo
-            # (over the last 2 s or so of far-only frames): otherwise its output would leak the echo
+            # (over the last half second or so of far-only frames): otherwise its output would leak the echo
             usable = self._lin_pm > self._lin_min_erle * self._lin_pe
             m0, self._mix = self._mix, (1.0 if double and usable else 0.0)
             if self._mix:
