@@ -23,6 +23,7 @@ from meeting_tui.types import SESSION_RATE, AudioChunk, Gap, Source
 
 GAP_MIN_SAMPLES = SESSION_RATE // 10  # shorter holes are scheduling jitter, not gaps worth reporting
 DRIFT_TAU_S = 2.0  # smoothing of the timestamp error: averages callback jitter away
+SETTLE_S = 2.0  # the first blocks' timestamps set a constant offset: measured, kept, never "corrected"
 CORRECT_THRESHOLD = 16  # samples (1 ms) of smoothed misalignment before a block is stretched or squeezed by one
 
 
@@ -73,6 +74,8 @@ class Track:
         self._first_time: float | None = None
         self._frames_in = 0
         self._err = 0.0
+        self._baseline = 0.0
+        self._settle_sum, self._settle_n = 0.0, 0
         self._last_time: float | None = None
 
     def restart(self) -> None:
@@ -125,9 +128,16 @@ class Track:
         err = placed - expected  # >0: the device delivers faster than the shared clock
         dt = max(0.0, capture_time - (capture_time if self._last_time is None else self._last_time))
         self._last_time = capture_time
+        if capture_time - self._first_time < SETTLE_S:
+            # A stream's first callback times jitter by a millisecond or two; shifting the whole stream to
+            # chase that would smear it for seconds. The mean offset while settling is the one to keep.
+            self._settle_sum += err
+            self._settle_n += 1
+            self._baseline = self._err = self._settle_sum / self._settle_n
+            return out
         self._err += (1.0 - math.exp(-dt / DRIFT_TAU_S)) * (err - self._err)
-        if len(out) > 16 and abs(self._err) > CORRECT_THRESHOLD:
-            step = -1 if self._err > 0 else 1
+        if len(out) > 16 and abs(self._err - self._baseline) > CORRECT_THRESHOLD:
+            step = -1 if self._err > self._baseline else 1
             out = stretch(out, len(out) + step)
             self.corrections += step
             self._err += step
