@@ -149,6 +149,45 @@ def test_mic_worker_on_the_loopback_is_flagged_wrong_source(rig, tmp_path):
     assert HealthState.WRONG_SOURCE not in rec.states(Source.LOOPBACK)
 
 
+def test_removed_mic_source_moves_the_stream_and_is_flagged(rig, tmp_path):
+    """The real event: unloading the mic's source module moves its stream, silently, to the default source."""
+    import soundfile as sf
+
+    sink = rig.pactl("load-module", "module-null-sink", "sink_name=tmpsink", "rate=48000",
+                     "channels=1", "channel_map=mono").strip()
+    src = rig.pactl("load-module", "module-remap-source", "source_name=tmpmic", "master=tmpsink.monitor",
+                    "channels=1", "channel_map=mono", "master_channel_map=mono").strip()
+    rig.pactl("set-default-source", "speakers.monitor")
+    noise = tmp_path / "n.wav"
+    sf.write(noise, (0.3 * np.random.default_rng(2).standard_normal(48000 * 30)).astype(np.float32), 48000)
+    rig.play(noise, "speakers")
+    rig.play(write_tone(tmp_path / "a.wav", 440, 30), "tmpsink")
+
+    async def run():
+        engine = CaptureEngine(specs_for_mode(Mode.MEETING, DeviceRef("tmpmic", "PulseAudio"), LOOP))
+        rec = Recorder()
+        engine.add_listener(rec)
+        await engine.start()
+        try:
+            assert await wait_for(lambda: live(rec, Source.MIC) and live(rec, Source.LOOPBACK), 6)
+            await asyncio.sleep(2.5)  # long enough for a false alarm, if the check gave one
+            before = HealthState.WRONG_SOURCE in rec.states(Source.MIC)
+            t = time.monotonic()
+            rig.pactl("unload-module", src)
+            ok = await wait_for(lambda: rec.first_state_after(Source.MIC, HealthState.WRONG_SOURCE, t), 12)
+            return before, ok, rec
+        finally:
+            await engine.stop()
+
+    try:
+        before, ok, rec = asyncio.run(run())
+    finally:
+        rig.pactl("set-default-source", "mic")
+        rig.pactl("unload-module", sink)
+    assert not before  # a tone on the mic and noise on the speakers are told apart
+    assert ok, [(h.source.value, h.state.value, h.reason) for _, h in rec.health]
+
+
 def test_distinct_signals_are_not_wrong_source(rig, tmp_path):
     import soundfile as sf
 

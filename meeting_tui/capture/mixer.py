@@ -23,6 +23,8 @@ from meeting_tui.types import SESSION_RATE, AudioChunk, Gap, Source
 
 GAP_MIN_SAMPLES = SESSION_RATE // 10  # shorter holes are scheduling jitter, not gaps worth reporting
 DRIFT_TAU_S = 2.0  # smoothing of the timestamp error: averages callback jitter away
+RESYNC_SAMPLES = SESSION_RATE // 8  # a jump this big (125 ms) that persists is a discontinuity, not drift
+RESYNC_AFTER_S = 0.5
 SETTLE_S = 2.0  # the first blocks' timestamps set a constant offset: measured, kept, never "corrected"
 CORRECT_THRESHOLD = 16  # samples (1 ms) of smoothed misalignment before a block is stretched or squeezed by one
 
@@ -76,6 +78,7 @@ class Track:
         self._err = 0.0
         self._baseline = 0.0
         self._settle_sum, self._settle_n = 0.0, 0
+        self._jump_since: float | None = None
         self._last_time: float | None = None
 
     def restart(self) -> None:
@@ -101,7 +104,7 @@ class Track:
             self._next = start
             self._start = start
         else:
-            out = self._align(out, expected, capture_time)
+            out, gap = self._align(out, expected, capture_time)
         self._measure_drift(capture_time, len(mono), rate)
         chunk = AudioChunk(self.source, self._next, out) if len(out) else None
         self._next += len(out)
@@ -121,7 +124,7 @@ class Track:
         self.end = self._next
         return chunk
 
-    def _align(self, out: np.ndarray, expected: float, capture_time: float) -> np.ndarray:
+    def _align(self, out: np.ndarray, expected: float, capture_time: float) -> tuple[np.ndarray, Gap | None]:
         # Where this block's first sample sits on the session clock, counted in input frames (exact),
         # not in resampler output (soxr releases output in bursts, which would read as jitter).
         placed = self._start + self._frames_in * SESSION_RATE / self._rate + self.corrections
@@ -134,14 +137,40 @@ class Track:
             self._settle_sum += err
             self._settle_n += 1
             self._baseline = self._err = self._settle_sum / self._settle_n
-            return out
+            return out, None
+        gap = self._resync(err - self._baseline, capture_time)
+        if gap is not None or self._jump_since is not None:
+            return out, gap  # no drift correction while a discontinuity is being confirmed
         self._err += (1.0 - math.exp(-dt / DRIFT_TAU_S)) * (err - self._err)
         if len(out) > 16 and abs(self._err - self._baseline) > CORRECT_THRESHOLD:
             step = -1 if self._err > self._baseline else 1
             out = stretch(out, len(out) + step)
             self.corrections += step
             self._err += step
-        return out
+        return out, None
+
+    def _resync(self, deviation: float, capture_time: float) -> Gap | None:
+        """A stream that lost audio (suspended, moved to another source, overrun) jumps instead of being
+        stretched back into place for minutes. Lost time becomes a gap; surplus becomes the new offset."""
+        if abs(deviation) < RESYNC_SAMPLES:
+            self._jump_since = None
+            return None
+        if self._jump_since is None:
+            self._jump_since = capture_time
+            return None
+        if capture_time - self._jump_since < RESYNC_AFTER_S:
+            return None
+        self._jump_since = None
+        if deviation > 0:  # more audio than time: keep it all and accept the new offset
+            self._baseline += deviation
+            self._err = self._baseline
+            return None
+        lost = int(round(-deviation))
+        gap = Gap(self.source, self._next / SESSION_RATE, (self._next + lost) / SESSION_RATE, "audio lost")
+        self._next += lost
+        self._start += lost
+        self._err = self._baseline
+        return gap
 
     def _measure_drift(self, capture_time: float, frames: int, rate: int) -> None:
         span = capture_time - (capture_time if self._first_time is None else self._first_time)

@@ -1,10 +1,20 @@
 """Is one stream a copy of the other? (A Pulse stream whose source vanished moves to the default
-source silently, so the "mic" worker may end up recording the loopback, with its own latency.)"""
+source silently, so the "mic" worker may end up recording the loopback, with its own latency, and a
+latency that keeps sliding while the moved stream settles.)"""
 
 from __future__ import annotations
 
 import numpy as np
 import soxr
+
+
+def low_band(x: np.ndarray, factor: int) -> np.ndarray:
+    """The band below rate/(2*factor), at the original rate (soxr down and up again). Two captures of
+    one signal differ by sub-sample offsets, which decorrelate the top of the band; the bottom is what
+    identifies the signal, and it tolerates any fractional offset."""
+    x = np.ascontiguousarray(x, np.float32)
+    y = soxr.resample(soxr.resample(x, factor, 1, quality="HQ"), 1, factor, quality="HQ")
+    return y[: len(x)]
 
 
 def best_lag(a: np.ndarray, b: np.ndarray, max_lag: int) -> int:
@@ -17,25 +27,32 @@ def best_lag(a: np.ndarray, b: np.ndarray, max_lag: int) -> int:
     return i if i <= max_lag else i - len(candidates)
 
 
-def low_band(x: np.ndarray, factor: int) -> np.ndarray:
-    """The band below rate/(2*factor), at the original rate (soxr down and up again). Two captures of
-    one signal differ by sub-sample offsets, which decorrelate the top of the band; the bottom is what
-    identifies the signal, and it tolerates any fractional offset."""
-    x = np.ascontiguousarray(x, np.float32)
-    y = soxr.resample(soxr.resample(x, factor, 1, quality="HQ"), 1, factor, quality="HQ")
-    return y[: len(x)]
+def _pearson(x: np.ndarray, y: np.ndarray) -> float:
+    x = x - x.mean()
+    y = y - y.mean()
+    denom = float(np.sqrt(np.dot(x, x) * np.dot(y, y)))
+    return abs(float(np.dot(x, y))) / denom if denom > 1e-9 else 0.0
 
 
-def similarity(a: np.ndarray, b: np.ndarray, max_lag: int, factor: int = 8) -> float:
-    """|Pearson correlation| of the overlapping parts of ``a`` and ``b`` at their best lag, in [0, 1],
-    measured on their low band (below rate/(2*factor))."""
-    a, b = low_band(a, factor), low_band(b, factor)
+def similarity(a: np.ndarray, b: np.ndarray, max_lag: int, factor: int = 8, pieces: int = 8) -> float:
+    """How near-identical ``a`` and ``b`` are, in [0, 1]: the median over ``pieces`` short slices of ``a``
+    of the Pearson correlation with ``b`` at that slice's own best lag (±max_lag), on the low band. Short
+    slices with their own lag tolerate a latency that slides; the median ignores a glitch."""
     n = min(len(a), len(b))
     if n < 2 * max_lag + 16:
         return 0.0
-    a = a[:n] - a[:n].mean()
-    b = b[:n] - b[:n].mean()
-    lag = best_lag(a, b, max_lag)
-    x, y = (a[lag:], b[: n - lag]) if lag >= 0 else (a[: n + lag], b[-lag:])
-    denom = float(np.sqrt(np.dot(x, x) * np.dot(y, y)))
-    return abs(float(np.dot(x, y))) / denom if denom > 1e-9 else 0.0
+    a, b = low_band(a[:n], factor), low_band(b[:n], factor)
+    size = (n - 2 * max_lag) // pieces
+    if size < 256:
+        return 0.0
+    scores = []
+    for k in range(pieces):
+        lo = max_lag + k * size
+        piece = a[lo:lo + size]
+        ref = b[lo - max_lag:lo + size + max_lag]
+        # correlate the slice against every placement in ref (valid part of the full correlation)
+        m = 1 << int(np.ceil(np.log2(len(ref) + size)))
+        xc = np.fft.irfft(np.fft.rfft(ref, m) * np.conj(np.fft.rfft(piece, m)), m)[: len(ref) - size + 1]
+        at = int(np.argmax(np.abs(xc)))
+        scores.append(_pearson(piece, ref[at:at + size]))
+    return float(np.median(scores))
