@@ -118,3 +118,22 @@ def test_drift_over_a_simulated_hour(tmp_path):
     assert stats["sources"]["mic"]["drift_corrections"] < -10_000
     assert stats["sources"]["loopback"]["drift_corrections"] > 10_000
     assert abs(start_offset) < SESSION_RATE  # both started within a second of each other
+
+
+def test_lost_audio_becomes_a_gap_not_minutes_of_stretching():
+    """A stream that loses 0.5 s (suspended, moved) jumps to where the clock says it is."""
+    track = Track(Source.MIC, 0.0)
+    rate, block = 48000, 480
+    sig = tone(300, 10.0, rate, amp=0.2)
+    gaps, t = [], 0.0
+    for i in range(0, len(sig), block):
+        if i == rate * 4:
+            t += 0.5  # half a second of audio never arrives
+        _, gap = track.push(sig[i:i + block], rate, t)
+        t += block / rate
+        if gap is not None:
+            gaps.append(gap)
+    assert len(gaps) == 1 and gaps[0].reason == "audio lost"
+    assert abs((gaps[0].end_s - gaps[0].start_s) - 0.5) < 0.01
+    assert abs(track.corrections) < 5  # absorbed by the jump, not by stretching
+X
