@@ -75,12 +75,37 @@ class SoundDeviceBackend:
                                hint="install the ALSA PulseAudio plugin: sudo apt-get install libasound2-plugins")
         if not self.device:
             return None, sd.query_devices(kind="input")
+        if sys.platform == "win32":
+            return self._resolve_windows(sd)
         query = f"{self.device}, {self.hostapi}" if self.hostapi else self.device
         try:
             return query, sd.query_devices(query, "input")
         except ValueError as exc:
             raise CaptureError(f"no input device matches {query!r}: {exc}",
                                hint="run `meeting-tui devices` and pick one that is present")
+
+    def _resolve_windows(self, sd) -> tuple[object, dict]:
+        """By name under the stored host API, tolerating MME's 31-character names; the index is only
+        used inside this process, right after listing (indices differ between processes)."""
+        from meeting_tui.capture import wasapi_names
+
+        devices, apis = sd.query_devices(), sd.query_hostapis()
+        idx = wasapi_names.find_input(devices, apis, self.device, self.hostapi or None)
+        if idx is None and self.hostapi:  # the device is there, under another host API only
+            idx = wasapi_names.find_input(devices, apis, self.device, None)
+        if idx is None:
+            raise CaptureError(f"no input device named {self.device!r} ({self.hostapi or 'any host API'})",
+                               hint="it may be unplugged or disabled: run `meeting-tui devices` and pick one")
+        return idx, sd.query_devices(idx)
+
+    def _extra_settings(self, sd, info: dict):
+        if sys.platform != "win32":
+            return None
+        from meeting_tui.capture import wasapi_names
+
+        if sd.query_hostapis(info["hostapi"])["name"] != wasapi_names.WASAPI:
+            return None
+        return sd.WasapiSettings(**wasapi_names.wasapi_settings_kwargs())  # shared mode, no auto_convert
 
     def open(self, emit: Emit) -> StreamInfo:
         sd = _import_sounddevice()
@@ -98,7 +123,8 @@ class SoundDeviceBackend:
         try:
             # No WasapiSettings(auto_convert=True): it returned all-zero buffers on some endpoints.
             self._stream = sd.InputStream(device=device, samplerate=rate, channels=channels, dtype="float32",
-                                          blocksize=self.blocksize, callback=callback)
+                                          blocksize=self.blocksize, callback=callback,
+                                          extra_settings=self._extra_settings(sd, info))
             self._stream.start()
         except sd.PortAudioError as exc:
             code = exc.args[1] if len(exc.args) > 1 else None

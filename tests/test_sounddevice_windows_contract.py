@@ -1,0 +1,46 @@
+"""Contract test: the sounddevice backend's Windows device resolution, fed sounddevice's documented
+``query_devices()`` / ``query_hostapis()`` shapes (a list of dicts with name, hostapi, max_input_channels,
+default_samplerate; host API dicts with name). Runs on every OS: no audio is opened."""
+
+import pytest
+
+from meeting_tui.capture.backends.base import CaptureError
+from meeting_tui.capture.backends.sounddevice_backend import SoundDeviceBackend
+
+HOSTAPIS = [{"name": "MME"}, {"name": "Windows DirectSound"}, {"name": "Windows WASAPI"}]
+LONG = "Microphone Array (Intel Smart Sound Technology for Digital Microphones)"
+DEVICES = [
+    {"name": "Microsoft Sound Mapper - Input", "hostapi": 0, "max_input_channels": 2, "default_samplerate": 44100.0},
+    {"name": LONG[:31], "hostapi": 0, "max_input_channels": 2, "default_samplerate": 44100.0},
+    {"name": LONG, "hostapi": 1, "max_input_channels": 2, "default_samplerate": 44100.0},
+    {"name": "Speakers (Realtek(R) Audio)", "hostapi": 2, "max_input_channels": 0, "default_samplerate": 48000.0},
+    {"name": LONG, "hostapi": 2, "max_input_channels": 2, "default_samplerate": 48000.0},
+]
+
+
+class DocumentedSounddevice:
+    """Only what sounddevice documents for these two calls."""
+
+    def query_devices(self, device=None, kind=None):
+        return DEVICES if device is None else DEVICES[device]
+
+    def query_hostapis(self, index=None):
+        return HOSTAPIS if index is None else HOSTAPIS[index]
+
+
+@pytest.mark.parametrize("name,hostapi,expected", [
+    (LONG, "Windows WASAPI", 4),
+    (LONG, "Windows DirectSound", 2),
+    (LONG[:31], "MME", 1),
+    (LONG[:31], "Windows WASAPI", 4),  # a stored MME name finds the WASAPI entry of the same device
+    (LONG, "Windows WDM-KS", 4),  # that host API has no such device: the preferred one that has it
+])
+def test_resolves_by_name_and_host_api(name, hostapi, expected):
+    idx, info = SoundDeviceBackend(name, hostapi)._resolve_windows(DocumentedSounddevice())
+    assert idx == expected and info is DEVICES[expected]
+
+
+def test_missing_device_names_the_fix():
+    with pytest.raises(CaptureError) as err:
+        SoundDeviceBackend("USB Headset", "Windows WASAPI")._resolve_windows(DocumentedSounddevice())
+    assert "meeting-tui devices" in err.value.hint
