@@ -13,7 +13,7 @@ from meeting_tui.ui.themes import DEFAULT_THEME, VARIABLE_DEFAULTS, load_theme_f
 from meeting_tui.ui.widgets.health_badge import hint_for
 from meeting_tui.ui.widgets.transcript import Note, TranscriptView
 from meeting_tui.ui.widgets.vu_meter import CLIP_HOLD_S, PEAK_HOLD_S, VUMeter, fraction
-from tests.ui_conftest_helpers import snapshot_app, wait_for
+from tests.ui_conftest_helpers import snapshot_app
 
 
 class Clock:

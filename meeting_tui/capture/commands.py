@@ -6,7 +6,6 @@ import argparse
 import asyncio
 import json
 import math
-import signal
 import sys
 import time
 
@@ -117,6 +116,7 @@ class _Printer:
 
 def cmd_monitor(args) -> int:
     from meeting_tui.capture.engine import CaptureConfigError, CaptureEngine
+    from meeting_tui.stop_signals import stop_event
 
     try:
         specs = _specs_from_args(args)
@@ -127,13 +127,7 @@ def cmd_monitor(args) -> int:
     async def main() -> None:
         engine = CaptureEngine(specs)
         engine.add_listener(_Printer(engine, args.json, 1.0 / max(0.1, args.rate)))
-        stop = asyncio.Event()
-        loop = asyncio.get_running_loop()
-        for sig in (signal.SIGINT, signal.SIGTERM):
-            try:
-                loop.add_signal_handler(sig, stop.set)
-            except (NotImplementedError, RuntimeError):  # Windows: Ctrl+C arrives as KeyboardInterrupt
-                pass
+        stop = stop_event()
         await engine.start()
         try:
             await asyncio.wait_for(stop.wait(), args.duration or None)

@@ -15,7 +15,6 @@ import os
 import queue
 import sys
 import threading
-import time
 
 from meeting_tui.capture.backends.base import CaptureError
 from meeting_tui.capture.frames import encode_frame

@@ -157,7 +157,7 @@ def _specs(args, settings, mode: Mode):
 
 def cmd_record(args) -> int:
     import asyncio
-    import signal
+    from meeting_tui.stop_signals import stop_event
 
     from meeting_tui.capture.engine import CaptureConfigError, CaptureEngine
     from meeting_tui.transcribe.transcriber import Transcriber
@@ -222,13 +222,7 @@ def cmd_record(args) -> int:
         echo.attach(engine, tr)
         if session is not None:
             engine.add_listener(session)
-        stop = asyncio.Event()
-        loop = asyncio.get_running_loop()
-        for sig in (signal.SIGINT, signal.SIGTERM):
-            try:
-                loop.add_signal_handler(sig, stop.set)
-            except (NotImplementedError, RuntimeError):  # Windows: Ctrl+C arrives as KeyboardInterrupt
-                pass
+        stop = stop_event()
         tr.start()
         await engine.start()
         tr.set_session_start_wall(time.time() - (time.monotonic() - engine.t0))

@@ -12,7 +12,6 @@ Level/Health/Segment values through :meth:`MeetingApp.feed_levels`, :meth:`feed_
 from __future__ import annotations
 
 import collections
-import contextlib
 import os
 import subprocess
 import sys

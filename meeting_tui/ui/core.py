@@ -12,20 +12,14 @@ they reach the transcriber and the journal, so times keep increasing and the tra
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
-import queue
-import shutil
-import sys
-import threading
 import time
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any, Callable, Protocol
+from typing import Callable, Protocol
 
-import numpy as np
 
-from meeting_tui.types import SESSION_RATE, AudioChunk, DeviceInfo, DeviceRef, Gap, Health, HealthState, Level, Mode, Segment, Source
+from meeting_tui.types import SESSION_RATE, AudioChunk, DeviceInfo, DeviceRef, Gap, Health, Level, Mode, Segment, Source
 
 log = logging.getLogger("meeting_tui.ui")
 

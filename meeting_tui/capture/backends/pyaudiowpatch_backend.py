@@ -30,7 +30,6 @@ import argparse
 import sys
 import threading
 import time
-from dataclasses import dataclass
 from typing import Iterable
 
 import numpy as np

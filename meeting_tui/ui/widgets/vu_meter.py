@@ -12,7 +12,6 @@ import time
 from typing import Callable
 
 from rich.segment import Segment
-from rich.style import Style
 from textual.strip import Strip
 from textual.widget import Widget
 
