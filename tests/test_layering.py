@@ -6,7 +6,10 @@ import sys
 CORE_MODULES = [
     "meeting_tui.types", "meeting_tui.cli", "meeting_tui.capture.engine", "meeting_tui.capture.worker",
     "meeting_tui.capture.commands", "meeting_tui.capture.devices", "meeting_tui.settings",
-    "meeting_tui.session.store", "meeting_tui.session.exports", "meeting_tui.transcribe",
+    "meeting_tui.session.store", "meeting_tui.session.exports", "meeting_tui.session.recovery",
+    "meeting_tui.transcribe", "meeting_tui.transcribe.transcriber", "meeting_tui.transcribe.echo_stage",
+    "meeting_tui.transcribe.commands", "meeting_tui.echo", "meeting_tui.fallback.doctor",
+    "meeting_tui.fallback.ffmpeg", "meeting_tui.capture.mixer", "meeting_tui.capture.supervisor",
 ]
 
 
@@ -14,7 +17,7 @@ def test_core_imports_no_textual():
     code = ("import importlib, sys\n"
             f"for m in {CORE_MODULES!r}:\n"
             "    try:\n        importlib.import_module(m)\n"
-            "    except ModuleNotFoundError as e:\n        if e.name != m: raise\n"
+            "    except ModuleNotFoundError as e:\n        raise SystemExit(f'cannot import {m}: {e}')\n"
             "bad = sorted(m for m in sys.modules if m == 'textual' or m.startswith('textual.'))\n"
             "print(bad); sys.exit(1 if bad else 0)\n")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
