@@ -512,6 +512,36 @@ class MeetingApp(App[int]):
         self._show_mode()
         self.restart_capture()
 
+    def action_doctor(self) -> None:
+        from meeting_tui.ui.screens.doctor import DoctorScreen
+
+        self.push_screen(DoctorScreen(self.doctor_runner), self._doctor_done)
+
+    def doctor_runner(self, progress):
+        """Runs the doctor's probes (on a thread): each in worker subprocesses, never in this process."""
+        from meeting_tui.fallback.doctor import run_doctor
+
+        mic, loop = self._stored_ref(Source.MIC), self._stored_ref(Source.LOOPBACK)
+        return run_doctor(mic=mic.name if mic else None, loopback=loop.name if loop else None, progress=progress)
+
+    def _doctor_done(self, rec) -> None:
+        if rec is None or rec.mode is None:
+            return
+        from meeting_tui.settings import DeviceSetting
+
+        capture = self.settings.capture
+        if rec.mic_device:
+            capture.mic_device = DeviceSetting(name=rec.mic_device, hostapi=rec.hostapi)
+        if rec.loopback_device:
+            capture.loopback_device = DeviceSetting(name=rec.loopback_device, hostapi=rec.loopback_hostapi)
+        self.notify(f"Doctor: {rec.text}", title="Doctor", timeout=8)
+        if rec.mode is self.mode:  # same mode, maybe other devices
+            self.schedule_settings_save()
+            self._show_mode()
+            self.restart_capture()
+        else:
+            self.action_set_mode(rec.mode.value)  # saves the settings and restarts capture
+
     def action_refresh_devices(self) -> None:
         self._announce_devices = True
         self.list_devices_in_background()
@@ -704,6 +734,9 @@ class MeetingApp(App[int]):
         for fmt in EXPORT_FORMATS:
             cmds.append((f"Export format: {fmt}", "format used by Save", lambda f=fmt: self.action_set_export_format(f)))
         cmds.append(("Open session folder", "show the session files", self.action_open_folder))
+        cmds.append(("Doctor: find the capture mode that works here",
+                     "probe mic and loopback in each configuration; a applies the recommendation",
+                     self.action_doctor))
         cmds.append(("Recover unfinished sessions", "close the journals of sessions that did not finish",
                      self.action_recover_sessions))
         cmds.append(("Gain: reset both to 0 dB", "mic and system audio", self.action_reset_gains))
