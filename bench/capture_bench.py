@@ -56,6 +56,19 @@ async def run(seconds: float, tmp: Path) -> dict:
             "cpu_per_audio_s_pct": 100 * cpu / audio_s, "speed_x": audio_s / wall}
 
 
+def similarity_cost() -> float:
+    """CPU seconds of one wrong-source check (two 2 s windows), which the engine runs twice a second."""
+    from meeting_tui.capture.engine import SIMILARITY_MAX_LAG, SIMILARITY_WINDOW
+    from meeting_tui.capture.similarity import similarity
+
+    rng = np.random.default_rng(1)
+    a, b = (rng.standard_normal(SIMILARITY_WINDOW).astype(np.float32) for _ in range(2))
+    t0 = time.process_time()
+    for _ in range(40):
+        similarity(a, b, SIMILARITY_MAX_LAG)
+    return (time.process_time() - t0) / 40
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--seconds", type=float, default=300)
@@ -65,6 +78,11 @@ def main() -> None:
     print(f"two sources, 48 kHz stereo float32, {r['audio_s']:.0f} s of audio each, replayed {r['speed_x']:.0f}x real time")
     print(f"parent CPU: {r['parent_cpu_s']:.2f} s = {r['cpu_per_audio_s_pct']:.2f}% of one core at real time "
           f"(mixed {r['mixed_s']:.0f} s)")
+    from meeting_tui.capture.engine import SIMILARITY_EVERY_S
+
+    check = similarity_cost()
+    print(f"wrong-source check while both sources are loud: {check * 1000:.1f} ms every {SIMILARITY_EVERY_S:g} s "
+          f"= {100 * check / SIMILARITY_EVERY_S:.2f}% of one core")
 
 
 if __name__ == "__main__":

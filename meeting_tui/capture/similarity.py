@@ -37,11 +37,13 @@ def _pearson(x: np.ndarray, y: np.ndarray) -> float:
 def similarity(a: np.ndarray, b: np.ndarray, max_lag: int, factor: int = 8, pieces: int = 8) -> float:
     """How near-identical ``a`` and ``b`` are, in [0, 1]: the median over ``pieces`` short slices of ``a``
     of the Pearson correlation with ``b`` at that slice's own best lag (±max_lag), on the low band. Short
-    slices with their own lag tolerate a latency that slides; the median ignores a glitch."""
+    slices with their own lag tolerate a latency that slides; the median ignores a glitch. The lag is
+    searched on every (factor/2)-th sample of the low band (alias-free there) and refined at full rate."""
     n = min(len(a), len(b))
     if n < 2 * max_lag + 16:
         return 0.0
     a, b = low_band(a[:n], factor), low_band(b[:n], factor)
+    step = max(1, factor // 2)
     size = (n - 2 * max_lag) // pieces
     if size < 256:
         return 0.0
@@ -50,9 +52,12 @@ def similarity(a: np.ndarray, b: np.ndarray, max_lag: int, factor: int = 8, piec
         lo = max_lag + k * size
         piece = a[lo:lo + size]
         ref = b[lo - max_lag:lo + size + max_lag]
-        # correlate the slice against every placement in ref (valid part of the full correlation)
-        m = 1 << int(np.ceil(np.log2(len(ref) + size)))
-        xc = np.fft.irfft(np.fft.rfft(ref, m) * np.conj(np.fft.rfft(piece, m)), m)[: len(ref) - size + 1]
-        at = int(np.argmax(np.abs(xc)))
-        scores.append(_pearson(piece, ref[at:at + size]))
+        coarse_piece, coarse_ref = piece[::step], ref[::step]
+        m = 1 << int(np.ceil(np.log2(len(coarse_ref) + len(coarse_piece))))
+        xc = np.fft.irfft(np.fft.rfft(coarse_ref, m) * np.conj(np.fft.rfft(coarse_piece, m)), m)
+        at = int(np.argmax(np.abs(xc[: len(coarse_ref) - len(coarse_piece) + 1]))) * step
+        best = 0.0
+        for at_fine in range(max(0, at - step + 1), min(len(ref) - size, at + step - 1) + 1):
+            best = max(best, _pearson(piece, ref[at_fine:at_fine + size]))
+        scores.append(best)
     return float(np.median(scores))
