@@ -31,7 +31,7 @@ class Counter:
         self.mix += len(chunk.samples)
 
 
-async def run(seconds: float, tmp: Path) -> dict:
+async def run(seconds: float, tmp: Path, block: int) -> dict:
     rng = np.random.default_rng(0)
     paths = []
     for name in ("mic", "loop"):
@@ -42,7 +42,7 @@ async def run(seconds: float, tmp: Path) -> dict:
     specs = [WorkerSpec.file(Source.MIC, str(paths[0]), speed=0, loop=True),
              WorkerSpec.file(Source.LOOPBACK, str(paths[1]), speed=0, loop=True)]
     for s in specs:
-        s.extra_args = ["--max-seconds", str(seconds)]
+        s.extra_args = ["--max-seconds", str(seconds), "--blocksize", str(block)]
     engine = CaptureEngine(specs)
     counter = Counter()
     engine.add_listener(counter)
@@ -72,10 +72,12 @@ def similarity_cost() -> float:
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--seconds", type=float, default=300)
+    ap.add_argument("--block", type=int, default=480, help="frames per block (480 = 10 ms, as devices deliver)")
     args = ap.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
-        r = asyncio.run(run(args.seconds, Path(tmp)))
-    print(f"two sources, 48 kHz stereo float32, {r['audio_s']:.0f} s of audio each, replayed {r['speed_x']:.0f}x real time")
+        r = asyncio.run(run(args.seconds, Path(tmp), args.block))
+    print(f"two sources, 48 kHz stereo float32 in {args.block}-frame blocks, {r['audio_s']:.0f} s of audio each, "
+          f"replayed {r['speed_x']:.0f}x real time")
     print(f"parent CPU: {r['parent_cpu_s']:.2f} s = {r['cpu_per_audio_s_pct']:.2f}% of one core at real time "
           f"(mixed {r['mixed_s']:.0f} s)")
     from meeting_tui.capture.engine import SIMILARITY_EVERY_S

@@ -28,7 +28,7 @@ from meeting_tui.types import SESSION_RATE, DeviceRef, Health, Level, Mode, Sour
 log = logging.getLogger("meeting_tui.capture")
 
 TICK_HZ = 25  # meters and health: above the 20 Hz the UI needs
-SIMILARITY_EVERY_S = 0.5
+SIMILARITY_EVERY_S = 1.0  # ~3 ms a check: 0.3 % of a core
 SIMILARITY_WINDOW = 2 * SESSION_RATE
 SIMILARITY_MAX_LAG = SESSION_RATE // 2  # the two streams' latencies may differ by a few hundred ms
 SIMILAR_ABOVE = 0.95  # "near-identical" on the low band: an acoustic echo through a room stays well below

@@ -33,18 +33,21 @@ def create(args: argparse.Namespace) -> "FileBackend":
     if not args.path:
         raise CaptureError("the file backend needs --path", hint="pass --path FILE")
     return FileBackend(args.path, speed=args.speed, loop=args.loop, channel=args.channel,
-                       drift_ppm=args.drift_ppm, lead_silence=args.lead_silence, max_seconds=args.max_seconds)
+                       drift_ppm=args.drift_ppm, lead_silence=args.lead_silence, max_seconds=args.max_seconds,
+                       blocksize=args.blocksize)
 
 
 class FileBackend:
     blocking_emit = True  # no audio callback to protect: let the pipe pace us when unpaced
 
     def __init__(self, path: str, *, speed: float = 1.0, loop: bool = False, channel: int = -1,
-                 drift_ppm: float = 0.0, lead_silence: float = 0.0, max_seconds: float = 0.0) -> None:
+                 drift_ppm: float = 0.0, lead_silence: float = 0.0, max_seconds: float = 0.0,
+                 blocksize: int = 0) -> None:
         self.path, self.speed, self.loop, self.channel = path, speed, loop, channel
         self.drift = 1.0 + drift_ppm * 1e-6
         self.lead_silence = lead_silence
         self.max_seconds = max_seconds
+        self.blocksize = blocksize
         self._done = threading.Event()
         self._stop = threading.Event()
         self._error: str | None = None
@@ -70,7 +73,7 @@ class FileBackend:
                           extra={"speed": self.speed, "drift_ppm": (self.drift - 1) * 1e6})
 
     def _run(self, emit: Emit) -> None:
-        block = max(1, int(self._rate * BLOCK_SECONDS))
+        block = self.blocksize or max(1, int(self._rate * BLOCK_SECONDS))
         t0 = time.monotonic()
         true_rate = self._rate * self.drift  # the simulated device delivers this many frames a second
         sent = 0
