@@ -158,17 +158,18 @@ def test_guard_keeps_the_users_speech_during_double_talk(voices):
     guard = EchoGuard(RATE, backend="webrtc")
     y = _stitch(_run(guard, echo + loc, ref), n)
     near = slice(ls, ls + len(local))
-    assert _db(y[near]) > _db(loc[near]) - 4  # at most a few dB of the user's level lost
+    # the linear (Kalman) canceller takes over while both talk: the user's level and voice are kept
+    # (AEC3's suppressor alone: -3.8 dB and a correlation of 0.50 here; with the linear path 0.95)
+    assert abs(_db(y[near]) - _db(loc[near])) < 1.5
     corr = np.dot(y[near], loc[near]) / np.sqrt(np.dot(y[near], y[near]) * np.dot(loc[near], loc[near]))
-    # what is left is mostly the user's voice (AEC3's suppressor colours it while both talk; the linear
-    # canceller takes over only once it removes >= 6 dB of far-only echo, which 1.5 s of far side
-    # alone is not enough for here)
-    assert corr > 0.4
+    assert corr > 0.85
+    assert guard.double_talk_s > 1.0
     before = slice(RATE // 2 + RATE // 2, ls)  # far side alone (after the first half second)
     assert _db(echo[before]) - _db(y[before]) > 25
 
 
-def test_linear_canceller_converges_freezes_and_follows_a_delay_change():
+@pytest.mark.parametrize("method", ["kalman", "nlms"])
+def test_linear_canceller_converges_freezes_and_follows_a_delay_change(method):
     rng = np.random.default_rng(3)
     n = RATE * 6
     x = np.convolve(rng.standard_normal(n) * 0.1, [1.0, 0.8, 0.3], "same")
@@ -176,7 +177,7 @@ def test_linear_canceller_converges_freezes_and_follows_a_delay_change():
     h[300], h[700] = 0.7, -0.3
     h[301:] += rng.standard_normal(1299) * 0.02 * np.exp(-np.arange(1299) / 400)
     d = np.convolve(x, h)[:n]
-    lec = LinearEchoCanceller(160, 16)
+    lec = LinearEchoCanceller(160, 16, method=method)
     e = np.concatenate([lec.process(d[i:i + 160], x[i:i + 160]) for i in range(0, n, 160)])
     assert _db(d[-RATE:]) - _db(e[-RATE:]) > 30
     # frozen: a loud near-end signal does not move the weights
@@ -188,6 +189,31 @@ def test_linear_canceller_converges_freezes_and_follows_a_delay_change():
     xs = np.concatenate([x[237:], np.zeros(237)])
     e = np.concatenate([lec.process(d[i:i + 160], xs[i:i + 160], adapt=False) for i in range(0, n - 1600, 160)])
     assert _db(d[RATE:n - 1600]) - _db(e[RATE:]) > 25
+
+
+def test_kalman_canceller_adapts_through_double_talk_without_eating_the_voice(voices):
+    remote, local = voices
+    n = RATE * 6
+    x = np.resize(remote, n)
+    d = _room(x, 60, 3)
+    near = np.zeros(n, np.float32)
+    near[2 * RATE:2 * RATE + len(local)] = local[: 4 * RATE]  # the user talks from 2 s on, over the far side
+    mic = d + near
+    out = {}
+    for method in ("kalman", "nlms"):
+        lec = LinearEchoCanceller(160, 32, method=method)
+        out[method] = np.concatenate([lec.process(mic[i:i + 160], x[i:i + 160]) for i in range(0, n - 159, 160)])
+    k, nl = out["kalman"], out["nlms"]
+    first = slice(RATE, 2 * RATE)  # far side alone, the second second
+    assert _db(d[first]) - _db(k[first]) > 3
+    # adapting all the time (no double-talk detector): NLMS follows the user's voice and cancels part of
+    # it (what is left differs from the voice by as much as the voice itself); the Kalman gain shrinks
+    # where the error is mostly the near voice, so the voice stays (measured: 7 dB over the residue)
+    dt = slice(2 * RATE, 2 * RATE + min(len(local), 4 * RATE) - 160)
+    k_snr = _db(near[dt]) - _db(k[dt] - near[dt])
+    nl_snr = _db(near[dt]) - _db(nl[dt] - near[dt])
+    assert k_snr > 5 and k_snr > nl_snr + 4
+    assert np.all(np.isfinite(k))
 
 
 @needs_webrtc

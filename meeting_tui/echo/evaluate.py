@@ -242,9 +242,9 @@ class GuardRun:
     cpu_s: float
 
 
-def run_guard(rec: Recording, backend: str = "auto", chunk_ms: float = 100.0) -> GuardRun:
+def run_guard(rec: Recording, backend: str = "auto", chunk_ms: float = 100.0, **guard_kw) -> GuardRun:
     """Feed the recordings through an EchoGuard in chunks, as the engine would, interleaved by clock."""
-    guard = EchoGuard(RATE, backend=backend)
+    guard = EchoGuard(RATE, backend=backend, **guard_kw)
     step = int(RATE * chunk_ms / 1000)
     m, r = rec.mic, rec.loopback
     outs: list[AudioChunk] = []
@@ -369,8 +369,52 @@ class ScenarioResult:
     transcripts: dict[str, str] = field(default_factory=dict)
 
 
+def save_recording(path: str | os.PathLike, sc: Scenario, tr: Tracks, rec: Recording) -> None:
+    """Keep one rig run (the played tracks and both recordings) for ``replay_scenario``."""
+    import dataclasses
+    import json
+
+    np.savez_compressed(path, spk=tr.spk, local=tr.local, mic_feed=tr.mic_feed, mic=rec.mic.samples,
+                        loop=rec.loopback.samples, starts=np.array([rec.mic.start, rec.loopback.start]),
+                        windows=np.array(tr.windows, dtype=np.int64).reshape(-1, 2),
+                        meta=np.array(json.dumps({"scenario": dataclasses.asdict(sc), "remote_text": tr.remote_text,
+                                                  "local_text": tr.local_text})))
+
+
+def load_recording(path: str | os.PathLike) -> tuple[Scenario, Tracks, Recording]:
+    import json
+
+    z = np.load(path)
+    meta = json.loads(str(z["meta"]))
+    tr = Tracks(z["spk"], z["local"], z["mic_feed"], meta["remote_text"], meta["local_text"],
+                [tuple(int(v) for v in w) for w in z["windows"]])
+    m0, l0 = (int(v) for v in z["starts"])
+    return (Scenario(**meta["scenario"]), tr,
+            Recording(AudioChunk(Source.MIC, m0, z["mic"]), AudioChunk(Source.LOOPBACK, l0, z["loop"])))
+
+
+_TRANSCRIPT_CACHE: dict[tuple, list[Segment]] = {}
+
+
+def _cached(model, chunk: AudioChunk, windows, offset: int, key) -> list[Segment]:
+    """Transcripts of unchanged audio (raw mic, loopback, dry track) are the same on every replay."""
+    if key is None:
+        return transcribe_windows(model, chunk, windows, offset)
+    if key not in _TRANSCRIPT_CACHE:
+        _TRANSCRIPT_CACHE[key] = transcribe_windows(model, chunk, windows, offset)
+    return _TRANSCRIPT_CACHE[key]
+
+
+def replay_scenario(path: str | os.PathLike, model, backend: str = "auto") -> ScenarioResult:
+    """Run the guard again on a recorded rig run (``save_recording``): same audio every time, so
+    changes to the guard can be compared without the rig's run-to-run spread."""
+    sc, tr, rec = load_recording(path)
+    return _judge(sc, tr, rec, model, backend, cache_key=str(path))
+
+
 def run_scenario(sc: Scenario, env: dict[str, str], model, shared_audio: Path | None = None,
-                 backend: str = "auto", workdir: Path | None = None) -> ScenarioResult:
+                 backend: str = "auto", workdir: Path | None = None, save: str | os.PathLike | None = None
+                 ) -> ScenarioResult:
     workdir = Path(workdir or tempfile.mkdtemp(prefix="echo-"))
     workdir.mkdir(parents=True, exist_ok=True)
     remote, local = material(workdir, shared_audio, sc.n_remote, sc.n_local)
@@ -378,15 +422,22 @@ def run_scenario(sc: Scenario, env: dict[str, str], model, shared_audio: Path | 
     write_wav(workdir / "spk.wav", tr.spk)
     write_wav(workdir / "mic.wav", tr.mic_feed)
     rec = play_and_record(env, workdir / "spk.wav", workdir / "mic.wav", len(tr.spk) / RATE, workdir)
+    if save is not None:
+        save_recording(save, sc, tr, rec)
+    return _judge(sc, tr, rec, model, backend)
+
+
+def _judge(sc: Scenario, tr: Tracks, rec: Recording, model, backend: str, cache_key=None) -> ScenarioResult:
     g = run_guard(rec, backend)
     # where the played tracks landed on the session clock
     mic_at = rec.mic.start + offset_of(rec.mic.samples, tr.mic_feed)
     loop_at = rec.loopback.start + offset_of(rec.loopback.samples, tr.spk)
     w = tr.windows
-    raw_segs = transcribe_windows(model, rec.mic, w, mic_at)
+    k = (lambda name: (cache_key, name)) if cache_key is not None else (lambda name: None)
+    raw_segs = _cached(model, rec.mic, w, mic_at, k("raw"))
     clean_segs = transcribe_windows(model, g.cleaned, w, mic_at)
-    loop_segs = transcribe_windows(model, rec.loopback, w, loop_at)
-    dry = text_of(transcribe_windows(model, AudioChunk(Source.MIC, 0, tr.local), w, 0))
+    loop_segs = _cached(model, rec.loopback, w, loop_at, k("loop"))
+    dry = text_of(_cached(model, AudioChunk(Source.MIC, 0, tr.local), w, 0, k("dry")))
     filtered = apply_text_filter(clean_segs, loop_segs)
     raw_t, clean_t, filt_t = text_of(raw_segs), text_of(clean_segs), text_of(filtered)
     return ScenarioResult(

@@ -62,8 +62,8 @@ class EchoGuard:
                  hold_s: float = 20.0, prime_s: float = 2.0, residual_gate: bool = True,
                  gate_margin_db: float = -10.0, gate_floor_db: float = -40.0, gate_hangover_ms: float = 150.0,
                  double_talk: bool | None = None, linear_ms: float = 320.0, linear_pre_ms: float = 30.0,
-                 linear_min_erle_db: float = 6.0,
-                 on_status: Callable[[EchoStatus], None] | None = None) -> None:
+                 linear_min_erle_db: float = 0.0, linear_method: str = "kalman", linear_adapt: str | None = None,
+                 linear_options: dict | None = None, on_status: Callable[[EchoStatus], None] | None = None) -> None:
         self.sample_rate = sample_rate
         self.backend = backend if isinstance(backend, EchoBackend) else make_backend(backend, sample_rate)
         self.frame = self.backend.frame
@@ -93,8 +93,11 @@ class EchoGuard:
         # user talks over the far side. Default: on with a backend that suppresses (AEC3).
         if double_talk is None:
             double_talk = not self.backend.needs_alignment
-        self.linear = LinearEchoCanceller(self.frame, max(1, int(round(linear_ms / 1000 * sample_rate / self.frame)))) \
-            if double_talk and residual_gate else None
+        self.linear = LinearEchoCanceller(self.frame, max(1, int(round(linear_ms / 1000 * sample_rate / self.frame))),
+                                          method=linear_method, **(linear_options or {})) if double_talk and residual_gate else None
+        # the Kalman filter slows itself down in double talk and may adapt all the time; NLMS only while
+        # the far side talks alone
+        self._lin_adapt_always = (linear_adapt or ("always" if linear_method == "kalman" else "far")) == "always"
         self._lin_pre = int(sample_rate * linear_pre_ms / 1000)
         self._lin_shift: int | None = None  # loopback index = mic index - _lin_shift, for the linear filter
         self._lin_prev = np.zeros(self.backend.latency, np.float32)  # mic delayed by the backend's latency
@@ -294,8 +297,9 @@ class EchoGuard:
                 else:
                     double = True
         if self.linear is not None and self._lin_out is not None:
-            if far_only:
+            if far_only or self._lin_adapt_always:
                 self.linear.adapt()
+            if far_only:
                 self._lin_pm = 0.98 * self._lin_pm + float(np.dot(self.linear.err + self.linear.echo, self.linear.err + self.linear.echo))
                 self._lin_pe = 0.98 * self._lin_pe + float(np.dot(self.linear.err, self.linear.err))
             # only while the linear filter removes at least ``linear_min_erle_db`` of the far side's echo
