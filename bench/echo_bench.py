@@ -1,10 +1,14 @@
 """Echo guard benchmark on the real PulseAudio rig: every scenario, word figures and CPU cost.
 
     .venv/bin/python bench/echo_bench.py [--backend auto|webrtc|gate] [--only NAME-SUBSTRING] [-v]
+                                         [--save DIR | --replay DIR]
 
 Starts its own rig (tests/rig/audio-rig.sh), plays each scenario in real time (about 30-45 s each),
 transcribes the raw mic, the guarded mic, the loopback and the dry local track with the offline
 tiny.en model, and prints a table. See docs/echo.md for what the columns mean.
+
+``--save DIR`` keeps each scenario's recordings (DIR/NN.npz); ``--replay DIR`` runs the guard again on
+them without the rig (same audio every time: compare guard changes without the rig's run-to-run spread).
 """
 
 from __future__ import annotations
@@ -21,7 +25,7 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
-from meeting_tui.echo.evaluate import SCENARIOS, load_model, run_scenario  # noqa: E402
+from meeting_tui.echo.evaluate import SCENARIOS, load_model, load_recording, replay_scenario, run_scenario  # noqa: E402
 from tests.rig.rig import missing_tools, start_rig  # noqa: E402
 
 SHARED_AUDIO = REPO.parent / "shared" / "audio"
@@ -32,7 +36,24 @@ def main() -> int:
     ap.add_argument("--backend", default="auto", choices=["auto", "webrtc", "gate"])
     ap.add_argument("--only", default="")
     ap.add_argument("-v", "--verbose", action="store_true")
+    ap.add_argument("--save", metavar="DIR", help="keep the recordings of every scenario here")
+    ap.add_argument("--replay", metavar="DIR", help="no rig: run the guard on recordings kept with --save")
     args = ap.parse_args()
+    if args.replay:
+        model = load_model()
+        rows = []
+        for path in sorted(Path(args.replay).glob("*.npz")):
+            if args.only and args.only not in load_recording(path)[0].name:
+                continue
+            res = replay_scenario(path, model, backend=args.backend)
+            rows.append(res)
+            if args.verbose:
+                print(f"--- {res.scenario.name} ({path.name})")
+                for k, v in res.transcripts.items():
+                    print(f"  {k:>22}: {v}")
+        return table(rows, args)
+    if args.save:
+        Path(args.save).mkdir(parents=True, exist_ok=True)
     if missing_tools():
         print("missing:", ", ".join(missing_tools()))
         return 2
@@ -46,7 +67,8 @@ def main() -> int:
                 continue
             t = time.monotonic()
             res = run_scenario(sc, rig.env, model, SHARED_AUDIO if SHARED_AUDIO.exists() else None,
-                               backend=args.backend, workdir=base / f"sc{len(rows)}")
+                               backend=args.backend, workdir=base / f"sc{len(rows)}",
+                               save=Path(args.save) / f"{len(rows):02d}.npz" if args.save else None)
             rows.append(res)
             if args.verbose:
                 print(f"--- {sc.name} ({time.monotonic() - t:.0f} s)")
@@ -55,6 +77,10 @@ def main() -> int:
     finally:
         rig.stop()
         shutil.rmtree(base, ignore_errors=True)
+    return table(rows, args)
+
+
+def table(rows, args) -> int:
     head = (f"{'scenario':<20} {'delay':>5} {'atten':>5} {'rev':>3} {'true/est. delay':>15} {'coupl.':>6} "
             f"{'dup words':>9} {'removed':>8} {'+text':>7} {'local kept':>10} {'+text':>7} {'(raw mic)':>9} {'vs raw':>6} {'cpu s/s':>7}")
     print(f"backend: {args.backend}")

@@ -310,8 +310,13 @@ def apply_text_filter(mic: list[Segment], loop: list[Segment]) -> list[Segment]:
     return [s for s in out if s.source is Source.MIC]
 
 
+def _words(text: str) -> list[str]:
+    """Words for counting: apostrophes dropped, so Whisper's "carrot's" for "carrots" is no lost word."""
+    return [w.replace("'", "") for w in words(text)]
+
+
 def _bag(text: str, vocab: set[str]) -> collections.Counter:
-    return collections.Counter(w for w in words(text) if w in vocab)
+    return collections.Counter(w for w in _words(text) if w in vocab)
 
 
 @dataclass
@@ -339,7 +344,7 @@ class WordFigures:
 
 
 def vocabularies(remote_text: str, local_text: str) -> tuple[set[str], set[str]]:
-    r, loc = set(words(remote_text)), set(words(local_text))
+    r, loc = set(_words(remote_text)), set(_words(local_text))
     return r - loc, loc - r
 
 
