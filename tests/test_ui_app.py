@@ -25,6 +25,14 @@ def live(app, *sources) -> bool:
     return all(app._health.get(s) is not None and app._health[s].state is HealthState.LIVE for s in sources)
 
 
+def recorded_notifications(app, monkeypatch) -> list[str]:
+    """Every notification's text, in order (the real notify still runs)."""
+    notes: list[str] = []
+    real_notify = app.notify
+    monkeypatch.setattr(app, "notify", lambda message, **kw: (notes.append(message), real_notify(message, **kw)))
+    return notes
+
+
 def demo_app(**kw) -> MeetingApp:
     app = MeetingApp(demo=True, **kw)
     app.animation_level = "none"
@@ -66,9 +74,7 @@ async def test_no_sound_server_says_what_is_missing(monkeypatch):
     """No demo and no sound server (clients pointed at a socket nobody serves): the app starts and explains."""
     monkeypatch.setenv("PULSE_SERVER", "unix:/nonexistent/meeting-tui-test/native")
     app = MeetingApp()
-    notes: list[str] = []
-    real_notify = app.notify
-    monkeypatch.setattr(app, "notify", lambda message, **kw: (notes.append(message), real_notify(message, **kw)))
+    notes = recorded_notifications(app, monkeypatch)
     async with app.run_test(size=SIZE) as pilot:
         assert await wait_for(pilot, lambda: any("doctor" in n for n in notes), timeout=30), notes
         assert any("PulseAudio" in n or "Privacy" in n for n in notes)
@@ -360,9 +366,7 @@ async def test_unfinished_session_is_reported_and_recovered_from_the_palette(mon
     crashed._journal.close()  # the process "died": no end marker, the OS lock is gone
     crashed._lock.release()
     app = demo_app()
-    notes: list[str] = []
-    real_notify = app.notify
-    monkeypatch.setattr(app, "notify", lambda message, **kw: (notes.append(message), real_notify(message, **kw)))
+    notes = recorded_notifications(app, monkeypatch)
     async with app.run_test(size=SIZE) as pilot:
         assert await wait_for(pilot, lambda: any("did not finish" in n for n in notes), timeout=20)
         assert crashed.path.name in next(n for n in notes if "did not finish" in n)
@@ -430,9 +434,7 @@ async def test_unavailable_model_falls_back_to_the_bundled_one_with_a_notice(mon
     monkeypatch.setenv("HF_HUB_CACHE", "/nonexistent/meeting-tui-test-hub")
     monkeypatch.setenv("PULSE_SERVER", "unix:/nonexistent/meeting-tui-test/native")
     app = MeetingApp()
-    notes: list[str] = []
-    real_notify = app.notify
-    monkeypatch.setattr(app, "notify", lambda message, **kw: (notes.append(message), real_notify(message, **kw)))
+    notes = recorded_notifications(app, monkeypatch)
     async with app.run_test(size=SIZE) as pilot:
         assert await wait_for(pilot, lambda: app.core.tstats.state == "ready", timeout=60), app.core.tstats
         assert await wait_for(pilot, lambda: any("is not available" in n and BUNDLED_NAME in n for n in notes))

@@ -137,28 +137,22 @@ class LiveTranscriber:
         self._forward_audio(chunk)
 
     def _forward_audio(self, chunk) -> None:
-        tr = self.tr
-        if tr is not None:
-            tr.on_audio(chunk)
-            return
-        with self._lock:
-            if self.tr is None:
-                if self.error is None:
-                    self._buffer.append(("on_audio", chunk))
-                return
-        self.tr.on_audio(chunk)
+        self._deliver("on_audio", chunk)
 
     def on_mix(self, chunk) -> None:
+        self._deliver("on_mix", chunk)
+
+    def _deliver(self, kind: str, chunk) -> None:
+        """To the transcriber, or into the buffer while the model is still loading (never lost)."""
         tr = self.tr
-        if tr is not None:
-            tr.on_mix(chunk)
-            return
-        with self._lock:
-            if self.tr is None:
-                if self.error is None:
-                    self._buffer.append(("on_mix", chunk))
-                return
-        self.tr.on_mix(chunk)
+        if tr is None:
+            with self._lock:
+                tr = self.tr
+                if tr is None:
+                    if self.error is None:
+                        self._buffer.append((kind, chunk))
+                    return
+        getattr(tr, kind)(chunk)
 
     def stats(self):
         return self.tr.stats() if self.tr is not None else None
