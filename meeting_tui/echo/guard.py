@@ -49,6 +49,13 @@ class EchoStatus:
         return ECHO_MESSAGE if self.present else ""
 
 
+def _unpack(audio: AudioChunk | np.ndarray) -> tuple[int | None, np.ndarray]:
+    """(session-clock start or None for "follows the last", mono float32 samples)."""
+    if isinstance(audio, AudioChunk):
+        return audio.start, np.asarray(audio.samples, dtype=np.float32).reshape(-1)
+    return None, np.asarray(audio, dtype=np.float32).reshape(-1)
+
+
 class EchoGuard:
     """Cancel or gate the loopback's echo in the mic stream.
 
@@ -160,11 +167,7 @@ class EchoGuard:
 
     def push_reference(self, ref: AudioChunk | np.ndarray) -> None:
         """Add loopback audio (an AudioChunk on the session clock, or samples following the last)."""
-        if isinstance(ref, AudioChunk):
-            start, x = ref.start, ref.samples
-        else:
-            start, x = None, ref
-        x = np.asarray(x, dtype=np.float32).reshape(-1)
+        start, x = _unpack(ref)
         if self._ref_start is None:
             self._ref_start = start if start is not None else (self._mic_pos or 0)
         end = self._ref_start + len(self._ref)
@@ -180,11 +183,7 @@ class EchoGuard:
     def push_mic(self, mic: AudioChunk | np.ndarray) -> AudioChunk | None:
         """Add mic audio; returns the cleaned mic that is ready (None when nothing is yet)."""
         t0 = time.process_time()
-        if isinstance(mic, AudioChunk):
-            start, x = mic.start, mic.samples
-        else:
-            start, x = None, mic
-        x = np.asarray(x, dtype=np.float32).reshape(-1)
+        start, x = _unpack(mic)
         if self._mic_pos is None:
             self._mic_pos = start if start is not None else 0
             self._out_pending = self.backend.latency if self.enabled else 0
