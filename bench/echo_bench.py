@@ -1,7 +1,7 @@
 """Echo guard benchmark on the real PulseAudio rig: every scenario, word figures and CPU cost.
 
     .venv/bin/python bench/echo_bench.py [--backend auto|webrtc|gate] [--only NAME-SUBSTRING] [-v]
-                                         [--save DIR | --replay DIR]
+                                         [--save DIR | --replay DIR [--variant NAME:KEY=VALUE,...]...]
 
 Starts its own rig (tests/rig/audio-rig.sh), plays each scenario in real time (about 30-45 s each),
 transcribes the raw mic, the guarded mic, the loopback and the dry local track with the offline
@@ -9,6 +9,9 @@ tiny.en model, and prints a table. See docs/echo.md for what the columns mean.
 
 ``--save DIR`` keeps each scenario's recordings (DIR/NN.npz); ``--replay DIR`` runs the guard again on
 them without the rig (same audio every time: compare guard changes without the rig's run-to-run spread).
+``--variant "no mask:residual_mask=false"`` or ``--variant "strict:mask_options.margin_db=3"`` (repeatable) replays the same recordings, in the same process
+(Whisper is not repeatable across processes), through guards built with other ``EchoGuard`` options too,
+and prints one table each plus the totals.
 """
 
 from __future__ import annotations
@@ -37,21 +40,26 @@ def main() -> int:
     ap.add_argument("--only", default="")
     ap.add_argument("-v", "--verbose", action="store_true")
     ap.add_argument("--save", metavar="DIR", help="keep the recordings of every scenario here")
-    ap.add_argument("--replay", metavar="DIR", help="no rig: run the guard on recordings kept with --save")
+    ap.add_argument("--replay", metavar="DIR", nargs="+", help="no rig: run the guard on recordings kept with --save")
+    ap.add_argument("--variant", action="append", default=[], metavar="NAME:KEY=VALUE,...",
+                    help="with --replay: also a guard with these EchoGuard options (true/false/numbers)")
     args = ap.parse_args()
     if args.replay:
         model = load_model()
-        rows = []
-        for path in sorted(Path(args.replay).glob("*.npz")):
-            if args.only and args.only not in load_recording(path)[0].name:
-                continue
-            res = replay_scenario(path, model, backend=args.backend)
-            rows.append(res)
-            if args.verbose:
-                print(f"--- {res.scenario.name} ({path.name})")
-                for k, v in res.transcripts.items():
-                    print(f"  {k:>22}: {v}")
-        return table(rows, args)
+        paths = sorted(p for d in args.replay for p in (Path(d).glob("*.npz") if Path(d).is_dir() else [Path(d)]))
+        paths = [p for p in paths if not args.only or args.only in load_recording(p)[0].name]
+        for name, kw in [("this version", {})] + [parse_variant(v) for v in args.variant]:
+            rows = []
+            for path in paths:
+                res = replay_scenario(path, model, backend=args.backend, **kw)
+                rows.append(res)
+                if args.verbose:
+                    print(f"--- {res.scenario.name} ({path.name}, {name})")
+                    for k, v in res.transcripts.items():
+                        print(f"  {k:>22}: {v}")
+            print(f"\n=== {name} {kw or ''}")
+            table(rows, args)
+        return 0
     if args.save:
         Path(args.save).mkdir(parents=True, exist_ok=True)
     if missing_tools():
@@ -80,6 +88,29 @@ def main() -> int:
     return table(rows, args)
 
 
+def parse_variant(spec: str) -> tuple[str, dict]:
+    name, _, opts = spec.partition(":")
+    kw: dict = {}
+    for item in filter(None, opts.split(",")):
+        key, _, val = item.partition("=")
+        low = val.strip().lower()
+        value = True if low == "true" else False if low == "false" else float(val) if _number(val) else val
+        *outer, leaf = key.strip().split(".")  # "mask_options.margin_db=0": a nested option
+        d = kw
+        for part in outer:
+            d = d.setdefault(part, {})
+        d[leaf] = value
+    return name, kw
+
+
+def _number(text: str) -> bool:
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True
+
+
 def table(rows, args) -> int:
     head = (f"{'scenario':<20} {'delay':>5} {'atten':>5} {'rev':>3} {'true/est. delay':>15} {'coupl.':>6} "
             f"{'dup words':>9} {'removed':>8} {'+text':>7} {'local kept':>10} {'+text':>7} {'(raw mic)':>9} {'vs raw':>6} {'cpu s/s':>7}")
@@ -94,6 +125,13 @@ def table(rows, args) -> int:
               f"{a.dup_before:>4}->{a.dup_after:<4} {a.removed:>7.0%} {b.removed:>7.0%} "
               f"{a.local_kept:>3}/{a.local_ref:<3} {a.kept:>4.0%} {b.kept:>7.0%} {a.local_raw:>5}/{a.local_ref:<3} "
               f"{b.kept_vs_raw:>6.0%} {r.cpu_per_s:>7.4f}")
+    for label, pick in (("double talk", True), ("single talk", False)):
+        part = [r for r in rows if r.scenario.double_talk == pick]
+        if part:
+            before, after = sum(r.audio.dup_before for r in part), sum(r.audio.dup_after for r in part)
+            kept, ref = sum(r.audio.local_kept for r in part), sum(r.audio.local_ref for r in part)
+            print(f"{label}, all: {before}->{after} duplicated words, {1 - after / max(before, 1):.0%} removed; "
+                  f"{kept}/{ref} of the user's words kept, {kept / max(ref, 1):.0%}")
     return 0
 
 

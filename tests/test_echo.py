@@ -17,6 +17,7 @@ from meeting_tui.echo import EchoGuard, TextEchoFilter
 from meeting_tui.echo.aec import SpectralEchoGate, webrtc_available
 from meeting_tui.echo.delay import DelayEstimator
 from meeting_tui.echo.linear import LinearEchoCanceller
+from meeting_tui.echo.postfilter import ResidualEchoMask
 from meeting_tui.echo.guard import ECHO_MESSAGE
 from meeting_tui.types import AudioChunk, Segment, Source
 
@@ -266,6 +267,40 @@ def test_guard_disabled_passes_the_mic_through_but_still_detects_echo(voices):
 # ------------------------------------------------------------------ text filter
 def _seg(src, start, end, text, i=0):
     return Segment(src, start, end, text, id=i)
+
+
+def _mask_run(mask: ResidualEchoMask, err: np.ndarray, echo: np.ndarray, active: bool = True) -> np.ndarray:
+    h = mask.hop
+    out = np.concatenate([mask.process(err[i:i + h], echo[i:i + h], active) for i in range(0, len(err) - h + 1, h)])
+    return out[h:]  # one frame late
+
+
+def test_residual_mask_reconstructs_exactly_when_nothing_is_masked():
+    rng = np.random.default_rng(5)
+    x = rng.standard_normal(RATE).astype(np.float64) * 0.1
+    for active, echo in ((False, x), (True, np.zeros_like(x))):  # passed through, or no echo to mask
+        y = _mask_run(ResidualEchoMask(160), x, echo, active)
+        n = len(y) - 320
+        assert np.max(np.abs(y[160:n] - x[160:n])) < 1e-9
+
+
+def test_residual_mask_silences_the_echo_and_keeps_the_voice(voices):
+    remote, local = voices
+    n = min(len(remote), len(local))
+    echo = _room(remote[:n], 60, 3)
+    estimate = 0.8 * echo + 0.15 * _room(remote[:n], 60, 3, seed=1)  # a linear canceller's, half converged
+    residue = echo - estimate  # what it left: about 12 dB below the echo
+    assert 10 < _db(echo) - _db(residue) < 16
+    mask = ResidualEchoMask(160)
+    far_only = _mask_run(mask, residue, estimate)
+    assert _db(residue[:len(far_only)]) - _db(far_only) > 15  # far side alone: the residue goes
+    mask.clear()
+    both = _mask_run(mask, local[:n] + residue, estimate)
+    m = len(both)
+    v = local[:m]
+    # both talking: the voice keeps its level and shape (the cells it dominates are kept)
+    assert abs(_db(both) - _db(v)) < 2.0
+    assert np.dot(both, v) / np.sqrt(np.dot(both, both) * np.dot(v, v)) > 0.9
 
 
 def test_text_filter_drops_repeats_keeps_the_users_words():

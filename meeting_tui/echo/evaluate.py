@@ -410,11 +410,12 @@ def _cached(model, chunk: AudioChunk, windows, offset: int, key) -> list[Segment
     return _TRANSCRIPT_CACHE[key]
 
 
-def replay_scenario(path: str | os.PathLike, model, backend: str = "auto") -> ScenarioResult:
+def replay_scenario(path: str | os.PathLike, model, backend: str = "auto", **guard_kw) -> ScenarioResult:
     """Run the guard again on a recorded rig run (``save_recording``): same audio every time, so
-    changes to the guard can be compared without the rig's run-to-run spread."""
+    changes to the guard can be compared without the rig's run-to-run spread. ``guard_kw`` go to
+    ``EchoGuard`` (e.g. ``residual_mask=False`` to compare with the guard without the mask)."""
     sc, tr, rec = load_recording(path)
-    return _judge(sc, tr, rec, model, backend, cache_key=str(path))
+    return _judge(sc, tr, rec, model, backend, cache_key=str(path), guard_kw=guard_kw)
 
 
 def run_scenario(sc: Scenario, env: dict[str, str], model, shared_audio: Path | None = None,
@@ -432,8 +433,9 @@ def run_scenario(sc: Scenario, env: dict[str, str], model, shared_audio: Path | 
     return _judge(sc, tr, rec, model, backend)
 
 
-def _judge(sc: Scenario, tr: Tracks, rec: Recording, model, backend: str, cache_key=None) -> ScenarioResult:
-    g = run_guard(rec, backend)
+def _judge(sc: Scenario, tr: Tracks, rec: Recording, model, backend: str, cache_key=None,
+           guard_kw: dict | None = None) -> ScenarioResult:
+    g = run_guard(rec, backend, **(guard_kw or {}))
     # where the played tracks landed on the session clock
     mic_at = rec.mic.start + offset_of(rec.mic.samples, tr.mic_feed)
     loop_at = rec.loopback.start + offset_of(rec.loopback.samples, tr.spk)

@@ -28,6 +28,7 @@ import numpy as np
 from meeting_tui.echo.aec import EchoBackend, make_backend
 from meeting_tui.echo.delay import DelayEstimate, DelayEstimator
 from meeting_tui.echo.linear import LinearEchoCanceller
+from meeting_tui.echo.postfilter import ResidualEchoMask
 from meeting_tui.types import AudioChunk, Source
 
 ECHO_MESSAGE = "the mic hears your speakers: headphones help"
@@ -70,7 +71,8 @@ class EchoGuard:
                  gate_margin_db: float = -10.0, gate_floor_db: float = -40.0, gate_hangover_ms: float = 150.0,
                  double_talk: bool | None = None, linear_ms: float = 320.0, linear_pre_ms: float = 30.0,
                  linear_min_erle_db: float = 0.0, linear_method: str = "kalman", linear_adapt: str | None = None,
-                 linear_options: dict | None = None, on_status: Callable[[EchoStatus], None] | None = None) -> None:
+                 linear_options: dict | None = None, residual_mask: bool = True, mask_options: dict | None = None,
+                 on_status: Callable[[EchoStatus], None] | None = None) -> None:
         self.sample_rate = sample_rate
         self.backend = backend if isinstance(backend, EchoBackend) else make_backend(backend, sample_rate)
         self.frame = self.backend.frame
@@ -110,6 +112,13 @@ class EchoGuard:
         self._lin_prev = np.zeros(self.backend.latency, np.float32)  # mic delayed by the backend's latency
         self._lin_out: np.ndarray | None = None
         self._mix = 0.0  # 1: the linear canceller's output, 0: the backend's
+        # The residual echo mask after the linear canceller (double talk) lags by one frame; the
+        # backend's output and the gate's decisions are delayed by as much so that both paths line up.
+        self.post = (ResidualEchoMask(self.frame, **(mask_options or {}))
+                     if self.linear is not None and residual_mask else None)
+        self._y_prev = np.zeros(self.frame, np.float32)
+        self._applied = (0.0, 1.0)  # (mix, gate gain) at the end of the last frame let out
+        self._pending = (0.0, 1.0)  # decided for the frame held back
         self._lin_min_erle = 10 ** (linear_min_erle_db / 10)
         self._lin_pm = 0.0  # mic and linear output power while the far side talks alone (decaying sums)
         self._lin_pe = 0.0
@@ -162,6 +171,13 @@ class EchoGuard:
         return EchoStatus(self._present, self._coupling, self._delay, self.erle_db, self.backend.name, self.enabled)
 
     @property
+    def latency(self) -> int:
+        """Samples by which the output lags the input: the backend's buffering plus the mask's frame."""
+        if not self.enabled:
+            return 0
+        return self.backend.latency + (self.frame if self.post is not None else 0)
+
+    @property
     def cpu_per_audio_s(self) -> float:
         return self.cpu_s / self.audio_s if self.audio_s else 0.0
 
@@ -186,7 +202,7 @@ class EchoGuard:
         start, x = _unpack(mic)
         if self._mic_pos is None:
             self._mic_pos = start if start is not None else 0
-            self._out_pending = self.backend.latency if self.enabled else 0
+            self._out_pending = self.latency
         end = self._mic_pos + len(self._mic)
         if start is None:
             start = end
@@ -216,12 +232,14 @@ class EchoGuard:
         """At stop: process what is buffered, taking missing loopback as silence."""
         t0 = time.process_time()
         out = self._run(flush=True)
-        lat = self.backend.latency if self.enabled else 0
+        lat = self.latency
         if lat and self._mic_pos is not None:
-            # drain the canceller's internal buffer so the output reaches the mic's last sample
+            # drain the canceller's internal buffer (and the mask's frame) so the output reaches the
+            # mic's last sample
             f = self.frame
             z = np.zeros(f, np.float32)
-            self._out = np.concatenate([self._out, *[self.backend.process(z, z) for _ in range(-(-lat // f))]])
+            self._out = np.concatenate([self._out, *[self._frame_out(self._mic_pos + i * f, z)
+                                                     for i in range(-(-lat // f))]])
             tail = self._release(True)
             if tail is not None:
                 tail = AudioChunk(Source.MIC, tail.start, tail.samples[: max(0, self._mic_pos - tail.start)])
@@ -307,13 +325,32 @@ class EchoGuard:
             m0, self._mix = self._mix, (1.0 if double and usable else 0.0)
             if self._mix:
                 self.double_talk_s += f / self.sample_rate
-            if m0 or self._mix:
-                ramp = np.linspace(m0, self._mix, f, dtype=np.float32)
-                y = (1 - ramp) * y + ramp * self._lin_out.astype(np.float32)
+            if self.post is not None:
+                # the mask's output is one frame late: apply last frame's decisions to last frame's audio
+                lin = self.post.process(self.linear.err, self.linear.echo).astype(np.float32)
+                y, self._y_prev = self._y_prev, y
+                (m0, g0), self._applied = self._applied, self._pending
+                self._pending = (self._mix, target)
+                m1, g1 = self._applied
+                self._gate_gain = target
+                return self._apply(y, lin, m0, m1, g0, g1)
+            return self._apply(y, self._lin_out.astype(np.float32), m0, self._mix, *self._step_gain(target))
+        return self._apply(y, None, 0.0, 0.0, *self._step_gain(target))
+
+    def _step_gain(self, target: float) -> tuple[float, float]:
         g0, self._gate_gain = self._gate_gain, target
-        if g0 == target == 1.0:
+        return g0, target
+
+    def _apply(self, y: np.ndarray, lin: np.ndarray | None, m0: float, m1: float, g0: float, g1: float) -> np.ndarray:
+        """Crossfade from the backend's output to the linear path's (mix ``m0`` -> ``m1``) and apply the
+        gate's gain (``g0`` -> ``g1``), each ramped over the frame."""
+        f = self.frame
+        if lin is not None and (m0 or m1):
+            ramp = np.linspace(m0, m1, f, dtype=np.float32)
+            y = (1 - ramp) * y + ramp * lin
+        if g0 == g1 == 1.0:
             return y
-        return (y * np.linspace(g0, target, f, dtype=np.float32)).astype(np.float32)
+        return (y * np.linspace(g0, g1, f, dtype=np.float32)).astype(np.float32)
 
     def _run(self, flush: bool) -> AudioChunk | None:
         if self._mic_pos is None:
@@ -371,7 +408,7 @@ class EchoGuard:
         self._out_start += n
         # The backend's output lags its input by ``latency`` samples: output index j is mic index
         # j - latency. Drop the first ``latency`` samples of the stream (they precede the mic's start).
-        lat = self.backend.latency if self.enabled else 0
+        lat = self.latency
         drop = 0
         if self._out_pending:
             drop = min(self._out_pending, len(y))
@@ -400,6 +437,10 @@ class EchoGuard:
             L = len(self._lin_prev)
             k = a - raw_start
             self._lin_prev = self._hist[k - L:k] if k >= L else np.concatenate([np.zeros(L - k, np.float32), self._hist[:k]])
+        if self.post is not None:  # the second pass starts from a clean frame history
+            self.post.clear()
+            self._y_prev = np.zeros(f, np.float32)
+            self._applied = self._pending = (0.0, 1.0)
         again = [self._frame_out(t, self._hist[t - raw_start:t - raw_start + f]) for t in range(a, end - f + 1, f)]
         if not again:
             return
