@@ -16,21 +16,13 @@ from meeting_tui.ui.screens.device_picker import DeviceList, DevicePicker
 from meeting_tui.ui.screens.help import HelpScreen
 from meeting_tui.ui.screens.mode_picker import ModePicker
 from meeting_tui.ui.widgets.transcript import Note
-from tests.ui_conftest_helpers import read_settings, wait_for, write_settings
+from tests.ui_conftest_helpers import read_settings, recorded_notifications, wait_for, write_settings
 
 SIZE = (110, 34)
 
 
 def live(app, *sources) -> bool:
     return all(app._health.get(s) is not None and app._health[s].state is HealthState.LIVE for s in sources)
-
-
-def recorded_notifications(app, monkeypatch) -> list[str]:
-    """Every notification's text, in order (the real notify still runs)."""
-    notes: list[str] = []
-    real_notify = app.notify
-    monkeypatch.setattr(app, "notify", lambda message, **kw: (notes.append(message), real_notify(message, **kw)))
-    return notes
 
 
 def demo_app(**kw) -> MeetingApp:

@@ -13,7 +13,7 @@ from meeting_tui.ui.themes import DEFAULT_THEME, VARIABLE_DEFAULTS, load_theme_f
 from meeting_tui.ui.widgets.health_badge import hint_for
 from meeting_tui.ui.widgets.transcript import Note, TranscriptView
 from meeting_tui.ui.widgets.vu_meter import CLIP_HOLD_S, PEAK_HOLD_S, VUMeter, fraction
-from tests.ui_conftest_helpers import snapshot_app
+from tests.ui_conftest_helpers import recorded_notifications, snapshot_app
 
 
 class Clock:
@@ -179,8 +179,7 @@ async def test_user_theme_dir_and_broken_theme_fallback(monkeypatch, tmp_path):
     (user_dir / "bad.toml").write_text("name = 'bad'\nprimary = 12\n")
     write_settings('[ui]\ntheme = "bad"\n')
     app = snapshot_app()
-    notes = []
-    monkeypatch.setattr(app, "notify", lambda message, **kw: notes.append(message))
+    notes = recorded_notifications(app, monkeypatch)
     async with app.run_test(size=(100, 30)) as pilot:
         await pilot.pause()
         assert app.theme == DEFAULT_THEME  # the saved theme is broken: fall back
@@ -204,8 +203,7 @@ async def test_reserved_key_in_keymap_is_flagged(monkeypatch):
 
     write_settings('[ui.keymap]\nhelp = "ctrl+shift+p,f1"\n')
     app = snapshot_app()
-    notes = []
-    monkeypatch.setattr(app, "notify", lambda message, **kw: notes.append(message))
+    notes = recorded_notifications(app, monkeypatch)
     async with app.run_test(size=(100, 30)) as pilot:
         await pilot.pause()
         assert any("ctrl+shift+p" in n and "Windows Terminal" in n for n in notes)

@@ -105,3 +105,11 @@ async def wait_for(pilot, predicate, timeout: float = 30.0, step: float = 0.1) -
 
 async def wait_workers(app) -> None:
     await asyncio.wait_for(app.workers.wait_for_complete(), 30)
+
+
+def recorded_notifications(app, monkeypatch) -> list[str]:
+    """Every notification's text, in order (the real notify still runs)."""
+    notes: list[str] = []
+    real_notify = app.notify
+    monkeypatch.setattr(app, "notify", lambda message, **kw: (notes.append(message), real_notify(message, **kw)))
+    return notes
