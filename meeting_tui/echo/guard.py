@@ -9,7 +9,9 @@ processed once the loopback covering it has arrived, or once the mic is ``max_wa
 loopback (then the missing loopback counts as silence: an idle or stalled loopback never holds the mic
 back for long).
 
-After the canceller, a residual gate silences what it left while only the far side talks, and the
+After the canceller, a residual gate silences what it left while only the far side talks; while the
+user talks over the far side, a linear double-talk path (``make_double_talk_path``) replaces the
+canceller's output; and the
 first ``prime_s`` seconds of far-side speech are processed twice (see ``_replay``) so that the words
 spoken while the canceller converges do not leak. docs/echo.md has the design and the measurements.
 
@@ -27,8 +29,10 @@ import numpy as np
 
 from meeting_tui.echo.aec import EchoBackend, make_backend
 from meeting_tui.echo.delay import DelayEstimate, DelayEstimator
-from meeting_tui.echo.linear import LinearEchoCanceller
+from meeting_tui.echo.dual import BestOfEchoPaths
+from meeting_tui.echo.linear import LinearEchoCanceller, TimeDomainEchoPath
 from meeting_tui.echo.postfilter import ResidualEchoMask
+from meeting_tui.echo.subband import SubbandEchoCanceller
 from meeting_tui.types import AudioChunk, Source
 
 ECHO_MESSAGE = "the mic hears your speakers: headphones help"
@@ -57,6 +61,28 @@ def _unpack(audio: AudioChunk | np.ndarray) -> tuple[int | None, np.ndarray]:
     return None, np.asarray(audio, dtype=np.float32).reshape(-1)
 
 
+def make_double_talk_path(frame: int, sample_rate: int, method: str, length_ms: float | None, options: dict | None,
+                          mask_options: dict | None, adapt: str | None = None):
+    """The linear canceller the guard uses while both sides talk, with the residual echo mask after it
+    (``mask_options`` None: no mask). ``method``: ``dual`` (the subband and the Kalman canceller side by
+    side, the better one let out: the default), ``subband`` (least squares in the STFT domain), ``kalman``
+    or ``nlms`` (time domain). ``length_ms`` and ``options`` go to the subband canceller with ``dual``."""
+    if method == "dual":
+        return BestOfEchoPaths(make_double_talk_path(frame, sample_rate, "subband", length_ms, options, mask_options),
+                               make_double_talk_path(frame, sample_rate, "kalman", None, None, mask_options))
+    options = dict(options or {})
+    if length_ms is None:  # the echo path's length each method models best on the rig (docs/echo.md)
+        length_ms = 480.0 if method == "subband" else 320.0
+    if method == "subband":
+        options.setdefault("taps", max(1, int(round(length_ms / 1000 * sample_rate / frame))))
+        return SubbandEchoCanceller(frame, sample_rate=sample_rate, mask=mask_options,
+                                    use_mask=mask_options is not None, **options)
+    partitions = max(1, int(round(length_ms / 1000 * sample_rate / frame)))
+    mask = ResidualEchoMask(frame, **mask_options) if mask_options is not None else None
+    return TimeDomainEchoPath(LinearEchoCanceller(frame, partitions, method=method, **options), mask,
+                              None if adapt is None else adapt == "always")
+
+
 class EchoGuard:
     """Cancel or gate the loopback's echo in the mic stream.
 
@@ -69,8 +95,8 @@ class EchoGuard:
                  estimate_window_s: float = 4.0, min_confidence: float = 4.0, min_coupling_db: float = -45.0,
                  hold_s: float = 20.0, prime_s: float = 2.0, residual_gate: bool = True,
                  gate_margin_db: float = -10.0, gate_floor_db: float = -40.0, gate_hangover_ms: float = 150.0,
-                 double_talk: bool | None = None, linear_ms: float = 320.0, linear_pre_ms: float = 30.0,
-                 linear_min_erle_db: float = 0.0, linear_method: str = "kalman", linear_adapt: str | None = None,
+                 double_talk: bool | None = None, linear_ms: float | None = None, linear_pre_ms: float = 30.0,
+                 linear_min_erle_db: float = 0.0, linear_method: str = "dual", linear_adapt: str | None = None,
                  linear_options: dict | None = None, residual_mask: bool = True, mask_options: dict | None = None,
                  on_status: Callable[[EchoStatus], None] | None = None) -> None:
         self.sample_rate = sample_rate
@@ -102,23 +128,20 @@ class EchoGuard:
         # user talks over the far side. Default: on with a backend that suppresses (AEC3).
         if double_talk is None:
             double_talk = not self.backend.needs_alignment
-        self.linear = LinearEchoCanceller(self.frame, max(1, int(round(linear_ms / 1000 * sample_rate / self.frame))),
-                                          method=linear_method, **(linear_options or {})) if double_talk and residual_gate else None
-        # the Kalman filter slows itself down in double talk and may adapt all the time; NLMS only while
-        # the far side talks alone
-        self._lin_adapt_always = (linear_adapt or ("always" if linear_method == "kalman" else "far")) == "always"
+        self.linear = (make_double_talk_path(self.frame, sample_rate, linear_method, linear_ms, linear_options,
+                                             (mask_options or {}) if residual_mask else None, linear_adapt)
+                       if double_talk and residual_gate else None)
         self._lin_pre = int(sample_rate * linear_pre_ms / 1000)
         self._lin_shift: int | None = None  # loopback index = mic index - _lin_shift, for the linear filter
         self._lin_prev = np.zeros(self.backend.latency, np.float32)  # mic delayed by the backend's latency
-        self._lin_out: np.ndarray | None = None
+        self._lin_ready = False
         self._mix = 0.0  # 1: the linear canceller's output, 0: the backend's
-        # The residual echo mask after the linear canceller (double talk) lags by one frame; the
-        # backend's output and the gate's decisions are delayed by as much so that both paths line up.
-        self.post = (ResidualEchoMask(self.frame, **(mask_options or {}))
-                     if self.linear is not None and residual_mask else None)
-        self._y_prev = np.zeros(self.frame, np.float32)
+        # The double-talk path's output lags by ``delay_frames`` frames (its STFT); the backend's output
+        # and the gate's decisions are held back by as much so that both paths line up.
+        self._lag = self.linear.delay_frames if self.linear is not None else 0
+        self._held: collections.deque = collections.deque()
         self._applied = (0.0, 1.0)  # (mix, gate gain) at the end of the last frame let out
-        self._pending = (0.0, 1.0)  # decided for the frame held back
+        self._reset_lag()
         self._lin_min_erle = 10 ** (linear_min_erle_db / 10)
         self._lin_pm = 0.0  # mic and linear output power while the far side talks alone (decaying sums)
         self._lin_pe = 0.0
@@ -175,7 +198,7 @@ class EchoGuard:
         """Samples by which the output lags the input: the backend's buffering plus the mask's frame."""
         if not self.enabled:
             return 0
-        return self.backend.latency + (self.frame if self.post is not None else 0)
+        return self.backend.latency + self._lag * self.frame
 
     @property
     def cpu_per_audio_s(self) -> float:
@@ -271,7 +294,8 @@ class EchoGuard:
             lm, self._lin_prev = buf[: self.frame], buf[self.frame:]
             L = len(self._lin_prev)
             ls = self._lin_shift if self._lin_shift is not None else 0
-            self._lin_out = self.linear.filter(lm, self._ref_frame(t - L - ls, self.frame))
+            self.linear.filter(lm, self._ref_frame(t - L - ls, self.frame))
+            self._lin_ready = True
         if self.enabled and self.residual_gate:
             y = self._gate_residual(t, y)
         pr = float(np.dot(ref, ref)) / self.frame
@@ -292,9 +316,11 @@ class EchoGuard:
         immediate and lasts ``gate_hangover_ms``; closing ramps over one frame.
 
         Double talk (the gate open while the loopback plays): AEC3's suppressor attenuates and colours
-        the user's voice, so the output crossfades (over one frame) to the linear canceller's, which
-        subtracts the echo estimate and leaves the voice as it is. The linear filter adapts only while
-        the far side talks alone (the gate closed) or before the guard knows the coupling.
+        the user's voice, so the output crossfades (over one frame) to the linear path's, which
+        subtracts an echo estimate and leaves the voice as it is. The gate's verdict goes to the linear
+        path as its double-talk hint: far-only while the gate is closed or before the guard knows the
+        coupling (the subband canceller checks it against its own residual; the Kalman filter adapts
+        all the time anyway).
         """
         f = self.frame
         target = 1.0
@@ -313,33 +339,31 @@ class EchoGuard:
                     far_only = True
                 else:
                     double = True
-        if self.linear is not None and self._lin_out is not None:
-            if far_only or self._lin_adapt_always:
-                self.linear.adapt()
+        lin = None
+        if self.linear is not None and self._lin_ready:
+            self.linear.adapt(far_only)
             if far_only:
-                self._lin_pm = 0.98 * self._lin_pm + float(np.dot(self.linear.err + self.linear.echo, self.linear.err + self.linear.echo))
-                self._lin_pe = 0.98 * self._lin_pe + float(np.dot(self.linear.err, self.linear.err))
+                pm, pe = self.linear.powers
+                self._lin_pm = 0.98 * self._lin_pm + pm
+                self._lin_pe = 0.98 * self._lin_pe + pe
             # only while the linear filter removes at least ``linear_min_erle_db`` of the far side's echo
             # (over the last half second or so of far-only frames): otherwise its output would leak the echo
             usable = self._lin_pm > self._lin_min_erle * self._lin_pe
-            m0, self._mix = self._mix, (1.0 if double and usable else 0.0)
+            self._mix = 1.0 if double and usable else 0.0
             if self._mix:
                 self.double_talk_s += f / self.sample_rate
-            if self.post is not None:
-                # the mask's output is one frame late: apply last frame's decisions to last frame's audio
-                lin = self.post.process(self.linear.err, self.linear.echo).astype(np.float32)
-                y, self._y_prev = self._y_prev, y
-                (m0, g0), self._applied = self._applied, self._pending
-                self._pending = (self._mix, target)
-                m1, g1 = self._applied
-                self._gate_gain = target
-                return self._apply(y, lin, m0, m1, g0, g1)
-            return self._apply(y, self._lin_out.astype(np.float32), m0, self._mix, *self._step_gain(target))
-        return self._apply(y, None, 0.0, 0.0, *self._step_gain(target))
+            lin = self.linear.output().astype(np.float32)
+        # the double-talk path is ``_lag`` frames late: apply that frame's decisions to that frame's audio
+        self._gate_gain = target
+        self._held.append((y, self._mix, target))
+        y, m1, g1 = self._held.popleft()
+        (m0, g0), self._applied = self._applied, (m1, g1)
+        return self._apply(y, lin, m0, m1, g0, g1)
 
-    def _step_gain(self, target: float) -> tuple[float, float]:
-        g0, self._gate_gain = self._gate_gain, target
-        return g0, target
+    def _reset_lag(self) -> None:
+        self._held.clear()
+        self._held.extend((np.zeros(self.frame, np.float32), 0.0, 1.0) for _ in range(self._lag))
+        self._applied = (0.0, 1.0)
 
     def _apply(self, y: np.ndarray, lin: np.ndarray | None, m0: float, m1: float, g0: float, g1: float) -> np.ndarray:
         """Crossfade from the backend's output to the linear path's (mix ``m0`` -> ``m1``) and apply the
@@ -437,10 +461,9 @@ class EchoGuard:
             L = len(self._lin_prev)
             k = a - raw_start
             self._lin_prev = self._hist[k - L:k] if k >= L else np.concatenate([np.zeros(L - k, np.float32), self._hist[:k]])
-        if self.post is not None:  # the second pass starts from a clean frame history
-            self.post.clear()
-            self._y_prev = np.zeros(f, np.float32)
-            self._applied = self._pending = (0.0, 1.0)
+        if self.linear is not None:  # the second pass starts from a clean frame history
+            self.linear.clear()
+            self._reset_lag()
         again = [self._frame_out(t, self._hist[t - raw_start:t - raw_start + f]) for t in range(a, end - f + 1, f)]
         if not again:
             return

@@ -159,3 +159,42 @@ class LinearEchoCanceller:
         upd[:, h:] = 0  # gradient constraint
         self.W = self.A * (self.W + np.fft.rfft(upd, axis=1))
         self.updates += 1
+
+
+class TimeDomainEchoPath:
+    """The guard's double-talk path with the time-domain canceller: the same calls as
+    ``SubbandEchoCanceller`` (filter, adapt, output, powers, shift, clear), with the residual echo mask
+    in its own STFT after it when ``mask`` is given (then the output is one frame late)."""
+
+    def __init__(self, canceller: LinearEchoCanceller, mask=None, adapt_always: bool | None = None) -> None:
+        self.canceller = canceller
+        self.hop = canceller.hop
+        self.mask = mask
+        # the Kalman filter slows itself down in double talk and may adapt all the time; NLMS only while
+        # the far side talks alone
+        self.adapt_always = canceller.method == "kalman" if adapt_always is None else adapt_always
+        self.delay_frames = 1 if mask is not None else 0
+
+    def clear(self) -> None:
+        if self.mask is not None:
+            self.mask.clear()
+
+    @property
+    def powers(self) -> tuple[float, float]:
+        c = self.canceller
+        mic = c.err + c.echo
+        return float(np.dot(mic, mic)), float(np.dot(c.err, c.err))
+
+    def filter(self, mic: np.ndarray, ref: np.ndarray) -> None:
+        self.canceller.filter(mic, ref)
+
+    def adapt(self, far_only: bool = True) -> None:
+        if far_only or self.adapt_always:
+            self.canceller.adapt()
+
+    def shift(self, samples: int) -> None:
+        self.canceller.shift(samples)
+
+    def output(self) -> np.ndarray:
+        c = self.canceller
+        return self.mask.process(c.err, c.echo) if self.mask is not None else c.err

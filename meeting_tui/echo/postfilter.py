@@ -1,7 +1,7 @@
-"""Residual echo mask: after the linear canceller, silence the time-frequency cells its echo estimate
+"""Residual echo mask: after a linear canceller, silence the time-frequency cells its echo estimate
 still dominates, and leave the others untouched.
 
-Why: in double talk the linear canceller leaves the far side's echo only 5-19 dB down on the rig (it can
+Why: in double talk a linear canceller leaves the far side's echo only 5-19 dB down on the rig (it can
 only learn the echo path from the few moments the far side talks alone), and Whisper needs about 30 dB
 to stop hearing it. Speech is sparse in time and frequency, so at any moment most cells belong to one
 talker: an ideal binary mask (oracle, keep the cells where the user is louder than the echo) brings the
@@ -13,8 +13,9 @@ holes. The defaults (-3 dB, -20 dB) are the gentlest of the settings measured on
 (docs/echo.md): stricter ones (+3 dB, -30 dB) removed no more echo in double talk and lost 5 % of the
 user's words there.
 
-Streaming STFT: square-root Hann windows of ``2 * hop`` samples, 50 % overlap, so the output lags the
-input by ``hop`` samples (one 10 ms frame at 16 kHz).
+``SpectralEchoMask`` decides the gains for spectra the caller already has (the subband canceller);
+``ResidualEchoMask`` wraps it in a streaming STFT for a time-domain canceller: square-root Hann windows
+of ``2 * hop`` samples, 50 % overlap, so its output lags the input by ``hop`` samples (one 10 ms frame).
 """
 
 from __future__ import annotations
@@ -22,27 +23,54 @@ from __future__ import annotations
 import numpy as np
 
 
-class ResidualEchoMask:
-    def __init__(self, hop: int = 160, *, margin_db: float = -3.0, floor_db: float = -20.0,
-                 decay_db_per_frame: float = 3.0) -> None:
-        self.hop = hop
-        self.n = 2 * hop
-        self.window = np.sqrt(np.hanning(self.n + 1)[:-1])
+class SpectralEchoMask:
+    """Per-bin gains from the canceller's output spectrum and its echo estimate's, one frame at a time."""
+
+    def __init__(self, *, margin_db: float = -3.0, floor_db: float = -20.0, decay_db_per_frame: float = 3.0,
+                 smooth_bins: int = 3) -> None:
         self.margin = 10 ** (margin_db / 10)
         self.floor = 10 ** (floor_db / 20)
         self.decay = 10 ** (-decay_db_per_frame / 10)
+        self.smooth = max(1, int(smooth_bins) | 1)  # odd: centred on the bin
+        self._held: np.ndarray | None = None
+        self.kept = 0.0  # share of cells kept in the last frame (for diagnostics)
+
+    def clear(self) -> None:
+        self._held = None
+
+    def gain(self, E: np.ndarray, Y: np.ndarray) -> np.ndarray:
+        pe = E.real ** 2 + E.imag ** 2
+        py = Y.real ** 2 + Y.imag ** 2
+        self._held = py if self._held is None else np.maximum(py, self._held * self.decay)
+        keep = (pe > self.margin * self._held).astype(np.float64)
+        # neighbouring bins decide together, so single cells do not flicker
+        if self.smooth > 1:
+            keep = np.convolve(keep, np.full(self.smooth, 1.0 / self.smooth), mode="same")
+        gain = np.where(keep >= 0.5, 1.0, self.floor)
+        self.kept = float(np.mean(gain == 1.0))
+        return gain
+
+
+class ResidualEchoMask:
+    def __init__(self, hop: int = 160, **options) -> None:
+        self.hop = hop
+        self.n = 2 * hop
+        self.window = np.sqrt(np.hanning(self.n + 1)[:-1])
+        self.spectral = SpectralEchoMask(**options)
         self._err = np.zeros(self.n)
         self._echo = np.zeros(self.n)
-        self._held = np.zeros(hop + 1)
         self._ola = np.zeros(hop)
-        self.kept = 0.0  # share of cells kept in the last frame (for diagnostics)
+
+    @property
+    def kept(self) -> float:
+        return self.spectral.kept
 
     def clear(self) -> None:
         """Forget the frame history (a new stretch of audio follows)."""
         self._err[:] = 0
         self._echo[:] = 0
-        self._held[:] = 0
         self._ola[:] = 0
+        self.spectral.clear()
 
     def process(self, err: np.ndarray, echo: np.ndarray, active: bool = True) -> np.ndarray:
         """One frame of the canceller's output and its echo estimate in; one frame out, ``hop`` samples
@@ -51,17 +79,8 @@ class ResidualEchoMask:
         self._err = np.concatenate([self._err[h:], err])
         self._echo = np.concatenate([self._echo[h:], echo])
         E = np.fft.rfft(self._err * self.window)
-        Y = np.fft.rfft(self._echo * self.window)
-        pe = E.real ** 2 + E.imag ** 2
-        py = Y.real ** 2 + Y.imag ** 2
-        self._held = np.maximum(py, self._held * self.decay)
+        gain = self.spectral.gain(E, np.fft.rfft(self._echo * self.window))
         if active:
-            keep = pe > self.margin * self._held
-            # neighbouring bins decide together (one bin of either side), so single cells do not flicker
-            k = keep.astype(np.float64)
-            k[1:-1] = (k[:-2] + k[1:-1] + k[2:]) / 3.0
-            gain = np.where(k >= 0.5, 1.0, self.floor)
-            self.kept = float(np.mean(gain == 1.0))
             E = E * gain
         frame = np.fft.irfft(E, self.n) * self.window
         out = self._ola + frame[:h]
