@@ -24,9 +24,9 @@ class BestOfEchoPaths:
         self.smooth = smooth
         self.hysteresis = 10 ** (hysteresis_db / 10)
         self._sums = np.zeros((2, 2))  # per path: smoothed (mic power, output power)
+        self._powers = np.zeros((2, 2))  # per path: (mic power, output power) of the last frame
         self.choice = 0  # index of the path let out
         self._last_choice = 0
-        self.frames_on = [0, 0]
         self._queues: list[collections.deque] = [collections.deque() for _ in self.paths]
         self.clear()
 
@@ -41,20 +41,19 @@ class BestOfEchoPaths:
     def powers(self) -> tuple[float, float]:
         """(mic power, output power) of the path let out, on the fallback path's scale (the paths
         measure power in different domains; the caller adds them up over time)."""
-        pm, pe = self.paths[self.choice].powers
-        ref_pm = self.paths[-1].powers[0]
-        return (ref_pm, pe * ref_pm / pm) if pm > 0 else (ref_pm, ref_pm)
+        pm, pe = self._powers[self.choice]
+        ref_pm = self._powers[-1, 0]
+        return (float(ref_pm), float(pe * ref_pm / pm)) if pm > 0 else (float(ref_pm), float(ref_pm))
 
     def filter(self, mic: np.ndarray, ref: np.ndarray) -> None:
         for p in self.paths:
             p.filter(mic, ref)
-        for i, p in enumerate(self.paths):
-            self._sums[i] = self.smooth * self._sums[i] + np.asarray(p.powers)
+        self._powers = np.array([p.powers for p in self.paths])
+        self._sums = self.smooth * self._sums + self._powers
         ratio = self._sums[:, 1] / np.maximum(self._sums[:, 0], 1e-20)
         other = 1 - self.choice
         if ratio[other] * self.hysteresis < ratio[self.choice]:
             self.choice = other
-        self.frames_on[self.choice] += 1
 
     def adapt(self, far_only: bool = True) -> None:
         for p in self.paths:

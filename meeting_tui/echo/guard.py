@@ -123,7 +123,6 @@ class EchoGuard:
         self._gate_floor = 10 ** (gate_floor_db / 20)
         self._gate_hangover = int(sample_rate * gate_hangover_ms / 1000)
         self._gate_decay = 10 ** (-2.0 * (self.frame / sample_rate) / 0.150)
-        self._gate_gain = 1.0
         # Double talk: a linear canceller (no suppressor) whose output replaces the backend's while the
         # user talks over the far side. Default: on with a backend that suppresses (AEC3).
         if double_talk is None:
@@ -134,7 +133,6 @@ class EchoGuard:
         self._lin_pre = int(sample_rate * linear_pre_ms / 1000)
         self._lin_shift: int | None = None  # loopback index = mic index - _lin_shift, for the linear filter
         self._lin_prev = np.zeros(self.backend.latency, np.float32)  # mic delayed by the backend's latency
-        self._lin_ready = False
         self._mix = 0.0  # 1: the linear canceller's output, 0: the backend's
         # The double-talk path's output lags by ``delay_frames`` frames (its STFT); the backend's output
         # and the gate's decisions are held back by as much so that both paths line up.
@@ -195,7 +193,7 @@ class EchoGuard:
 
     @property
     def latency(self) -> int:
-        """Samples by which the output lags the input: the backend's buffering plus the mask's frame."""
+        """Samples by which the output lags the input: the backend's buffering plus the double-talk path's lag."""
         if not self.enabled:
             return 0
         return self.backend.latency + self._lag * self.frame
@@ -295,7 +293,6 @@ class EchoGuard:
             L = len(self._lin_prev)
             ls = self._lin_shift if self._lin_shift is not None else 0
             self.linear.filter(lm, self._ref_frame(t - L - ls, self.frame))
-            self._lin_ready = True
         if self.enabled and self.residual_gate:
             y = self._gate_residual(t, y)
         pr = float(np.dot(ref, ref)) / self.frame
@@ -340,7 +337,7 @@ class EchoGuard:
                 else:
                     double = True
         lin = None
-        if self.linear is not None and self._lin_ready:
+        if self.linear is not None:  # its filter ran on this frame in _frame_out
             self.linear.adapt(far_only)
             if far_only:
                 pm, pe = self.linear.powers
@@ -354,7 +351,6 @@ class EchoGuard:
                 self.double_talk_s += f / self.sample_rate
             lin = self.linear.output().astype(np.float32)
         # the double-talk path is ``_lag`` frames late: apply that frame's decisions to that frame's audio
-        self._gate_gain = target
         self._held.append((y, self._mix, target))
         y, m1, g1 = self._held.popleft()
         (m0, g0), self._applied = self._applied, (m1, g1)

@@ -33,7 +33,6 @@ class SpectralEchoMask:
         self.decay = 10 ** (-decay_db_per_frame / 10)
         self.smooth = max(1, int(smooth_bins) | 1)  # odd: centred on the bin
         self._held: np.ndarray | None = None
-        self.kept = 0.0  # share of cells kept in the last frame (for diagnostics)
 
     def clear(self) -> None:
         self._held = None
@@ -46,9 +45,7 @@ class SpectralEchoMask:
         # neighbouring bins decide together, so single cells do not flicker
         if self.smooth > 1:
             keep = np.convolve(keep, np.full(self.smooth, 1.0 / self.smooth), mode="same")
-        gain = np.where(keep >= 0.5, 1.0, self.floor)
-        self.kept = float(np.mean(gain == 1.0))
-        return gain
+        return np.where(keep >= 0.5, 1.0, self.floor)
 
 
 class ResidualEchoMask:
@@ -60,10 +57,6 @@ class ResidualEchoMask:
         self._err = np.zeros(self.n)
         self._echo = np.zeros(self.n)
         self._ola = np.zeros(hop)
-
-    @property
-    def kept(self) -> float:
-        return self.spectral.kept
 
     def clear(self) -> None:
         """Forget the frame history (a new stretch of audio follows)."""

@@ -66,7 +66,6 @@ class SubbandEchoCanceller:
         self._lag = 0  # extra reference delay (samples, < hop) that keeps the taps on whole hops
         self._booted = 0  # frames accepted since the last (re)start of learning
         self._rejected_run = 0  # far-only frames in a row the residual check turned down
-        self.relearned = 0
         self.regularise = regularise
         self.mask = SpectralEchoMask(**(mask or {})) if use_mask else None
         self.R = np.zeros((self.bins, taps, taps), np.complex128)
@@ -85,6 +84,7 @@ class SubbandEchoCanceller:
         self.M = np.zeros(self.bins, np.complex128)
         self.Y = np.zeros(self.bins, np.complex128)  # the echo estimate
         self.E = np.zeros(self.bins, np.complex128)
+        self._pm = self._pe = self._py = 0.0  # powers of M, E and Y in the last frame
         self._ola = np.zeros(self.nfft)
         if self.mask is not None:
             self.mask.clear()
@@ -92,7 +92,7 @@ class SubbandEchoCanceller:
     @property
     def powers(self) -> tuple[float, float]:
         """(mic power, output power before the mask) of the last frame."""
-        return (float(np.vdot(self.M, self.M).real), float(np.vdot(self.E, self.E).real))
+        return self._pm, self._pe
 
     def filter(self, mic: np.ndarray, ref: np.ndarray) -> None:
         """Take the next ``hop`` samples of mic and reference (already aligned to the echo's bulk delay)."""
@@ -107,6 +107,7 @@ class SubbandEchoCanceller:
         self.M = np.fft.rfft(self._mic * self.window)
         self.Y = np.einsum("kf,kf->f", self.H, self.X)
         self.E = self.M - self.Y
+        self._pm, self._pe, self._py = (float(np.vdot(v, v).real) for v in (self.M, self.E, self.Y))
 
     def adapt(self, far_only: bool = True) -> None:
         """Learn from the last frame if it is far-only (see the module's note on double-talk detection)."""
@@ -114,8 +115,7 @@ class SubbandEchoCanceller:
         if not far_only or xp < 1e-10 * self.nfft:
             return
         if self._booted >= self.boot_frames:
-            yp = float(np.vdot(self.Y, self.Y).real)
-            if not yp or float(np.vdot(self.E, self.E).real) > self.dtd * yp:
+            if not self._py or self._pe > self.dtd * self._py:
                 self._rejected_run += 1
                 if self._rejected_run >= self.relearn_frames:
                     self._relearn()
@@ -142,7 +142,6 @@ class SubbandEchoCanceller:
         self.r *= self.relearn_keep
         self._booted = 0
         self._rejected_run = 0
-        self.relearned += 1
 
     def _fold(self) -> None:
         """Add the pending frames to the normal equations (with forgetting)."""
