@@ -42,7 +42,7 @@ def main() -> int:
     ap.add_argument("--save", metavar="DIR", help="keep the recordings of every scenario here")
     ap.add_argument("--replay", metavar="DIR", nargs="+", help="no rig: run the guard on recordings kept with --save")
     ap.add_argument("--variant", action="append", default=[], metavar="NAME:KEY=VALUE,...",
-                    help="with --replay: also a guard with these EchoGuard options (true/false/numbers)")
+                    help="with --replay: also a guard with these EchoGuard options (true/false/none/numbers)")
     args = ap.parse_args()
     if args.replay:
         model = load_model()
@@ -94,7 +94,8 @@ def parse_variant(spec: str) -> tuple[str, dict]:
     for item in filter(None, opts.split(",")):
         key, _, val = item.partition("=")
         low = val.strip().lower()
-        value = True if low == "true" else False if low == "false" else float(val) if _number(val) else val
+        value = (True if low == "true" else False if low == "false" else None if low == "none"
+                 else float(val) if _number(val) else val)
         *outer, leaf = key.strip().split(".")  # "mask_options.margin_db=0": a nested option
         d = kw
         for part in outer:

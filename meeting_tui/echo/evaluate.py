@@ -270,8 +270,13 @@ def run_guard(rec: Recording, backend: str = "auto", chunk_ms: float = 100.0, **
 
 
 def transcribe(model, chunk: AudioChunk, first_id: int = 0) -> list[Segment]:
-    segs, _ = model.transcribe(chunk.samples, language="en", vad_filter=True, beam_size=1,
-                               condition_on_previous_text=False)
+    """Decode the way the app decodes its final text (beam search, temperature fallback): greedy
+    decoding (beam 1) loses far more words to a faint residue of echo than the app does."""
+    from meeting_tui.transcribe.model import ModelConfig
+    from meeting_tui.transcribe.transcriber import FINAL_TEMPERATURES
+
+    segs, _ = model.transcribe(chunk.samples, language="en", vad_filter=True, beam_size=ModelConfig.beam_size,
+                               temperature=list(FINAL_TEMPERATURES), condition_on_previous_text=False)
     return [Segment(chunk.source, chunk.start_s + s.start, chunk.start_s + s.end, s.text.strip(), id=first_id + i)
             for i, s in enumerate(segs)]
 
@@ -321,7 +326,7 @@ def _bag(text: str, vocab: set[str]) -> collections.Counter:
 
 @dataclass
 class WordFigures:
-    dup_before: int  # remote-only words transcribed from the raw mic
+    dup_before: int  # remote-only words transcribed from the raw mic (beyond those the dry local track gives)
     dup_after: int  # ... left after the guard
     local_ref: int  # local-only words Whisper gets from the dry local track
     local_kept: int  # ... that the guarded mic's transcript still has
@@ -351,9 +356,12 @@ def vocabularies(remote_text: str, local_text: str) -> tuple[set[str], set[str]]
 def figures(remote_text: str, local_text: str, raw_mic: str, guarded_mic: str, dry_local: str) -> WordFigures:
     rv, lv = vocabularies(remote_text, local_text)
     ref = _bag(dry_local, lv) & _bag(local_text, lv)  # words Whisper can get at all
+    # remote-only words Whisper hears in the user's voice alone (tiny.en writes an "in" into almost every
+    # dry local track) are not echo: only what the mic's transcript has beyond them counts
+    own = _bag(dry_local, rv)
     return WordFigures(
-        dup_before=sum(_bag(raw_mic, rv).values()),
-        dup_after=sum(_bag(guarded_mic, rv).values()),
+        dup_before=sum((_bag(raw_mic, rv) - own).values()),
+        dup_after=sum((_bag(guarded_mic, rv) - own).values()),
         local_ref=sum(ref.values()),
         local_kept=sum((ref & _bag(guarded_mic, lv)).values()),
         local_raw=sum((ref & _bag(raw_mic, lv)).values()),

@@ -14,11 +14,15 @@ Hann analysis windows of ``nfft`` samples every ``hop`` (75 % overlap, so the su
 synthesis by overlap-add, so the output lags the input by ``nfft - hop`` samples (three 10 ms frames).
 
 Which frames teach the filter (double-talk detection): for the first ``boot_frames`` accepted frames,
-those the caller says are far-only (the guard's residual gate); after that, only those where the
-residual is also at least ``dtd_db`` below the filter's own echo estimate (a frame where the user talks
-leaves a residual as loud as the echo, so it is left out even when the gate thought it far-only).
-When the check turns down ``relearn_frames`` far-only frames in a row, the echo path has changed: it
-boots again, with the old statistics weighing ``relearn_keep``. The normal equations are accumulated
+those the caller says are far-only (the guard's residual gate). After that each bin of such a frame is
+weighed by how well the filter already explains it: fully where the residual is at least
+``bin_weight_db`` below the filter's own echo estimate, less the louder the residual is than that (a
+third of the gate's far-only frames carry the user on the rig, usually in some bins only); a frame
+whose bins keep less than ``min_share`` of its reference energy is left out. Against a whole-frame check
+(``bin_weight_db=None``: kept only when the residual is ``dtd_db`` below the estimate) this removes 3-5 dB
+more echo while both talk on the rig's recordings (docs/echo.md). When the check turns down
+``relearn_frames`` far-only frames in a row, the echo path has changed: it boots again, with the old
+statistics weighing ``relearn_keep``. The normal equations are accumulated
 with forgetting (``forget_s`` seconds of accepted frames, so a
 changed echo path is learned again) and solved every 8 accepted frames while the filter is young (its
 first ``young_frames``), then every ``solve_every``; after that only every ``stride``-th far-only frame
@@ -36,8 +40,9 @@ from meeting_tui.echo.postfilter import SpectralEchoMask
 class SubbandEchoCanceller:
     def __init__(self, hop: int = 160, *, sample_rate: int = 16_000, nfft: int = 640, taps: int = 48,
                  forget_s: float = 60.0,
-                 solve_every: int = 50, young_frames: int = 100, stride: int = 2, boot_frames: int = 50, dtd_db: float = -6.0, relearn_frames: int = 150,
-                 relearn_keep: float = 0.1, regularise: float = 1e-4,
+                 solve_every: int = 50, young_frames: int = 100, stride: int = 2, boot_frames: int = 50,
+                 bin_weight_db: float | None = -12.0, min_share: float = 0.15, dtd_db: float = -6.0,
+                 relearn_frames: int = 150, relearn_keep: float = 0.1, regularise: float = 1e-4,
                  mask: dict | None = None, use_mask: bool = True) -> None:
         nfft, taps, solve_every, boot_frames = int(nfft), int(taps), int(solve_every), int(boot_frames)
         relearn_frames = int(relearn_frames)
@@ -61,6 +66,8 @@ class SubbandEchoCanceller:
         self._candidates = 0
         self.boot_frames = boot_frames
         self.dtd = 10 ** (dtd_db / 10)
+        self.bin_weight = None if bin_weight_db is None else 10 ** (bin_weight_db / 10)
+        self.min_share = min_share
         self.relearn_frames = relearn_frames
         self.relearn_keep = relearn_keep
         self._lag = 0  # extra reference delay (samples, < hop) that keeps the taps on whole hops
@@ -73,6 +80,7 @@ class SubbandEchoCanceller:
         self.H = np.zeros((taps, self.bins), np.complex128)
         self._pending_x: list[np.ndarray] = []
         self._pending_m: list[np.ndarray] = []
+        self._pending_w: list[np.ndarray | None] = []
         self.accepted = 0
         self.clear()
 
@@ -114,8 +122,15 @@ class SubbandEchoCanceller:
         xp = float(np.vdot(self.X[0], self.X[0]).real)
         if not far_only or xp < 1e-10 * self.nfft:
             return
+        weight = None
         if self._booted >= self.boot_frames:
-            if not self._py or self._pe > self.dtd * self._py:
+            if self.bin_weight is not None:
+                weight = self._bin_weights()
+                x2 = np.abs(self.X[0]) ** 2
+                rejected = float(np.dot(weight, x2)) < self.min_share * xp
+            else:
+                rejected = not self._py or self._pe > self.dtd * self._py
+            if rejected:
                 self._rejected_run += 1
                 if self._rejected_run >= self.relearn_frames:
                     self._relearn()
@@ -126,12 +141,21 @@ class SubbandEchoCanceller:
             return  # consecutive frames overlap by 75 %: every ``stride``-th one says nearly as much
         self._pending_x.append(self.X.copy())
         self._pending_m.append(self.M.copy())
+        self._pending_w.append(weight)
         self.accepted += 1
         self._booted += 1
         # solve often while the filter is young: its first second decides how much of the echo leaks
         every = self.solve_every if self._booted >= self.young_frames else 8
         if len(self._pending_x) >= every:
             self._solve()
+
+    def _bin_weights(self) -> np.ndarray:
+        """Per bin, how far to trust this frame: 1 where the residual is within ``bin_weight_db`` of the
+        echo estimate, less the louder it is beyond that. A frame the gate calls far-only often carries
+        the user in some bins (a third of them on the rig): those bins, not the whole frame, are left out."""
+        e2 = self.E.real ** 2 + self.E.imag ** 2
+        y2 = self.Y.real ** 2 + self.Y.imag ** 2
+        return 1.0 / np.maximum(1.0, e2 / (self.bin_weight * y2 + 1e-20))
 
     def _relearn(self) -> None:
         """The caller has called every frame of the last ``relearn_frames`` far-only and none of them
@@ -150,14 +174,17 @@ class SubbandEchoCanceller:
             return
         lam = self.forget
         w = np.sqrt(lam ** np.arange(n - 1, -1, -1))  # the newest frame weighs most
-        Xs = np.stack(self._pending_x, axis=0).transpose(2, 1, 0) * w  # (bins, taps, n)
-        Ms = np.stack(self._pending_m, axis=0).T * w  # (bins, n)
+        ws = np.stack([np.ones(self.bins) if v is None else v for v in self._pending_w], axis=1)  # (bins, n)
+        sw = np.sqrt(ws) * w
+        Xs = np.stack(self._pending_x, axis=0).transpose(2, 1, 0) * sw[:, None, :]  # (bins, taps, n)
+        Ms = np.stack(self._pending_m, axis=0).T * sw  # (bins, n)
         self.R *= lam ** n
         self.R += Xs @ Xs.conj().transpose(0, 2, 1)
         self.r *= lam ** n
         self.r += np.einsum("fkn,fn->fk", Xs, Ms.conj())
         self._pending_x.clear()
         self._pending_m.clear()
+        self._pending_w.clear()
 
     def _solve(self) -> None:
         self._fold()
