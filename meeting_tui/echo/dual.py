@@ -55,6 +55,11 @@ class BestOfEchoPaths:
         if ratio[other] * self.hysteresis < ratio[self.choice]:
             self.choice = other
 
+    def hears_user(self, margin: float) -> bool | None:
+        """The primary (subband) path's near-end detector, whichever path is let out."""
+        detect = getattr(self.paths[0], "hears_user", None)
+        return detect(margin) if detect is not None else None
+
     def adapt(self, far_only: bool = True) -> None:
         for p in self.paths:
             p.adapt(far_only)

@@ -10,8 +10,8 @@ loopback (then the missing loopback counts as silence: an idle or stalled loopba
 back for long).
 
 After the canceller, a residual gate silences what it left while only the far side talks; while the
-user talks over the far side, a linear double-talk path (``make_double_talk_path``) replaces the
-canceller's output; and the
+user talks over the far side (by AEC3's output or by the linear path's own near-end detector), a linear
+double-talk path (``make_double_talk_path``) replaces the canceller's output; and the
 first ``prime_s`` seconds of far-side speech are processed twice (see ``_replay``) so that the words
 spoken while the canceller converges do not leak. docs/echo.md has the design and the measurements.
 
@@ -96,7 +96,9 @@ class EchoGuard:
                  hold_s: float = 20.0, prime_s: float = 2.0, residual_gate: bool = True,
                  gate_margin_db: float = -10.0, gate_floor_db: float = -40.0, gate_hangover_ms: float = 150.0,
                  double_talk: bool | None = None, linear_ms: float | None = None, linear_pre_ms: float = 30.0,
-                 linear_min_erle_db: float = 0.0, linear_method: str = "dual", linear_adapt: str | None = None,
+                 linear_min_erle_db: float = 0.0, linear_detect_db: float | None = -10.0,
+                 linear_detect_erle_db: float = 15.0,
+                 linear_method: str = "dual", linear_adapt: str | None = None,
                  linear_options: dict | None = None, residual_mask: bool = True, mask_options: dict | None = None,
                  on_status: Callable[[EchoStatus], None] | None = None) -> None:
         self.sample_rate = sample_rate
@@ -141,6 +143,8 @@ class EchoGuard:
         self._applied = (0.0, 1.0)  # (mix, gate gain) at the end of the last frame let out
         self._reset_lag()
         self._lin_min_erle = 10 ** (linear_min_erle_db / 10)
+        self._lin_detect = None if linear_detect_db is None else 10 ** (linear_detect_db / 10)
+        self._lin_detect_erle = 10 ** (linear_detect_erle_db / 10)
         self._lin_pm = 0.0  # mic and linear output power while the far side talks alone (decaying sums)
         self._lin_pe = 0.0
         self.double_talk_s = 0.0
@@ -309,8 +313,10 @@ class EchoGuard:
         The predicted echo level is the loopback's power at the estimated delay (held with a 20 dB per
         150 ms decay for reverberation) times the estimated coupling. While the loopback plays, the
         output opens only where it carries at least ``gate_margin_db`` of that prediction: the user
-        talking (alone or over the far side) does, the canceller's residue does not. Opening is
-        immediate and lasts ``gate_hangover_ms``; closing ramps over one frame.
+        talking (alone or over the far side) does, the canceller's residue does not. It also opens where
+        the linear path's own detector hears the user (``_linear_hears_user``): AEC3's suppressor takes
+        the user's voice down with the echo, and the first test alone left parts of the user's words
+        gated. Opening is immediate and lasts ``gate_hangover_ms``; closing ramps over one frame.
 
         Double talk (the gate open while the loopback plays): AEC3's suppressor attenuates and colours
         the user's voice, so the output crossfades (over one frame) to the linear path's, which
@@ -329,7 +335,7 @@ class EchoGuard:
             self._ref_held = max(float(np.dot(r, r)) / f, self._ref_held * self._gate_decay)
             if self._ref_held > self._active_power:
                 e_pred = self._ref_held * 10 ** (self._coupling / 10)
-                if float(np.dot(y, y)) / f > e_pred * self._gate_margin:
+                if float(np.dot(y, y)) / f > e_pred * self._gate_margin or self._linear_hears_user():
                     self._open_until = t + self._gate_hangover
                 if t >= self._open_until:
                     target = self._gate_floor
@@ -355,6 +361,16 @@ class EchoGuard:
         y, m1, g1 = self._held.popleft()
         (m0, g0), self._applied = self._applied, (m1, g1)
         return self._apply(y, lin, m0, m1, g0, g1)
+
+    def _linear_hears_user(self) -> bool:
+        """The double-talk path's own near-end detector (the subband canceller: power in the bins its
+        echo estimate does not explain), once it removes ``linear_detect_erle_db`` of the far side alone.
+        AEC3's suppressor takes the user's voice down with the echo while both talk, so the gate, which
+        listens to AEC3's output, stays shut on parts of the user's words; this opens it there."""
+        if self.linear is None or self._lin_detect is None or self._lin_pm < self._lin_detect_erle * self._lin_pe:
+            return False
+        detect = getattr(self.linear, "hears_user", None)
+        return bool(detect(self._lin_detect)) if detect is not None else False
 
     def _reset_lag(self) -> None:
         self._held.clear()

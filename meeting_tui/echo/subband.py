@@ -93,6 +93,7 @@ class SubbandEchoCanceller:
         self.Y = np.zeros(self.bins, np.complex128)  # the echo estimate
         self.E = np.zeros(self.bins, np.complex128)
         self._pm = self._pe = self._py = 0.0  # powers of M, E and Y in the last frame
+        self._unexplained = 0.0
         self._ola = np.zeros(self.nfft)
         if self.mask is not None:
             self.mask.clear()
@@ -101,6 +102,14 @@ class SubbandEchoCanceller:
     def powers(self) -> tuple[float, float]:
         """(mic power, output power before the mask) of the last frame."""
         return self._pm, self._pe
+
+    def hears_user(self, margin: float) -> bool | None:
+        """Is there something in the last mic frame that the echo estimate does not explain (the user)?
+        The power in the bins where the residual is louder than the echo estimate, against ``margin``
+        times the echo estimate's power. None until the filter has learned (its estimate is no guide)."""
+        if self._booted < self.boot_frames or not self._py:
+            return None
+        return self._unexplained > margin * self._py
 
     def filter(self, mic: np.ndarray, ref: np.ndarray) -> None:
         """Take the next ``hop`` samples of mic and reference (already aligned to the echo's bulk delay)."""
@@ -116,6 +125,9 @@ class SubbandEchoCanceller:
         self.Y = np.einsum("kf,kf->f", self.H, self.X)
         self.E = self.M - self.Y
         self._pm, self._pe, self._py = (float(np.vdot(v, v).real) for v in (self.M, self.E, self.Y))
+        e2 = self.E.real ** 2 + self.E.imag ** 2
+        y2 = self.Y.real ** 2 + self.Y.imag ** 2
+        self._unexplained = float(np.sum(e2[e2 > y2]))  # bins the echo estimate does not account for
 
     def adapt(self, far_only: bool = True) -> None:
         """Learn from the last frame if it is far-only (see the module's note on double-talk detection)."""
