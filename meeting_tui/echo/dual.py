@@ -7,7 +7,8 @@ filter (``linear.py``) is coarser but adapts all the time and follows such chang
 two. Like the foreground/background filters of classic echo cancellers, both run and the one whose
 output (before the mask) is quieter relative to the mic over the last half second is let out: echo it
 failed to remove is the only thing that makes one louder than the other, since neither removes the
-user's voice. Costs the sum of both (about 0.02-0.03 CPU s per audio second together).
+user's voice. Costs the sum of both (0.05-0.09 CPU s per audio second on the rig's recordings, 0.17 in
+the worst case, ``bench/echo_cost.py``).
 """
 
 from __future__ import annotations
@@ -57,8 +58,7 @@ class BestOfEchoPaths:
 
     def hears_user(self, margin: float) -> bool | None:
         """The primary (subband) path's near-end detector, whichever path is let out."""
-        detect = getattr(self.paths[0], "hears_user", None)
-        return detect(margin) if detect is not None else None
+        return self.paths[0].hears_user(margin)
 
     def adapt(self, far_only: bool = True) -> None:
         for p in self.paths:

@@ -369,8 +369,7 @@ class EchoGuard:
         listens to AEC3's output, stays shut on parts of the user's words; this opens it there."""
         if self.linear is None or self._lin_detect is None or self._lin_pm < self._lin_detect_erle * self._lin_pe:
             return False
-        detect = getattr(self.linear, "hears_user", None)
-        return bool(detect(self._lin_detect)) if detect is not None else False
+        return bool(self.linear.hears_user(self._lin_detect))
 
     def _reset_lag(self) -> None:
         self._held.clear()

@@ -163,7 +163,7 @@ class LinearEchoCanceller:
 
 class TimeDomainEchoPath:
     """The guard's double-talk path with the time-domain canceller: the same calls as
-    ``SubbandEchoCanceller`` (filter, adapt, output, powers, shift, clear), with the residual echo mask
+    ``SubbandEchoCanceller`` (filter, adapt, output, powers, hears_user, shift, clear), with the residual echo mask
     in its own STFT after it when ``mask`` is given (then the output is one frame late)."""
 
     def __init__(self, canceller: LinearEchoCanceller, mask=None, adapt_always: bool | None = None) -> None:
@@ -184,6 +184,10 @@ class TimeDomainEchoPath:
         c = self.canceller
         mic = c.err + c.echo
         return float(np.dot(mic, mic)), float(np.dot(c.err, c.err))
+
+    def hears_user(self, margin: float) -> bool | None:
+        """No near-end detector here (the subband canceller has one): no verdict."""
+        return None
 
     def filter(self, mic: np.ndarray, ref: np.ndarray) -> None:
         self.canceller.filter(mic, ref)

@@ -38,8 +38,10 @@ class SpectralEchoMask:
         self._held = None
 
     def gain(self, E: np.ndarray, Y: np.ndarray) -> np.ndarray:
-        pe = E.real ** 2 + E.imag ** 2
-        py = Y.real ** 2 + Y.imag ** 2
+        return self.gain_for_powers(E.real ** 2 + E.imag ** 2, Y.real ** 2 + Y.imag ** 2)
+
+    def gain_for_powers(self, pe: np.ndarray, py: np.ndarray) -> np.ndarray:
+        """The same from per-bin powers (output, echo estimate) the caller has already computed."""
         self._held = py if self._held is None else np.maximum(py, self._held * self.decay)
         keep = (pe > self.margin * self._held).astype(np.float64)
         # neighbouring bins decide together, so single cells do not flicker

@@ -27,7 +27,7 @@ with forgetting (``forget_s`` seconds of accepted frames, so a
 changed echo path is learned again) and solved every 8 accepted frames while the filter is young (its
 first ``young_frames``), then every ``solve_every``; after that only every ``stride``-th far-only frame
 is used (consecutive frames overlap by 75 %). Worst case (the far side talking alone all the time)
-about 0.05 CPU s per audio second in NumPy.
+0.08-0.14 CPU s per audio second in NumPy (``bench/echo_cost.py``).
 """
 
 from __future__ import annotations
@@ -93,7 +93,7 @@ class SubbandEchoCanceller:
         self.Y = np.zeros(self.bins, np.complex128)  # the echo estimate
         self.E = np.zeros(self.bins, np.complex128)
         self._pm = self._pe = self._py = 0.0  # powers of M, E and Y in the last frame
-        self._unexplained = 0.0
+        self._e2 = self._y2 = np.zeros(self.bins)
         self._ola = np.zeros(self.nfft)
         if self.mask is not None:
             self.mask.clear()
@@ -109,7 +109,8 @@ class SubbandEchoCanceller:
         times the echo estimate's power. None until the filter has learned (its estimate is no guide)."""
         if self._booted < self.boot_frames or not self._py:
             return None
-        return self._unexplained > margin * self._py
+        unexplained = float(np.sum(self._e2[self._e2 > self._y2]))  # bins the estimate does not explain
+        return unexplained > margin * self._py
 
     def filter(self, mic: np.ndarray, ref: np.ndarray) -> None:
         """Take the next ``hop`` samples of mic and reference (already aligned to the echo's bulk delay)."""
@@ -125,9 +126,9 @@ class SubbandEchoCanceller:
         self.Y = np.einsum("kf,kf->f", self.H, self.X)
         self.E = self.M - self.Y
         self._pm, self._pe, self._py = (float(np.vdot(v, v).real) for v in (self.M, self.E, self.Y))
-        e2 = self.E.real ** 2 + self.E.imag ** 2
-        y2 = self.Y.real ** 2 + self.Y.imag ** 2
-        self._unexplained = float(np.sum(e2[e2 > y2]))  # bins the echo estimate does not account for
+        # per-bin powers of the residual and the echo estimate, for the detector, the weights and the mask
+        self._e2 = self.E.real ** 2 + self.E.imag ** 2
+        self._y2 = self.Y.real ** 2 + self.Y.imag ** 2
 
     def adapt(self, far_only: bool = True) -> None:
         """Learn from the last frame if it is far-only (see the module's note on double-talk detection)."""
@@ -165,9 +166,7 @@ class SubbandEchoCanceller:
         """Per bin, how far to trust this frame: 1 where the residual is within ``bin_weight_db`` of the
         echo estimate, less the louder it is beyond that. A frame the gate calls far-only often carries
         the user in some bins (a third of them on the rig): those bins, not the whole frame, are left out."""
-        e2 = self.E.real ** 2 + self.E.imag ** 2
-        y2 = self.Y.real ** 2 + self.Y.imag ** 2
-        return 1.0 / np.maximum(1.0, e2 / (self.bin_weight * y2 + 1e-20))
+        return 1.0 / np.maximum(1.0, self._e2 / (self.bin_weight * self._y2 + 1e-20))
 
     def _relearn(self) -> None:
         """The caller has called every frame of the last ``relearn_frames`` far-only and none of them
@@ -234,7 +233,7 @@ class SubbandEchoCanceller:
         """The cleaned frame (mic minus the echo estimate, masked), ``delay_frames`` frames late."""
         E = self.E
         if self.mask is not None:
-            E = E * self.mask.gain(E, self.Y)
+            E = E * self.mask.gain_for_powers(self._e2, self._y2)
         self._ola += np.fft.irfft(E, self.nfft) * self.synthesis
         h = self.hop
         out = self._ola[:h].copy()
