@@ -37,21 +37,16 @@ def test_rig_room_echo_words_removed_and_users_words_kept(rig, model, shared_aud
     assert res.coupling_db is not None and -16 < res.coupling_db < -4
 
 
-@pytest.mark.xfail(reason="double talk is below the issue-7 floors (98% of the user's words kept, 95% of duplicated "
-                          "words removed): decoded as the app decodes (beam 5), eight rig recordings keep 306/320 "
-                          "(95.6%) of the user's words and remove 98.6% of the duplicated ones; the gate still shuts "
-                          "on some of the user's words early in a session (docs/echo.md, stop 11)",
-                   strict=False)
 def test_rig_double_talk_keeps_the_users_words(rig, model, shared_audio, tmp_path):
-    # Known gap (docs/echo.md): while both talk the guard passes the linear path's output, which keeps
-    # the user's voice; the gate that decides when to do so listens to AEC3 (whose suppressor takes the
-    # user's voice down with the echo) and, once it has learned, to the linear path: early in a session
-    # some of the user's words stay gated.
+    # While both talk the guard passes the linear path's output, which keeps the user's voice; the gate
+    # opens on AEC3's output and on the subband canceller's own detector. Regression bounds, not the
+    # issue's floors (98 % kept, 95 % removed): those are measured over 24 recordings by
+    # bench/echo_bench.py (docs/echo.md, stop 12); one run of this scenario keeps 36-39 of 39 words.
     sc = Scenario("double talk (test)", delay_ms=120, atten_db=6, reverb=50, double_talk=True, n_remote=3, n_local=2)
     res = run_scenario(sc, rig.env, model, shared_audio, workdir=tmp_path)
     report = "\n".join(f"{k}: {v}" for k, v in res.transcripts.items())
     both = res.both
     assert both.dup_after <= max(2, both.dup_before // 3), (both, report)
     assert both.local_kept >= both.local_raw, (both, report)
-    assert both.kept >= 0.6, (both, report)
+    assert both.kept >= 0.8, (both, report)
     assert res.echo_present

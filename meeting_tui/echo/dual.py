@@ -7,7 +7,7 @@ filter (``linear.py``) is coarser but adapts all the time and follows such chang
 two. Like the foreground/background filters of classic echo cancellers, both run and the one whose
 output (before the mask) is quieter relative to the mic over the last half second is let out: echo it
 failed to remove is the only thing that makes one louder than the other, since neither removes the
-user's voice. Costs the sum of both (0.05-0.09 CPU s per audio second on the rig's recordings, 0.17 in
+user's voice. Costs the sum of both (0.05-0.09 CPU s per audio second on the rig's recordings, 0.15 in
 the worst case, ``bench/echo_cost.py``).
 """
 
@@ -55,6 +55,11 @@ class BestOfEchoPaths:
         other = 1 - self.choice
         if ratio[other] * self.hysteresis < ratio[self.choice]:
             self.choice = other
+
+    @property
+    def detector_powers(self) -> tuple[float, float]:
+        """(mic power, output power) of the path whose detector ``hears_user`` asks: the primary."""
+        return self.paths[0].powers
 
     def hears_user(self, margin: float) -> bool | None:
         """The primary (subband) path's near-end detector, whichever path is let out."""

@@ -64,8 +64,8 @@ def _unpack(audio: AudioChunk | np.ndarray) -> tuple[int | None, np.ndarray]:
 def make_double_talk_path(frame: int, sample_rate: int, method: str, length_ms: float | None, options: dict | None,
                           mask_options: dict | None, adapt: str | None = None):
     """The linear canceller the guard uses while both sides talk, with the residual echo mask after it
-    (``mask_options`` None: no mask). ``method``: ``dual`` (the subband and the Kalman canceller side by
-    side, the better one let out: the default), ``subband`` (least squares in the STFT domain), ``kalman``
+    when ``mask_options`` is given (the guard's default: none, see ``EchoGuard``). ``method``: ``dual``
+    (the subband and the Kalman canceller side by side, the better one let out: the default), ``subband`` (least squares in the STFT domain), ``kalman``
     or ``nlms`` (time domain). ``length_ms`` and ``options`` go to the subband canceller with ``dual``."""
     if method == "dual":
         return BestOfEchoPaths(make_double_talk_path(frame, sample_rate, "subband", length_ms, options, mask_options),
@@ -88,6 +88,10 @@ class EchoGuard:
 
     ``backend``: ``auto`` (WebRTC AEC3 from livekit, else the spectral gate), ``webrtc`` or ``gate``.
     ``enabled=False`` passes the mic through untouched but still detects echo (for the hint).
+    ``residual_mask``: the residual echo mask (``postfilter.py``) after the double-talk path. Off by
+    default since stop 12: with the subband canceller removing about 20 dB of echo while both talk and
+    Whisper (beam 5) keeping the user's words with the echo 15 dB down, the mask only took parts of the
+    user's words with it (docs/echo.md).
     """
 
     def __init__(self, sample_rate: int = 16_000, *, backend: str | EchoBackend = "auto", enabled: bool = True,
@@ -97,9 +101,9 @@ class EchoGuard:
                  gate_margin_db: float = -10.0, gate_floor_db: float = -40.0, gate_hangover_ms: float = 150.0,
                  double_talk: bool | None = None, linear_ms: float | None = None, linear_pre_ms: float = 30.0,
                  linear_min_erle_db: float = 0.0, linear_detect_db: float | None = -10.0,
-                 linear_detect_erle_db: float = 15.0,
+                 linear_detect_erle_db: float = 15.0, linear_trust_frames: int = 100,
                  linear_method: str = "dual", linear_adapt: str | None = None,
-                 linear_options: dict | None = None, residual_mask: bool = True, mask_options: dict | None = None,
+                 linear_options: dict | None = None, residual_mask: bool = False, mask_options: dict | None = None,
                  on_status: Callable[[EchoStatus], None] | None = None) -> None:
         self.sample_rate = sample_rate
         self.backend = backend if isinstance(backend, EchoBackend) else make_backend(backend, sample_rate)
@@ -144,9 +148,12 @@ class EchoGuard:
         self._reset_lag()
         self._lin_min_erle = 10 ** (linear_min_erle_db / 10)
         self._lin_detect = None if linear_detect_db is None else 10 ** (linear_detect_db / 10)
-        self._lin_detect_erle = 10 ** (linear_detect_erle_db / 10)
+        self._lin_detect_erle_db = linear_detect_erle_db
         self._lin_pm = 0.0  # mic and linear output power while the far side talks alone (decaying sums)
         self._lin_pe = 0.0
+        # per-frame ERLE (dB) of the linear path on the recent frames where the far side plays and
+        # AEC3's output does not say the user talks: the detector's own verdict stays out of it
+        self._lin_erles: collections.deque = collections.deque(maxlen=linear_trust_frames)
         self.double_talk_s = 0.0
         self._ref_held = 0.0
         self._open_until = -(1 << 62)
@@ -335,8 +342,13 @@ class EchoGuard:
             self._ref_held = max(float(np.dot(r, r)) / f, self._ref_held * self._gate_decay)
             if self._ref_held > self._active_power:
                 e_pred = self._ref_held * 10 ** (self._coupling / 10)
-                if float(np.dot(y, y)) / f > e_pred * self._gate_margin or self._linear_hears_user():
+                aec_open = float(np.dot(y, y)) / f > e_pred * self._gate_margin
+                if aec_open or self._linear_hears_user():
                     self._open_until = t + self._gate_hangover
+                if not aec_open and self.linear is not None and float(np.dot(r, r)) / f > self._active_power:
+                    pm, pe = self.linear.detector_powers
+                    if pm > 0:
+                        self._lin_erles.append(10 * np.log10(pm / max(pe, 1e-20)))
                 if t >= self._open_until:
                     target = self._gate_floor
                     far_only = True
@@ -364,10 +376,20 @@ class EchoGuard:
 
     def _linear_hears_user(self) -> bool:
         """The double-talk path's own near-end detector (the subband canceller: power in the bins its
-        echo estimate does not explain), once it removes ``linear_detect_erle_db`` of the far side alone.
-        AEC3's suppressor takes the user's voice down with the echo while both talk, so the gate, which
-        listens to AEC3's output, stays shut on parts of the user's words; this opens it there."""
-        if self.linear is None or self._lin_detect is None or self._lin_pm < self._lin_detect_erle * self._lin_pe:
+        echo estimate does not explain), trusted while it removes ``linear_detect_erle_db`` of the far
+        side alone: the median of its per-frame removal over the last ``linear_trust_frames`` frames in
+        which the far side played and AEC3's output did not say the user talks. AEC3's suppressor takes
+        the user's voice down with the echo while both talk, so the gate, which listens to AEC3's output,
+        stays shut on parts of the user's words; this opens it there.
+
+        Why these frames and a median: a sum over the frames the gate shut (the detector's own verdict
+        among them) kept trusting a stale estimate after the echo path moved (the frames it wrongly
+        opened were never counted), and a few onsets of the user's words that AEC3 missed pulled the sum
+        down for a whole turn; the median ignores such a minority. docs/echo.md, stop 12."""
+        if self.linear is None or self._lin_detect is None:
+            return False
+        if len(self._lin_erles) < self._lin_erles.maxlen // 2 or \
+                float(np.median(self._lin_erles)) < self._lin_detect_erle_db:
             return False
         return bool(self.linear.hears_user(self._lin_detect))
 

@@ -185,6 +185,8 @@ class TimeDomainEchoPath:
         mic = c.err + c.echo
         return float(np.dot(mic, mic)), float(np.dot(c.err, c.err))
 
+    detector_powers = powers
+
     def hears_user(self, margin: float) -> bool | None:
         """No near-end detector here (the subband canceller has one): no verdict."""
         return None

@@ -1,6 +1,7 @@
 """Subband echo canceller for double talk: a per-bin convolutive transfer function (CTF) in the STFT
-domain, fitted by recursive least squares on the frames where the far side talks alone, with the
-residual echo mask applied to its output in the same STFT.
+domain, fitted by recursive least squares on the frames where the far side talks alone, optionally
+with the residual echo mask applied to its output in the same STFT (the guard leaves it off since
+stop 12: docs/echo.md).
 
 Why not the time-domain Kalman filter (``linear.py``): in a meeting the far side rarely talks alone for
 long, and an adaptive filter that follows a gradient converges slowly on speech: on the rig it removed
@@ -27,7 +28,7 @@ with forgetting (``forget_s`` seconds of accepted frames, so a
 changed echo path is learned again) and solved every 8 accepted frames while the filter is young (its
 first ``young_frames``), then every ``solve_every``; after that only every ``stride``-th far-only frame
 is used (consecutive frames overlap by 75 %). Worst case (the far side talking alone all the time)
-0.08-0.14 CPU s per audio second in NumPy (``bench/echo_cost.py``).
+0.08-0.14 CPU s per audio second with the mask, 0.12 without in NumPy (``bench/echo_cost.py``).
 """
 
 from __future__ import annotations
@@ -43,6 +44,7 @@ class SubbandEchoCanceller:
                  solve_every: int = 50, young_frames: int = 100, stride: int = 2, boot_frames: int = 50,
                  bin_weight_db: float | None = -12.0, min_share: float = 0.15, dtd_db: float = -6.0,
                  relearn_frames: int = 150, relearn_keep: float = 0.1, regularise: float = 1e-4,
+                 regularise_growth_db: float = 1.0, direct_taps: int = 3,
                  mask: dict | None = None, use_mask: bool = True) -> None:
         nfft, taps, solve_every, boot_frames = int(nfft), int(taps), int(solve_every), int(boot_frames)
         relearn_frames = int(relearn_frames)
@@ -73,7 +75,13 @@ class SubbandEchoCanceller:
         self._lag = 0  # extra reference delay (samples, < hop) that keeps the taps on whole hops
         self._booted = 0  # frames accepted since the last (re)start of learning
         self._rejected_run = 0  # far-only frames in a row the residual check turned down
-        self.regularise = regularise
+        # diagonal loading per tap: ``regularise`` on the first ``direct_taps`` (the direct sound, which
+        # the guard places about 30 ms in), growing by ``regularise_growth_db`` per tap after them. A room's
+        # response decays (1 dB per 10 ms tap is a 600 ms reverberation time), so late taps fitted from a
+        # few seconds of far-only frames are mostly noise: held down, the filter removes about 2 dB more
+        # echo while both talk on the rig's recordings (docs/echo.md, stop 12)
+        growth = np.maximum(0, np.arange(taps) - int(direct_taps)) * regularise_growth_db
+        self._tap_load = regularise * 10 ** (growth / 10)
         self.mask = SpectralEchoMask(**(mask or {})) if use_mask else None
         self.R = np.zeros((self.bins, taps, taps), np.complex128)
         self.r = np.zeros((self.bins, taps), np.complex128)
@@ -102,6 +110,8 @@ class SubbandEchoCanceller:
     def powers(self) -> tuple[float, float]:
         """(mic power, output power before the mask) of the last frame."""
         return self._pm, self._pe
+
+    detector_powers = powers  # the powers that say how far ``hears_user`` can be trusted
 
     def hears_user(self, margin: float) -> bool | None:
         """Is there something in the last mic frame that the echo estimate does not explain (the user)?
@@ -199,8 +209,10 @@ class SubbandEchoCanceller:
 
     def _solve(self) -> None:
         self._fold()
-        load = self.regularise * np.trace(self.R, axis1=1, axis2=2).real / self.taps + 1e-10
-        A = self.R + load[:, None, None] * np.eye(self.taps)
+        scale = np.trace(self.R, axis1=1, axis2=2).real / self.taps
+        A = self.R.copy()
+        idx = np.arange(self.taps)
+        A[:, idx, idx] += scale[:, None] * self._tap_load[None, :] + 1e-10
         # R h* = r (R = sum x x^H, r = sum x M^*): the least-squares taps, conjugated
         self.H = np.conj(np.linalg.solve(A, self.r[:, :, None])[:, :, 0]).T
 
