@@ -9,7 +9,7 @@ tiny.en model, and prints a table. See docs/echo.md for what the columns mean.
 
 ``--save DIR`` keeps each scenario's recordings (DIR/NN.npz); ``--replay DIR`` runs the guard again on
 them without the rig (same audio every time: compare guard changes without the rig's run-to-run spread).
-``--variant "no mask:residual_mask=false"`` or ``--variant "strict:mask_options.margin_db=3"`` (repeatable) replays the same recordings, in the same process
+``--variant "mask:residual_mask=true"`` or ``--variant "strict mask:residual_mask=true,mask_options.margin_db=3"`` (repeatable) replays the same recordings, in the same process
 (Whisper is not repeatable across processes), through guards built with other ``EchoGuard`` options too,
 and prints one table each plus the totals.
 """

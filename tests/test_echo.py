@@ -149,7 +149,6 @@ def test_guard_cancels_echo_keeps_local_speech_and_reports(voices, backend):
     assert guard.cpu_per_audio_s > 0  # measured (bench/echo_bench.py reports it; not a speed limit here)
 
 
-@needs_webrtc
 def _double_talk_scene(voices, far_repeats: int = 1):
     """The far side talks (its track ``far_repeats`` times over); the user talks over the last track's
     second half.
@@ -170,6 +169,7 @@ def _corr(a: np.ndarray, b: np.ndarray) -> float:
     return float(np.dot(a, b) / np.sqrt(np.dot(a, a) * np.dot(b, b)))
 
 
+@needs_webrtc
 def test_guard_keeps_the_users_speech_during_double_talk(voices):
     mic, ref, echo, loc, near = _double_talk_scene(voices)
     guard = EchoGuard(RATE, backend="webrtc")
@@ -183,6 +183,7 @@ def test_guard_keeps_the_users_speech_during_double_talk(voices):
     assert _db(echo[before]) - _db(y[before]) > 25
 
 
+@needs_webrtc
 def test_guard_hears_the_user_through_the_linear_path_too(voices):
     # The gate opens where AEC3's output is louder than its echo residue; AEC3's suppressor takes the
     # user's voice down with the echo, so parts of the user's words stayed gated. The subband
@@ -220,7 +221,7 @@ def test_subband_canceller_tells_the_users_voice_from_its_echo(voices):
     level = np.mean(local ** 2)
     talk = [bool(f) for k, f in enumerate(flags)
             if start <= k * hop < start + len(local) and np.mean(near[k * hop:k * hop + hop] ** 2) > 0.01 * level]
-    assert np.mean(far) < 0.15 and np.mean(talk) > 0.8, (np.mean(far), np.mean(talk))  # measured 0.08, 0.91
+    assert np.mean(far) < 0.15 and np.mean(talk) > 0.8, (np.mean(far), np.mean(talk))  # measured 0.07, 0.91
 
 
 @needs_webrtc
@@ -236,6 +237,10 @@ def test_guard_stops_trusting_the_linear_detector_once_the_echo_path_moves(voice
     x = np.resize(remote, n).astype(np.float32)
     jump = 6 * RATE
     mic = np.concatenate([_room(x, 60, 3)[:jump], _room(x, 100, 3, seed=2)[jump:]])
+    guard = EchoGuard(RATE, backend="webrtc")
+    _run(guard, mic[:jump], x[:jump])
+    # before the jump the detector is trusted (else this would test only the gate on AEC3)
+    assert len(guard._lin_erles) >= 50 and np.median(guard._lin_erles) > 15
     guard = EchoGuard(RATE, backend="webrtc")
     y = _stitch(_run(guard, mic, x), n)
     assert _db(mic[3 * RATE:jump]) - _db(y[3 * RATE:jump]) > 30
@@ -359,8 +364,41 @@ def test_subband_canceller_weighs_bins_so_the_users_words_do_not_teach_it(voices
         sec = SubbandEchoCanceller(160, use_mask=False, bin_weight_db=weight)
         y = _subband_run(sec, echo + near, x)
         residue[weight] = _db(echo[dt]) - _db(y[dt] - near[dt])
-    # measured 24.6 dB against 21.4 dB
+    # measured 27.4 dB against 21.8 dB
     assert residue[-12.0] > 20 and residue[-12.0] > residue[None] + 1.5, residue
+
+
+def test_subband_canceller_holds_late_taps_down_with_a_room_decay_prior(voices):
+    # Two seconds of the far side alone, then the user talks over it. Least squares fits 48 taps per bin
+    # from those frames; the late ones, which so few frames cannot pin down, fit noise unless held
+    # down: the diagonal loading grows 1 dB per tap after the direct sound (a 600 ms reverberation time).
+    remote, local = voices
+    n = RATE * 5
+    x, echo, near = _far_side_talking(remote, n)
+    start = 2 * RATE
+    near[start:start + min(len(local), 3 * RATE)] = local[: 3 * RATE]
+    pre = int(0.07 * RATE)  # the reference 70 ms late: the echo's direct sound 30 ms after it, as the guard aligns
+    xa = np.concatenate([np.zeros(pre), x[:-pre]])
+    residue = {}
+    for growth in (1.0, 0.0):
+        sec = SubbandEchoCanceller(160, use_mask=False, regularise_growth_db=growth)
+        out = []
+        for i in range(0, n - 159, 160):
+            sec.filter((echo + near)[i:i + 160], xa[i:i + 160])
+            sec.adapt(i + 160 <= start)
+            out.append(sec.output())
+        y = np.concatenate(out)[3 * 160:]
+        dt = slice(start, len(y))
+        residue[growth] = _db(echo[dt]) - _db(y[dt] - near[dt])
+    # measured 39.9 dB against 28.6 dB
+    assert residue[1.0] > 30 and residue[1.0] > residue[0.0] + 5, residue
+
+
+@needs_webrtc
+def test_guard_double_talk_path_has_no_mask_unless_asked():
+    assert EchoGuard(RATE, backend="webrtc").linear.paths[0].mask is None
+    masked = EchoGuard(RATE, backend="webrtc", residual_mask=True).linear
+    assert masked.paths[0].mask is not None and masked.paths[1].mask is not None
 
 
 def test_subband_canceller_with_the_mask_takes_the_residue_further_down(voices):

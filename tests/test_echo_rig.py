@@ -48,5 +48,5 @@ def test_rig_double_talk_keeps_the_users_words(rig, model, shared_audio, tmp_pat
     both = res.both
     assert both.dup_after <= max(2, both.dup_before // 3), (both, report)
     assert both.local_kept >= both.local_raw, (both, report)
-    assert both.kept >= 0.8, (both, report)
+    assert both.kept >= 0.75, (both, report)
     assert res.echo_present

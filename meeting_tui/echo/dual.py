@@ -59,7 +59,7 @@ class BestOfEchoPaths:
     @property
     def detector_powers(self) -> tuple[float, float]:
         """(mic power, output power) of the path whose detector ``hears_user`` asks: the primary."""
-        return self.paths[0].powers
+        return self.paths[0].detector_powers
 
     def hears_user(self, margin: float) -> bool | None:
         """The primary (subband) path's near-end detector, whichever path is let out."""

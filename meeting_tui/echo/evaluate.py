@@ -421,7 +421,7 @@ def _cached(model, chunk: AudioChunk, windows, offset: int, key) -> list[Segment
 def replay_scenario(path: str | os.PathLike, model, backend: str = "auto", **guard_kw) -> ScenarioResult:
     """Run the guard again on a recorded rig run (``save_recording``): same audio every time, so
     changes to the guard can be compared without the rig's run-to-run spread. ``guard_kw`` go to
-    ``EchoGuard`` (e.g. ``residual_mask=False`` to compare with the guard without the mask)."""
+    ``EchoGuard`` (e.g. ``residual_mask=True`` to compare with the guard with the residual echo mask)."""
     sc, tr, rec = load_recording(path)
     return _judge(sc, tr, rec, model, backend, cache_key=str(path), guard_kw=guard_kw)
 

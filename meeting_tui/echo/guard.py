@@ -64,8 +64,8 @@ def _unpack(audio: AudioChunk | np.ndarray) -> tuple[int | None, np.ndarray]:
 def make_double_talk_path(frame: int, sample_rate: int, method: str, length_ms: float | None, options: dict | None,
                           mask_options: dict | None, adapt: str | None = None):
     """The linear canceller the guard uses while both sides talk, with the residual echo mask after it
-    when ``mask_options`` is given (the guard's default: none, see ``EchoGuard``). ``method``: ``dual``
-    (the subband and the Kalman canceller side by side, the better one let out: the default), ``subband`` (least squares in the STFT domain), ``kalman``
+    when ``mask_options`` is given (the guard's default: none, see ``EchoGuard``). ``method``:
+    ``dual`` (the subband and the Kalman canceller side by side, the better one let out: the default), ``subband`` (least squares in the STFT domain), ``kalman``
     or ``nlms`` (time domain). ``length_ms`` and ``options`` go to the subband canceller with ``dual``."""
     if method == "dual":
         return BestOfEchoPaths(make_double_talk_path(frame, sample_rate, "subband", length_ms, options, mask_options),
@@ -153,7 +153,10 @@ class EchoGuard:
         self._lin_pe = 0.0
         # per-frame ERLE (dB) of the linear path on the recent frames where the far side plays and
         # AEC3's output does not say the user talks: the detector's own verdict stays out of it
-        self._lin_erles: collections.deque = collections.deque(maxlen=linear_trust_frames)
+        if linear_trust_frames < 1:
+            raise ValueError("linear_trust_frames must be at least 1")
+        self._lin_erles: collections.deque = collections.deque(maxlen=int(linear_trust_frames))
+        self._lin_trust_min = (int(linear_trust_frames) + 1) // 2  # no verdict on fewer than half of them
         self.double_talk_s = 0.0
         self._ref_held = 0.0
         self._open_until = -(1 << 62)
@@ -345,7 +348,8 @@ class EchoGuard:
                 aec_open = float(np.dot(y, y)) / f > e_pred * self._gate_margin
                 if aec_open or self._linear_hears_user():
                     self._open_until = t + self._gate_hangover
-                if not aec_open and self.linear is not None and float(np.dot(r, r)) / f > self._active_power:
+                if not aec_open and self._lin_detect is not None and self.linear is not None \
+                        and float(np.dot(r, r)) / f > self._active_power:
                     pm, pe = self.linear.detector_powers
                     if pm > 0:
                         self._lin_erles.append(10 * np.log10(pm / max(pe, 1e-20)))
@@ -378,7 +382,8 @@ class EchoGuard:
         """The double-talk path's own near-end detector (the subband canceller: power in the bins its
         echo estimate does not explain), trusted while it removes ``linear_detect_erle_db`` of the far
         side alone: the median of its per-frame removal over the last ``linear_trust_frames`` frames in
-        which the far side played and AEC3's output did not say the user talks. AEC3's suppressor takes
+        which the far side played and AEC3's output did not say the user talks (at least half of them
+        measured). AEC3's suppressor takes
         the user's voice down with the echo while both talk, so the gate, which listens to AEC3's output,
         stays shut on parts of the user's words; this opens it there.
 
@@ -388,7 +393,7 @@ class EchoGuard:
         down for a whole turn; the median ignores such a minority. docs/echo.md, stop 12."""
         if self.linear is None or self._lin_detect is None:
             return False
-        if len(self._lin_erles) < self._lin_erles.maxlen // 2 or \
+        if len(self._lin_erles) < self._lin_trust_min or \
                 float(np.median(self._lin_erles)) < self._lin_detect_erle_db:
             return False
         return bool(self.linear.hears_user(self._lin_detect))

@@ -16,8 +16,8 @@ user's words there.
 Not in the guard's path by default any more (``EchoGuard(residual_mask=True)`` puts it back): once the
 subband canceller learned the echo path well enough (about 20 dB removed while both talk) and the
 transcripts were decoded as the app decodes them (beam 5, which keeps the user's words with the echo
-15 dB down), the mask's cost in the user's words outweighed the echo it took: double talk kept 97.5 %
-of the user's words without it against 96.0 % with it on 24 rig recordings (docs/echo.md, stop 12).
+15 dB down), the mask's cost in the user's words outweighed the echo it took: double talk keeps 98.0 %
+of the user's words without it against 96.8 % with it on 24 rig recordings (docs/echo.md, stop 12).
 
 ``SpectralEchoMask`` decides the gains for spectra the caller already has (the subband canceller);
 ``ResidualEchoMask`` wraps it in a streaming STFT for a time-domain canceller: square-root Hann windows

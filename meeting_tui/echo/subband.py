@@ -6,8 +6,7 @@ stop 12: docs/echo.md).
 Why not the time-domain Kalman filter (``linear.py``): in a meeting the far side rarely talks alone for
 long, and an adaptive filter that follows a gradient converges slowly on speech: on the rig it removed
 only 2-7 dB of echo while both talked. Least squares uses everything the far-only frames say at once;
-the same frames give 15-18 dB here (30 dB with an oracle double-talk detector), and the mask after it
-then has a good echo estimate to compare the output with. docs/echo.md has the measurements.
+the same frames give about 20 dB here (30 dB with an oracle double-talk detector). docs/echo.md has the measurements.
 
 Model, per frequency bin f: ``M_t(f) = sum_k H_k(f) X_{t-k}(f) + near voice``, with ``taps`` frames of
 reference history (480 ms at the defaults: the rig's 20-200 ms delays plus the room's reverberation).
@@ -75,8 +74,8 @@ class SubbandEchoCanceller:
         self._lag = 0  # extra reference delay (samples, < hop) that keeps the taps on whole hops
         self._booted = 0  # frames accepted since the last (re)start of learning
         self._rejected_run = 0  # far-only frames in a row the residual check turned down
-        # diagonal loading per tap: ``regularise`` on the first ``direct_taps`` (the direct sound, which
-        # the guard places about 30 ms in), growing by ``regularise_growth_db`` per tap after them. A room's
+        # diagonal loading per tap: ``regularise`` up to tap ``direct_taps`` (the guard places the direct
+        # sound 30 ms, three taps, in), growing by ``regularise_growth_db`` per tap after it. A room's
         # response decays (1 dB per 10 ms tap is a 600 ms reverberation time), so late taps fitted from a
         # few seconds of far-only frames are mostly noise: held down, the filter removes about 2 dB more
         # echo while both talk on the rig's recordings (docs/echo.md, stop 12)
