@@ -202,11 +202,9 @@ def test_guard_hears_the_user_through_the_linear_path_too(voices):
 
 
 def test_subband_canceller_tells_the_users_voice_from_its_echo(voices):
-    remote, local = voices
-    n = RATE * 9
-    x, echo, near = _far_side_talking(remote, n)
-    start = 6 * RATE
-    near[start:start + min(len(local), 3 * RATE)] = local[: 3 * RATE]
+    _, local = voices
+    x, echo, near, start = _user_over_far_side(voices, 9, 6)
+    n = len(x)
     mic = echo + near
     sec = SubbandEchoCanceller(160, use_mask=False)
     flags = []
@@ -296,14 +294,14 @@ def test_kalman_canceller_adapts_through_double_talk_without_eating_the_voice(vo
 
 
 
-def _subband_run(sec: SubbandEchoCanceller, mic: np.ndarray, ref: np.ndarray, learn: bool = True) -> np.ndarray:
-    """Stream ``mic``/``ref`` through ``sec`` in hops (all far-only as far as the caller knows, or frozen
-    with ``learn=False``); the output realigned with the input."""
+def _subband_run(sec: SubbandEchoCanceller, mic: np.ndarray, ref: np.ndarray, learn: bool | int = True) -> np.ndarray:
+    """Stream ``mic``/``ref`` through ``sec`` in hops (all far-only as far as the caller knows, frozen
+    with ``learn=False``, or far-only up to sample ``learn``); the output realigned with the input."""
     h = sec.hop
     out = []
     for i in range(0, len(mic) - h + 1, h):
         sec.filter(mic[i:i + h], ref[i:i + h])
-        if learn:
+        if learn is True or (learn is not False and i + h <= learn):
             sec.adapt(True)
         out.append(sec.output())
     return np.concatenate(out)[sec.delay_frames * h:]
@@ -313,6 +311,16 @@ def _far_side_talking(remote: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarra
     """``n`` samples of the far side talking without pause: (loopback, its echo in a room, no user yet)."""
     x = np.resize(remote, n).astype(np.float64)
     return x, _room(x.astype(np.float32), 100, 3, rt_ms=200).astype(np.float64), np.zeros(n)
+
+
+def _user_over_far_side(voices, seconds: int, start_s: int):
+    """The far side talks for ``seconds``; from ``start_s`` the user talks over it (up to 3 s).
+    (loopback, echo, user, the user's first sample)"""
+    remote, local = voices
+    x, echo, near = _far_side_talking(remote, RATE * seconds)
+    start = start_s * RATE
+    near[start:start + min(len(local), 3 * RATE)] = local[: 3 * RATE]
+    return x, echo, near, start
 
 
 def test_subband_canceller_reconstructs_its_input_before_it_learns():
@@ -326,11 +334,7 @@ def test_subband_canceller_reconstructs_its_input_before_it_learns():
 
 
 def test_subband_canceller_learns_the_echo_keeps_the_voice_and_follows_a_shift(voices):
-    remote, local = voices
-    n = RATE * 8
-    x, echo, near = _far_side_talking(remote, n)
-    start = 5 * RATE
-    near[start:start + min(len(local), 3 * RATE)] = local[: 3 * RATE]  # the user talks over the far side
+    x, echo, near, start = _user_over_far_side(voices, 8, 5)  # the user talks over the far side from 5 s
     mic = echo + near
     # the caller's detector says "far-only" everywhere: the subband canceller's own check must keep the
     # user's frames out of what it learns once it has booted
@@ -372,22 +376,13 @@ def test_subband_canceller_holds_late_taps_down_with_a_room_decay_prior(voices):
     # Two seconds of the far side alone, then the user talks over it. Least squares fits 48 taps per bin
     # from those frames; the late ones, which so few frames cannot pin down, fit noise unless held
     # down: the diagonal loading grows 1 dB per tap after the direct sound (a 600 ms reverberation time).
-    remote, local = voices
-    n = RATE * 5
-    x, echo, near = _far_side_talking(remote, n)
-    start = 2 * RATE
-    near[start:start + min(len(local), 3 * RATE)] = local[: 3 * RATE]
+    x, echo, near, start = _user_over_far_side(voices, 5, 2)
     pre = int(0.07 * RATE)  # the reference 70 ms late: the echo's direct sound 30 ms after it, as the guard aligns
     xa = np.concatenate([np.zeros(pre), x[:-pre]])
     residue = {}
     for growth in (1.0, 0.0):
         sec = SubbandEchoCanceller(160, use_mask=False, regularise_growth_db=growth)
-        out = []
-        for i in range(0, n - 159, 160):
-            sec.filter((echo + near)[i:i + 160], xa[i:i + 160])
-            sec.adapt(i + 160 <= start)
-            out.append(sec.output())
-        y = np.concatenate(out)[3 * 160:]
+        y = _subband_run(sec, echo + near, xa, learn=start)
         dt = slice(start, len(y))
         residue[growth] = _db(echo[dt]) - _db(y[dt] - near[dt])
     # measured 39.9 dB against 28.6 dB
