@@ -65,8 +65,8 @@ def make_double_talk_path(frame: int, sample_rate: int, method: str, length_ms: 
                           mask_options: dict | None, adapt: str | None = None):
     """The linear canceller the guard uses while both sides talk, with the residual echo mask after it
     when ``mask_options`` is given (the guard's default: none, see ``EchoGuard``). ``method``:
-    ``dual`` (the subband and the Kalman canceller side by side, the better one let out: the default), ``subband`` (least squares in the STFT domain), ``kalman``
-    or ``nlms`` (time domain). ``length_ms`` and ``options`` go to the subband canceller with ``dual``."""
+    ``dual`` (the subband and the Kalman canceller side by side, the better one let out: the default),
+    ``subband`` (least squares in the STFT domain), ``kalman`` or ``nlms`` (time domain). ``length_ms`` and ``options`` go to the subband canceller with ``dual``."""
     if method == "dual":
         return BestOfEchoPaths(make_double_talk_path(frame, sample_rate, "subband", length_ms, options, mask_options),
                                make_double_talk_path(frame, sample_rate, "kalman", None, None, mask_options))
@@ -157,6 +157,7 @@ class EchoGuard:
             raise ValueError("linear_trust_frames must be at least 1")
         self._lin_erles: collections.deque = collections.deque(maxlen=int(linear_trust_frames))
         self._lin_trust_min = (int(linear_trust_frames) + 1) // 2  # no verdict on fewer than half of them
+        self._lin_trusted = False  # the verdict on ``_lin_erles``, updated when a frame is added to it
         self.double_talk_s = 0.0
         self._ref_held = 0.0
         self._open_until = -(1 << 62)
@@ -342,17 +343,16 @@ class EchoGuard:
         if self._coupling is not None and self._delay is not None:
             d = int(round(self._delay * self.sample_rate / 1000))
             r = self._ref_frame(t - d, f)
-            self._ref_held = max(float(np.dot(r, r)) / f, self._ref_held * self._gate_decay)
+            pr = float(np.dot(r, r)) / f
+            self._ref_held = max(pr, self._ref_held * self._gate_decay)
             if self._ref_held > self._active_power:
                 e_pred = self._ref_held * 10 ** (self._coupling / 10)
                 aec_open = float(np.dot(y, y)) / f > e_pred * self._gate_margin
                 if aec_open or self._linear_hears_user():
                     self._open_until = t + self._gate_hangover
                 if not aec_open and self._lin_detect is not None and self.linear is not None \
-                        and float(np.dot(r, r)) / f > self._active_power:
-                    pm, pe = self.linear.detector_powers
-                    if pm > 0:
-                        self._lin_erles.append(10 * np.log10(pm / max(pe, 1e-20)))
+                        and pr > self._active_power:
+                    self._note_linear_erle()
                 if t >= self._open_until:
                     target = self._gate_floor
                     far_only = True
@@ -383,20 +383,26 @@ class EchoGuard:
         echo estimate does not explain), trusted while it removes ``linear_detect_erle_db`` of the far
         side alone: the median of its per-frame removal over the last ``linear_trust_frames`` frames in
         which the far side played and AEC3's output did not say the user talks (at least half of them
-        measured). AEC3's suppressor takes
-        the user's voice down with the echo while both talk, so the gate, which listens to AEC3's output,
-        stays shut on parts of the user's words; this opens it there.
+        measured). AEC3's suppressor takes the user's voice down with the echo while both talk, so the
+        gate, which listens to AEC3's output, stays shut on parts of the user's words; this opens it there.
 
         Why these frames and a median: a sum over the frames the gate shut (the detector's own verdict
         among them) kept trusting a stale estimate after the echo path moved (the frames it wrongly
         opened were never counted), and a few onsets of the user's words that AEC3 missed pulled the sum
         down for a whole turn; the median ignores such a minority. docs/echo.md, stop 12."""
-        if self.linear is None or self._lin_detect is None:
-            return False
-        if len(self._lin_erles) < self._lin_trust_min or \
-                float(np.median(self._lin_erles)) < self._lin_detect_erle_db:
+        if not self._lin_trusted:  # (never set without a linear path and a detector)
             return False
         return bool(self.linear.hears_user(self._lin_detect))
+
+    def _note_linear_erle(self) -> None:
+        """Add this far-only frame's echo removal by the detector's path to the trust window and decide
+        the trust once here, not on every frame the gate asks."""
+        pm, pe = self.linear.detector_powers
+        if pm <= 0:
+            return
+        self._lin_erles.append(10 * np.log10(pm / max(pe, 1e-20)))
+        self._lin_trusted = (len(self._lin_erles) >= self._lin_trust_min
+                             and float(np.median(self._lin_erles)) >= self._lin_detect_erle_db)
 
     def _reset_lag(self) -> None:
         self._held.clear()

@@ -163,8 +163,9 @@ class LinearEchoCanceller:
 
 class TimeDomainEchoPath:
     """The guard's double-talk path with the time-domain canceller: the same calls as
-    ``SubbandEchoCanceller`` (filter, adapt, output, powers, detector_powers, hears_user, shift, clear), with the residual echo mask
-    in its own STFT after it when ``mask`` is given (then the output is one frame late)."""
+    ``SubbandEchoCanceller`` (filter, adapt, output, powers, detector_powers, hears_user, shift, clear),
+    with the residual echo mask in its own STFT after it when ``mask`` is given (then the output is one
+    frame late)."""
 
     def __init__(self, canceller: LinearEchoCanceller, mask=None, adapt_always: bool | None = None) -> None:
         self.canceller = canceller

@@ -6,7 +6,8 @@ stop 12: docs/echo.md).
 Why not the time-domain Kalman filter (``linear.py``): in a meeting the far side rarely talks alone for
 long, and an adaptive filter that follows a gradient converges slowly on speech: on the rig it removed
 only 2-7 dB of echo while both talked. Least squares uses everything the far-only frames say at once;
-the same frames give about 20 dB here (30 dB with an oracle double-talk detector). docs/echo.md has the measurements.
+the same frames give about 20 dB here (30 dB with an oracle double-talk detector). docs/echo.md has
+the measurements.
 
 Model, per frequency bin f: ``M_t(f) = sum_k H_k(f) X_{t-k}(f) + near voice``, with ``taps`` frames of
 reference history (480 ms at the defaults: the rig's 20-200 ms delays plus the room's reverberation).
