@@ -13,10 +13,12 @@ import sys
 
 # (module, function) pairs; each function adds its subparsers and sets `func` on them.
 _COMMAND_MODULES = [
-    "meeting_tui.capture.commands",  # worker, devices, monitor
-    "meeting_tui.transcribe.commands",  # record, transcribe
+    "meeting_tui.capture.commands",  # worker, devices
+    "meeting_tui.transcribe.commands",  # transcribe
+    "meeting_tui.commands.record",  # record
+    "meeting_tui.commands.monitor",  # monitor
     "meeting_tui.session.commands",  # export, sessions
-    "meeting_tui.fallback.commands",  # doctor
+    "meeting_tui.doctor.commands",  # doctor
 ]
 
 
@@ -26,6 +28,8 @@ def build_parser() -> argparse.ArgumentParser:
         description="Live meeting transcription: your mic and the system audio, each in its own capture process.",
     )
     parser.add_argument("--demo", action="store_true", help="run the dashboard on bundled recordings (no sound card needed)")
+    parser.add_argument("--demo-save", action="store_true",
+                        help="with --demo: keep the demo's session in your session list (default: a temporary folder)")
     parser.add_argument("--config", metavar="FILE", help="settings file (default: the user config dir; env MEETING_TUI_CONFIG)")
     parser.add_argument("--version", action="store_true", help="print the version and exit")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")

@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 
 from meeting_tui.capture.frames import FLAG_SYNTH_SILENCE, Frame
-from meeting_tui.fallback import doctor as d
+from meeting_tui.doctor import probes as d
 from meeting_tui.types import Mode, Source
 
 SECONDS = 1.5

@@ -14,7 +14,7 @@ import pytest
 from meeting_tui.capture.backends.base import CaptureError
 from meeting_tui.capture.backends.ffmpeg_backend import BlockClock, FfmpegBackend
 from meeting_tui.capture.frames import FrameDecoder
-from meeting_tui.fallback import ffmpeg as ff
+from meeting_tui.capture import ffmpeg as ff
 
 MIC_HZ, SPK_HZ = 440.0, 1250.0
 

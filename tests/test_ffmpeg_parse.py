@@ -13,7 +13,7 @@ import subprocess
 
 import pytest
 
-from meeting_tui.fallback import ffmpeg as ff
+from meeting_tui.capture import ffmpeg as ff
 
 DATA = os.path.join(os.path.dirname(__file__), "data", "ffmpeg")
 

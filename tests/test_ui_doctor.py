@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from meeting_tui.fallback.doctor import run_doctor
+from meeting_tui.doctor.probes import run_doctor
 from meeting_tui.types import Mode
 from meeting_tui.ui.app import MeetingApp
 from meeting_tui.ui.screens.doctor import DoctorScreen

@@ -88,9 +88,9 @@ def feed_meeting(app, *, dead_loopback: bool = False) -> None:
         app.feed_health(Health(Source.LOOPBACK, HealthState.LIVE, "speech"))
     app.feed_levels(levels)
     app.feed_items(SAMPLE_ITEMS)
-    from meeting_tui.ui.core import TranscriberStats
+    from meeting_tui.meeting import TranscriptionStatus
 
-    app.set_transcriber_stats(TranscriberStats(model="tiny.en", state="ready", rtf=0.21, lag_s=1.4, queue=2))
+    app.set_transcriber_stats(TranscriptionStatus(model="tiny.en", state="ready", rtf=0.21, lag_s=1.4, queue=2))
 
 
 async def wait_for(pilot, predicate, timeout: float = 30.0, step: float = 0.1) -> bool:

@@ -12,7 +12,7 @@ import logging
 import sys
 import time
 from dataclasses import dataclass, field
-from typing import Callable
+from typing import Callable, Protocol, runtime_checkable
 
 import numpy as np
 
@@ -23,7 +23,7 @@ from meeting_tui.capture.levels import FLOOR_DB, LevelMeter, dbfs
 from meeting_tui.capture.mixer import MixBus, Track, downmix
 from meeting_tui.capture.similarity import similarity
 from meeting_tui.capture.supervisor import WorkerEvents, WorkerSupervisor, worker_argv, worker_env
-from meeting_tui.types import SESSION_RATE, DeviceRef, Health, Level, Mode, Source
+from meeting_tui.types import SESSION_RATE, AudioChunk, DeviceRef, Gap, Health, Level, Mode, Source
 
 log = logging.getLogger("meeting_tui.capture")
 
@@ -34,6 +34,37 @@ SIMILARITY_MAX_LAG = SESSION_RATE // 2  # the two streams' latencies may differ 
 SIMILAR_ABOVE = 0.95  # "near-identical" on the low band: an acoustic echo through a room stays well below
 SIMILAR_MIN_DB = -50.0
 ABSENT_AFTER_S = 0.3  # a source silent on the pipe this long (wall time) no longer holds the mix back
+
+
+# The engine's listener contracts. A listener implements one or more; ``add_listener`` checks which once.
+# Every method runs on the event-loop thread: keep it cheap, hand heavy work to a thread.
+
+
+@runtime_checkable
+class AudioListener(Protocol):
+    """Per-source 16 kHz mono chunks on the session clock, before gain."""
+
+    def on_audio(self, chunk: AudioChunk) -> None: ...
+
+
+@runtime_checkable
+class MixListener(Protocol):
+    """The gain-weighted, soft-limited mix, in fixed-size chunks."""
+
+    def on_mix(self, chunk: AudioChunk) -> None: ...
+
+
+@runtime_checkable
+class MeterListener(Protocol):
+    """Receives meters about 25 times a second and each health change (event-loop thread)."""
+
+    def on_levels(self, levels: dict[Source, Level]) -> None: ...
+    def on_health(self, health: Health) -> None: ...
+
+
+@runtime_checkable
+class GapListener(Protocol):
+    def on_gap(self, gap: Gap) -> None: ...
 
 
 class CaptureConfigError(ValueError):
@@ -144,7 +175,10 @@ class CaptureEngine:
         self.tick_hz = tick_hz
         self.gains_db = {s: 0.0 for s in self.sources}
         self.gains_db.update({s: g for s, g in (gains_db or {}).items() if s in self.gains_db})
-        self._listeners: list[object] = []
+        self._audio: list[AudioListener] = []
+        self._mix: list[MixListener] = []
+        self._meters_out: list[MeterListener] = []
+        self._gaps: list[GapListener] = []
         self._meters = {s: LevelMeter(s) for s in self.sources}
         self._health = {s: HealthMonitor(s) for s in self.sources}
         self._last_health: dict[Source, Health] = {}
@@ -160,22 +194,43 @@ class CaptureEngine:
         self.running = False
 
     # -- listeners ---------------------------------------------------------------------------------
-    def add_listener(self, listener: object) -> None:
-        self._listeners.append(listener)
+    def add_listener(self, listener: AudioListener | MixListener | MeterListener | GapListener) -> None:
+        """Register for each contract the listener implements (checked once, here: no per-call lookups)."""
+        roles = [(AudioListener, self._audio), (MixListener, self._mix), (MeterListener, self._meters_out),
+                 (GapListener, self._gaps)]
+        matched = [group for proto, group in roles if isinstance(listener, proto)]
+        if not matched:
+            raise TypeError(f"{listener!r} implements none of the engine's listener contracts")
+        for group in matched:
+            group.append(listener)
 
     def remove_listener(self, listener: object) -> None:
-        if listener in self._listeners:
-            self._listeners.remove(listener)
+        for group in (self._audio, self._mix, self._meters_out, self._gaps):
+            if listener in group:
+                group.remove(listener)
 
-    def _emit(self, method: str, *args) -> None:
-        for listener in list(self._listeners):
-            fn = getattr(listener, method, None)
-            if fn is None:
-                continue
+    @staticmethod
+    def _call(group: list, fn: Callable[[object], None], what: str) -> None:
+        for listener in list(group):
             try:
-                fn(*args)
+                fn(listener)
             except Exception:  # a faulty client must not stop capture
-                log.exception("listener %r failed in %s", listener, method)
+                log.exception("listener %r failed in %s", listener, what)
+
+    def _emit_audio(self, chunk: AudioChunk) -> None:
+        self._call(self._audio, lambda lst: lst.on_audio(chunk), "on_audio")
+
+    def _emit_mix(self, chunk: AudioChunk) -> None:
+        self._call(self._mix, lambda lst: lst.on_mix(chunk), "on_mix")
+
+    def _emit_gap(self, gap: Gap) -> None:
+        self._call(self._gaps, lambda lst: lst.on_gap(gap), "on_gap")
+
+    def _emit_levels(self, levels: dict[Source, Level]) -> None:
+        self._call(self._meters_out, lambda lst: lst.on_levels(levels), "on_levels")
+
+    def _emit_health(self, health: Health) -> None:
+        self._call(self._meters_out, lambda lst: lst.on_health(health), "on_health")
 
     # -- life cycle ---------------------------------------------------------------------------------
     async def start(self) -> None:
@@ -202,7 +257,7 @@ class CaptureEngine:
             self._tick_task.cancel()
         self._flush_tracks(self.sources)
         for mix in self._bus.pull(flush=True):
-            self._emit("on_mix", mix)
+            self._emit_mix(mix)
         for s in self.sources:
             self._health[s].stopped()
         self._publish_health(self.clock())
@@ -241,7 +296,7 @@ class CaptureEngine:
             chunk = self._tracks[s].flush()
             if chunk is not None:
                 self._bus.add(chunk)
-                self._emit("on_audio", chunk)
+                self._emit_audio(chunk)
 
     def _on_finished(self, spec: WorkerSpec) -> None:
         self._flush_tracks(spec.sources)
@@ -263,18 +318,18 @@ class CaptureEngine:
                 self._health[source].block(now, dbfs(peak), frame.synthesized)
                 chunk, gap = self._tracks[source].push(downmix(raw), frame.samplerate, frame.capture_time)
                 if gap is not None:
-                    self._emit("on_gap", gap)
+                    self._emit_gap(gap)
                 if chunk is not None:
                     self._recent[source].add(chunk.start, chunk.samples)
                     self._bus.add(chunk)
-                    self._emit("on_audio", chunk)
+                    self._emit_audio(chunk)
         self._pull_mix(now)
 
     def _pull_mix(self, now: float) -> None:
         absent = {s for s, t in self._last_block.items()
                   if (now - self.t0 if t is None else now - t) > ABSENT_AFTER_S}
         for mix in self._bus.pull(absent=absent):
-            self._emit("on_mix", mix)
+            self._emit_mix(mix)
 
     # -- periodic: meters, health, wrong source --------------------------------------------------
     async def _tick_loop(self) -> None:
@@ -286,7 +341,7 @@ class CaptureEngine:
             levels = {}
             for s, meter in self._meters.items():
                 levels[s] = meter.read() or Level(s, FLOOR_DB, FLOOR_DB, False)
-            self._emit("on_levels", levels)
+            self._emit_levels(levels)
             if now >= next_similarity and Source.MIC in self.sources and Source.LOOPBACK in self.sources:
                 next_similarity = now + SIMILARITY_EVERY_S
                 self._check_same_signal()
@@ -298,7 +353,7 @@ class CaptureEngine:
             h = monitor.evaluate(now)
             if self._last_health.get(s) != h:
                 self._last_health[s] = h
-                self._emit("on_health", h)
+                self._emit_health(h)
 
     def _check_same_signal(self) -> None:
         mic, loop = self._recent[Source.MIC], self._recent[Source.LOOPBACK]

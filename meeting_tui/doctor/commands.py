@@ -1,4 +1,4 @@
-"""CLI: ``meeting-tui doctor`` (see meeting_tui/fallback/doctor.py)."""
+"""CLI: ``meeting-tui doctor`` (see meeting_tui/doctor/probes.py)."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import sys
 
 
 def register(subparsers) -> None:
-    from meeting_tui.fallback.doctor import PROBES
+    from meeting_tui.doctor.probes import PROBES
 
     p = subparsers.add_parser(
         "doctor", help="try each capture mode for a few seconds and recommend the one that works",
@@ -25,7 +25,7 @@ def register(subparsers) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from meeting_tui.fallback import doctor
+    from meeting_tui.doctor import probes as doctor
 
     only = tuple(x.strip() for x in args.only.split(",")) if args.only else doctor.PROBES
     unknown = [x for x in only if x not in doctor.PROBES]

@@ -377,7 +377,7 @@ class TonePlayer:
             if self.plan.tone_sink:
                 argv.insert(1, f"--device={self.plan.tone_sink}")
         else:
-            argv = [sys.executable, "-m", "meeting_tui.fallback.doctor", "--play", str(self.wav)]
+            argv = [sys.executable, "-m", "meeting_tui.doctor.probes", "--play", str(self.wav)]
         try:
             self.proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
                                          stderr=subprocess.DEVNULL, **winproc.popen_kwargs())
@@ -427,7 +427,7 @@ def probe_same_process(plan: Plan, seconds: float, workdir: Path) -> ProbeResult
     """Both sources in one process (see ``_same_process_main``)."""
     probe = ProbeResult("same-process")
     env = dict(os.environ)
-    args = [sys.executable, "-m", "meeting_tui.fallback.doctor", "--same-process", "--seconds", str(seconds)]
+    args = [sys.executable, "-m", "meeting_tui.doctor.probes", "--same-process", "--seconds", str(seconds)]
     if plan.platform.startswith("linux"):
         # One process, one PortAudio: name each Pulse source as its own ALSA PCM in a private asoundrc.
         xdg = workdir / "xdg"
@@ -469,7 +469,7 @@ def probe_same_process(plan: Plan, seconds: float, workdir: Path) -> ProbeResult
 
 
 def _probe_ffmpeg_available() -> tuple[bool, str]:
-    from meeting_tui.fallback.ffmpeg import ffmpeg_available
+    from meeting_tui.capture.ffmpeg import ffmpeg_available
 
     return ffmpeg_available()
 
@@ -769,7 +769,7 @@ def _play_main(path: str) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
-    p = argparse.ArgumentParser(prog="python -m meeting_tui.fallback.doctor")
+    p = argparse.ArgumentParser(prog="python -m meeting_tui.doctor.probes")
     p.add_argument("--same-process", action="store_true")
     p.add_argument("--play")
     p.add_argument("--api", default="sounddevice")

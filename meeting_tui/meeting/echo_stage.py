@@ -3,14 +3,16 @@
 ``EchoStage`` is an engine listener that hands the loopback through unchanged and the mic cleaned of
 what the speakers played (meeting_tui.echo.EchoGuard), so "Them" is not transcribed a second time under
 "You". Meters and recordings stay on the raw mic: they listen to the engine directly, not to this stage.
-``SegmentEchoFilter`` is the second line of defence, on text: it holds each final "You" segment briefly
-and drops (or marks) it when it repeats recent "Them" words.
+``EchoVerdicts`` is the second line of defence, on text: a "You" line is delivered as soon as it is final;
+once the loopback has been transcribed past it (or ``hold_s`` of session time later), it is judged, and a
+line that repeats recent "Them" words is retracted (or marked) where it is shown.
 """
 
 from __future__ import annotations
 
 import logging
 import threading
+from dataclasses import dataclass
 from typing import Callable
 
 from meeting_tui.types import AudioChunk, Mode, Segment, Source
@@ -54,99 +56,76 @@ class EchoStage:
                 self.on_status(self.guard.status)
 
 
-class SegmentEchoFilter:
-    """Wraps a final-segment callback; thread-safe (the transcriber thread feeds, a UI timer ticks)."""
+@dataclass(frozen=True)
+class Verdict:
+    segment: Segment  # the "You" line as delivered
+    score: float
 
-    def __init__(self, text_filter, publish: Callable[[Segment], None]) -> None:
-        self.filter = text_filter
-        self.publish = publish
+
+class EchoVerdicts:
+    """Judges delivered "You" lines against the "Them" lines around them. Thread-safe (the transcriber's
+    thread feeds finals, the meeting's timer ticks)."""
+
+    def __init__(self, text_filter) -> None:
+        self.filter = text_filter  # a TextEchoFilter in "mark" mode: it returns each line with its verdict
         self._lock = threading.Lock()
 
-    def __call__(self, seg: Segment) -> None:
-        if not seg.final:
-            self.publish(seg)
-            return
+    def feed(self, seg: Segment) -> list[Verdict]:
         with self._lock:
             out = self.filter.feed(seg) + self.filter.tick(seg.end)
-        for s in out:
-            self.publish(s)
+        return _echoes(out)
 
-    def tick(self, now_s: float) -> None:
+    def tick(self, now_s: float) -> list[Verdict]:
         with self._lock:
-            out = self.filter.tick(now_s)
-        for s in out:
-            self.publish(s)
+            return _echoes(self.filter.tick(now_s))
 
-    def flush(self) -> None:
+    def flush(self) -> list[Verdict]:
         with self._lock:
-            out = self.filter.flush()
-        for s in out:
-            self.publish(s)
-
-    @property
-    def dropped(self) -> list[Segment]:
-        return list(self.filter.dropped)
+            return _echoes(self.filter.flush())
 
 
-class EchoWiring:
-    """Engine → (echo stage) → transcriber, and the text filter in front of the segment consumer.
+def _echoes(released: list[Segment]) -> list[Verdict]:
+    return [Verdict(s, float(s.extra["echo"])) for s in released
+            if s.source is Source.MIC and s.extra.get("echo") is not None]
 
-    Use: ``echo = EchoWiring.from_settings(settings, mode, style)``; build the transcriber with
-    ``on_segment=echo.segment_callback(publish)``; ``echo.attach(engine, transcriber)``; at stop, after
-    ``engine.stop()``: ``echo.flush_audio()``, drain the transcriber, then ``echo.flush_text()``.
-    """
 
-    def __init__(self, guard=None, text_filter=None, on_status: Callable | None = None) -> None:
-        self.guard = guard
-        self.text_filter = text_filter
-        self.on_status = on_status
-        self.stage: EchoStage | None = None
-        self.segments: SegmentEchoFilter | None = None
+@dataclass(frozen=True)
+class EchoPlan:
+    """What echo handling a meeting gets from the settings: the audio guard's factory and the text action."""
+
+    guard_enabled: bool = False
+    backend: str = "auto"
+    text_action: str = "off"  # "drop", "mark" or "off"
 
     @classmethod
-    def from_settings(cls, settings, mode: Mode, style: str, on_status: Callable | None = None) -> "EchoWiring":
+    def from_settings(cls, settings, style: str, *, no_guard: bool = False) -> "EchoPlan":
         from meeting_tui.echo import EchoSettings
 
         cfg = getattr(settings, "echo", None)
-        echo = EchoSettings(enabled=True if cfg is None else bool(cfg.enabled),
-                            text_filter="mark" if cfg is None else cfg.dedupe)
-        if style != "separate" or not echo.active_for(mode):
-            return cls(on_status=on_status)
+        enabled = (True if cfg is None else bool(cfg.enabled)) and not no_guard and style == "separate"
+        action = "drop" if cfg is None else cfg.dedupe
+        base = EchoSettings()
+        return cls(enabled, base.backend, action if enabled else "off")
+
+    def active_for(self, mode: Mode) -> bool:
+        """The guard needs both sources: meeting modes only."""
+        return self.guard_enabled and mode in (Mode.MEETING, Mode.MEETING_FFMPEG)
+
+    def make_guard(self):
+        """The audio guard, or None when it cannot load (a broken optional backend must not stop transcription)."""
+        if not self.guard_enabled:
+            return None
+        from meeting_tui.echo import EchoSettings
+
         try:
-            guard = echo.make_guard()
-        except Exception as exc:  # a broken optional backend must not stop transcription
+            return EchoSettings(backend=self.backend).make_guard()
+        except Exception as exc:
             log.warning("echo guard unavailable, transcribing the raw mic: %s", exc)
-            guard = None
-        return cls(guard, echo.make_text_filter(), on_status)
+            return None
 
-    @property
-    def active(self) -> bool:
-        return self.guard is not None
+    def make_verdicts(self) -> EchoVerdicts | None:
+        if self.text_action == "off":
+            return None
+        from meeting_tui.echo.text import TextEchoFilter
 
-    def segment_callback(self, publish: Callable[[Segment], None]) -> Callable[[Segment], None]:
-        if self.text_filter is None:
-            return publish
-        self.segments = SegmentEchoFilter(self.text_filter, publish)
-        return self.segments
-
-    def attach(self, engine, transcriber) -> None:
-        if self.guard is not None:
-            self.stage = EchoStage(transcriber, self.guard, on_status=self.on_status)
-            engine.add_listener(self.stage)
-        else:
-            engine.add_listener(transcriber)
-
-    def detach(self, engine, transcriber) -> None:
-        engine.remove_listener(self.stage or transcriber)
-
-    def flush_audio(self) -> None:
-        if self.stage is not None:
-            self.stage.flush()
-
-    def flush_text(self) -> None:
-        if self.segments is not None:
-            self.segments.flush()
-
-    def tick(self, now_s: float) -> None:
-        if self.segments is not None:
-            self.segments.tick(now_s)
+        return EchoVerdicts(TextEchoFilter(action="mark"))

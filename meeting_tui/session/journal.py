@@ -1,7 +1,8 @@
 """The append-only session journal: one JSON object per line, each fsynced as it is written.
 
 Record types (``"t"`` key): ``start`` (first line), ``segment`` (a final Segment), ``gap`` (a Gap),
-``end`` (the clean-close marker; its absence means the session did not finish). Reading tolerates a torn
+``retract`` (the echo text filter judged an earlier "You" segment an echo: ``action`` "drop" removes it
+when the journal is read, "mark" keeps it with ``extra["echo"]``), ``end`` (the clean-close marker; its absence means the session did not finish). Reading tolerates a torn
 last line (the app was killed mid-write) and skips, but counts, any other undecodable line.
 """
 
@@ -43,6 +44,21 @@ def segment_to_record(seg: Segment) -> dict[str, Any]:
 
 def gap_to_record(gap: Gap) -> dict[str, Any]:
     return {"t": "gap", "source": gap.source.value, "start": round(gap.start_s, 3), "end": round(gap.end_s, 3), "reason": gap.reason}
+
+
+def retraction_to_record(seg: Segment, action: str, score: float) -> dict[str, Any]:
+    return {"t": "retract", "id": seg.id, "source": seg.source.value, "action": action, "score": round(score, 2)}
+
+
+def apply_retraction(items: list, rec: dict[str, Any]) -> None:
+    """Drop (or mark) the segment a ``retract`` record names, in place."""
+    for i, item in enumerate(items):
+        if isinstance(item, Segment) and item.id == rec.get("id") and item.source.value == rec.get("source"):
+            if rec.get("action") == "drop":
+                del items[i]
+            else:
+                item.extra = {**item.extra, "echo": rec.get("score")}
+            return
 
 
 def record_to_item(rec: dict[str, Any]) -> Item | None:
@@ -159,6 +175,8 @@ def _add(out: JournalContents, rec: dict[str, Any]) -> None:
         out.start = rec
     elif kind == "end":
         out.end = rec
+    elif kind == "retract":
+        apply_retraction(out.items, rec)
     else:
         try:
             item = record_to_item(rec)

@@ -24,8 +24,10 @@ from meeting_tui.session.journal import (
     Item,
     JournalContents,
     JournalWriter,
+    apply_retraction,
     gap_to_record,
     read_journal,
+    retraction_to_record,
     segment_to_record,
 )
 from meeting_tui.session.lock import SessionLock, is_locked
@@ -139,13 +141,20 @@ class Session:
             self.items.append(segment)
         return True
 
+    def append_retraction(self, segment: Segment, action: str, score: float) -> None:
+        """Journal that the echo filter judged a journaled "You" segment an echo (``action`` drop or mark)."""
+        rec = retraction_to_record(segment, action, score)
+        self._journal.append(rec)
+        with self._mutex:
+            apply_retraction(self.items, rec)
+
     def append_gap(self, gap: Gap) -> None:
         """Journal a span with no audio from a source, so that the transcript shows it."""
         self._journal.append(gap_to_record(gap))
         with self._mutex:
             self.items.append(gap)
 
-    # Capture-engine listener methods (engine.add_listener(session)); missing ones are skipped by it.
+    # Capture-engine listener contracts (AudioListener, MixListener, GapListener: engine.add_listener(session)).
     def on_gap(self, gap: Gap) -> None:
         self.append_gap(gap)
 

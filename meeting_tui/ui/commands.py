@@ -1,17 +1,55 @@
-"""The command palette provider: every dashboard action, listed by the app itself."""
+"""The command palette: every dashboard action by name (``palette_commands``) and its provider.
+
+Textual's own system commands (Quit, Keys, Screenshot, Theme...) come from ``App.COMMANDS`` beside this
+provider, so nothing here repeats them.
+"""
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Callable
 
 from textual.command import DiscoveryHit, Hit, Hits, Provider
 
+if TYPE_CHECKING:
+    from meeting_tui.ui.app import MeetingApp
+
+EXPORT_FORMATS = ("txt", "md", "srt", "vtt", "json")
+
+
+def palette_commands(app: "MeetingApp") -> list[tuple[str, str, Callable]]:
+    """(title, help, callback) for each action of the dashboard."""
+    from meeting_tui.ui.screens.mode_picker import available_modes
+
+    cmds: list[tuple[str, str, Callable]] = []
+    rec = app.core.recording
+    cmds.append(("Stop session" if rec else "Start session",
+                 "stop transcribing and close the journal" if rec else "start transcribing into a new session",
+                 app.action_toggle_session))
+    for mode in available_modes(app.ffmpeg_available):
+        cmds.append((f"Mode: {mode.label}", "switch capture mode (the transcript is kept)",
+                     lambda m=mode: app.action_set_mode(m.value)))
+    cmds.append(("Devices: pick microphone and loopback", "choose the capture devices", app.action_pick_devices))
+    cmds.append(("Devices: refresh list", "list the audio devices again", app.action_refresh_devices))
+    for name in sorted(app.available_themes):
+        cmds.append((f"Theme: {name}", "switch theme (saved)", lambda n=name: app.action_set_theme(n)))
+    cmds.append(("Save transcript", f"save as {app.settings.session.export_format}", app.action_save))
+    for fmt in EXPORT_FORMATS:
+        cmds.append((f"Export format: {fmt}", "format used by Save", lambda f=fmt: app.action_set_export_format(f)))
+    cmds.append(("Open session folder", "show the session files", app.action_open_folder))
+    cmds.append(("Doctor: find the capture mode that works here",
+                 "probe mic and loopback in each configuration; a applies the recommendation", app.action_doctor))
+    cmds.append(("Recover unfinished sessions", "close the journals of sessions that did not finish",
+                 app.action_recover_sessions))
+    cmds.append(("Gain: reset both to 0 dB", "mic and system audio", app.action_reset_gains))
+    cmds.append(("Help: keys", "every key and what the badges mean", app.action_help))
+    return cmds
+
 
 class MeetingCommands(Provider):
-    """Offers ``app.palette_commands()``: (title, help, callback) for mode, devices, theme, save, format..."""
+    """Offers ``app.palette_commands()``."""
 
     def _commands(self):
-        app = self.app
-        getter = getattr(app, "palette_commands", None)
+        getter = getattr(self.app, "palette_commands", None)
         return list(getter()) if getter else []
 
     async def discover(self) -> Hits:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+from pathlib import Path
 
 
 def _log_to_file() -> None:
@@ -26,6 +27,18 @@ def run_app(args: argparse.Namespace) -> int:
     _log_to_file()
     from meeting_tui.ui.app import MeetingApp
 
-    app = MeetingApp(settings_path=getattr(args, "config", None), demo=bool(getattr(args, "demo", False)))
+    demo = bool(getattr(args, "demo", False))
+    kw = {}
+    if demo:
+        # The demo shows the product working: it records at once, into a folder of its own (not the user's
+        # session list) unless asked to keep it.
+        kw["record_on_launch"] = True
+        if not getattr(args, "demo_save", False):
+            import tempfile
+
+            kw["sessions_dir"] = Path(tempfile.mkdtemp(prefix="meeting-tui-demo-"))
+    app = MeetingApp(settings_path=getattr(args, "config", None), demo=demo, **kw)
     result = app.run()
+    if app.last_session is not None and app.last_session.exists():
+        print(f"Session saved in {app.last_session}")
     return int(result or 0)

@@ -26,7 +26,7 @@ import time
 import numpy as np
 
 from meeting_tui.capture.backends.base import CaptureError, Emit, StreamInfo
-from meeting_tui.fallback import ffmpeg as ff
+from meeting_tui.capture import ffmpeg as ff
 
 DEFAULT_BLOCK = 480  # 10 ms at 48 kHz
 OPEN_TIMEOUT = 8.0  # seconds to wait for the first audio (dshow can take a few seconds to start)

@@ -62,7 +62,7 @@ class DoctorScreen(ModalScreen[object]):
         self.query_one("#doctor-body", Static).update(Text(f"The doctor could not run: {message}", style="red"))
 
     def _show(self, report) -> None:
-        from meeting_tui.fallback.doctor import format_report
+        from meeting_tui.doctor.probes import format_report
 
         self.report = report
         rec = report.recommendation

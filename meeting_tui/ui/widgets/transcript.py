@@ -34,6 +34,15 @@ class Note:
     text: str
 
 
+@dataclass(frozen=True)
+class Retraction:
+    """The echo filter judged a shown "You" line an echo: remove it ("drop") or show it marked ("mark",
+    ``segment`` carries ``extra["echo"]``)."""
+
+    segment: Segment
+    action: str
+
+
 Item = Union[Segment, Gap, Note]
 
 
@@ -119,8 +128,9 @@ class TranscriptView(ScrollView, can_focus=True):
     def add(self, item: Item) -> None:
         self.add_batch([item])
 
-    def add_batch(self, batch: Iterable[Item]) -> None:
-        """Apply a batch of updates (finals, partials, gaps, notes) with one layout and one repaint."""
+    def add_batch(self, batch: Iterable[Item | Retraction]) -> None:
+        """Apply a batch of updates (finals, partials, gaps, notes, retractions) with one layout and one
+        repaint."""
         at_end = self.is_vertical_scroll_end
         before = self.line_count
         width = self._width()
@@ -130,6 +140,11 @@ class TranscriptView(ScrollView, can_focus=True):
         first_changed: int | None = None
         partials_changed = False
         for item in batch:
+            if isinstance(item, Retraction):
+                index = self._retract(item)
+                if index is not None and (first_changed is None or index < first_changed):
+                    first_changed = index
+                continue
             if isinstance(item, Segment) and not item.final:
                 self._partials[item.source] = item
                 partials_changed = True
@@ -159,6 +174,19 @@ class TranscriptView(ScrollView, can_focus=True):
             self.new_below += max(0, added)
         self._update_subtitle()
         self.refresh()
+
+    def _retract(self, r: Retraction) -> int | None:
+        """Remove (or mark) the line; returns its index, from where the layout changes."""
+        seg = r.segment
+        for index, item in enumerate(self._items):
+            if isinstance(item, Segment) and item.id == seg.id and item.source is seg.source:
+                if r.action == "drop":
+                    del self._items[index]
+                    del self._starts[index]
+                else:
+                    self._items[index] = seg
+                return index
+        return None
 
     def clear(self) -> None:
         self._items.clear()
@@ -255,8 +283,8 @@ class TranscriptView(ScrollView, can_focus=True):
         if not self._wrap_width:
             self._wrap_width = self._width()
         styles = self._styles()
+        cut = self._entry_line_start(index)  # read before the cut: the entries after it are laid out again
         del self._entry_line[index:]
-        cut = self._entry_line_start(index)
         del self._lines[cut:]
         for item in self._items[index:]:
             self._entry_line.append(len(self._lines))

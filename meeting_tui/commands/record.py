@@ -1,0 +1,223 @@
+"""`meeting-tui record`: a live meeting without the UI. Lines on stdout as they are final, retractions and
+health transitions as they happen, status on stderr."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import sys
+
+from meeting_tui.commands.health import health_json, health_text, stamp, transition
+from meeting_tui.commands.output import Stdout, err
+from meeting_tui.meeting.events import (
+    HealthEvent,
+    MeetingEvent,
+    NoticeEvent,
+    RetractionEvent,
+    SegmentEvent,
+    StatusEvent,
+)
+from meeting_tui.transcribe.commands import format_segment, model_args, model_config, segment_json, settings_of
+from meeting_tui.types import DeviceRef, Mode, Source
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    r = sub.add_parser("record", help="record and transcribe live without the UI (Ctrl+C stops)",
+                       description="Capture, transcribe and journal a session headless. Stops on Ctrl+C, SIGTERM "
+                                   "or --duration, after transcribing everything already captured.")
+    r.add_argument("--mode", choices=[m.value for m in Mode], help="default: the settings file (meeting)")
+    r.add_argument("--mic", metavar="NAME", help="mic device name (see `meeting-tui devices`)")
+    r.add_argument("--mic-hostapi", metavar="API")
+    r.add_argument("--loopback", metavar="NAME", help="loopback device name")
+    r.add_argument("--loopback-hostapi", metavar="API")
+    r.add_argument("--mic-file", metavar="FILE", help="replay a file as the mic (demo, tests)")
+    r.add_argument("--loopback-file", metavar="FILE", help="replay a file as the loopback")
+    r.add_argument("--file-channel", type=int, default=-1, metavar="N",
+                   help="with --*-file: use channel N of the file (-1: all, downmixed)")
+    r.add_argument("--mic-channel", type=int, default=None, metavar="N", help="channel of --mic-file")
+    r.add_argument("--loopback-channel", type=int, default=None, metavar="N", help="channel of --loopback-file")
+    r.add_argument("--speed", type=float, default=1.0, help="file replay speed (1 = real time)")
+    r.add_argument("--duration", type=float, default=0.0, metavar="S",
+                   help="stop after S seconds (0: Ctrl+C/SIGTERM; with only files: at their end)")
+    r.add_argument("--style", choices=["separate", "mixed"], help="transcribe each source, or the mix")
+    r.add_argument("--no-partials", action="store_true", help="no partial hypotheses (saves CPU)")
+    r.add_argument("--out", metavar="FILE", help="also write final segments (and retractions) as JSON lines here")
+    r.add_argument("--no-session", action="store_true", help="do not create a session folder (journal)")
+    r.add_argument("--no-echo-guard", action="store_true",
+                   help="transcribe the raw mic even in meeting mode (default: settings [echo] enabled)")
+    model_args(r)
+    r.set_defaults(func=cmd_record)
+
+
+def _setup(args, settings):
+    """The capture setup, and whether it replays files. Raises CaptureConfigError."""
+    from meeting_tui.meeting.setup import CaptureSetup, file_specs, mode_of
+
+    gains = settings.capture.gains_db.as_dict() if settings is not None else {}
+    if args.mic_file or args.loopback_file:
+        files = {s: p for s, p in ((Source.MIC, args.mic_file), (Source.LOOPBACK, args.loopback_file)) if p}
+        channels = {Source.MIC: args.file_channel if args.mic_channel is None else args.mic_channel,
+                    Source.LOOPBACK: args.file_channel if args.loopback_channel is None else args.loopback_channel}
+        specs = file_specs(files, speed=args.speed, channels=channels)
+        return CaptureSetup(mode_of(specs), gains_db=gains, files=specs), True
+
+    def ref(name, api, setting):
+        if name:
+            return DeviceRef(name, api or ("PulseAudio" if sys.platform.startswith("linux") else ""))
+        return setting.to_ref() if setting is not None else None
+
+    cap = getattr(settings, "capture", None)
+    mode = Mode(args.mode or (cap.mode.value if cap is not None else "meeting"))
+    setup = CaptureSetup(mode, ref(args.mic, args.mic_hostapi, getattr(cap, "mic_device", None)),
+                         ref(args.loopback, args.loopback_hostapi, getattr(cap, "loopback_device", None)),
+                         gains_db=gains)
+    setup.specs()  # a mode this platform lacks: its error now, before anything is created
+    return setup, False
+
+
+class _Printer:
+    """The meeting's client: prints each event as it arrives (on the event loop)."""
+
+    def __init__(self, args, labels: dict[Source, str], out) -> None:
+        self.args, self.labels, self.out = args, labels, out
+        self.stdout = Stdout()
+        self.meeting = None
+        self.failed = asyncio.Event()
+        self.segments = 0
+
+    def label(self, source: Source) -> str:
+        return self.labels.get(source, source.value)
+
+    def _write(self, rec: dict, text: str | None) -> None:
+        self.stdout.line(json.dumps(rec) if self.args.json or text is None else text)
+        if self.out is not None and rec.get("type") in ("segment", "retraction"):
+            self.out.write(json.dumps(rec) + "\n")
+            self.out.flush()
+
+    def on_event(self, event: MeetingEvent) -> None:
+        if isinstance(event, SegmentEvent):
+            seg = event.segment
+            self.meeting.latency.delivered(seg.source, event.said_at)
+            self.segments += 1
+            self._write({"type": "segment", **segment_json(seg, self.label(seg.source))},
+                        format_segment(seg, self.label(seg.source)))
+        elif isinstance(event, RetractionEvent):
+            seg = event.segment
+            rec = {"type": "retraction", "id": seg.id, "source": seg.source.value, "label": self.label(seg.source),
+                   "action": event.action, "score": event.score, "start": seg.start, "text": seg.text}
+            what = "removed" if event.action == "drop" else "marked"
+            self._write(rec, f"[{stamp(seg.start)}] {self.label(seg.source)}: (echo of "
+                             f"{self.label(Source.LOOPBACK)}, {what}) {seg.text}")
+        elif isinstance(event, HealthEvent):
+            what = transition(event)
+            if what is None:
+                return
+            if self.args.json:
+                self.stdout.line(json.dumps(health_json(event, what)))
+            elif not self.args.quiet:
+                err(health_text(event, what))
+        elif isinstance(event, StatusEvent):
+            if event.status.state == "failed":
+                self.failed.set()
+            elif event.status.state == "ready" and not self.args.quiet:
+                err(f"[ready] {event.status.model}")
+        elif isinstance(event, NoticeEvent):
+            if event.severity == "error" or not self.args.quiet:
+                err(f"[{event.title.lower()}] {event.text}")
+
+
+def cmd_record(args) -> int:
+    from meeting_tui.capture.engine import CaptureConfigError
+    from meeting_tui.meeting.echo_stage import EchoPlan
+    from meeting_tui.meeting.meeting import Meeting, MeetingError, transcriber_config
+    from meeting_tui.meeting.model import model_problem
+
+    settings, warnings = settings_of(args)
+    for w in warnings:
+        err(f"settings: {w}")
+    try:
+        setup, from_files = _setup(args, settings)
+    except CaptureConfigError as exc:
+        err(f"error: {exc}")
+        return 2
+    labels = {}
+    if args.label_mic:
+        labels[Source.MIC] = args.label_mic
+    if args.label_loopback:
+        labels[Source.LOOPBACK] = args.label_loopback
+    config = transcriber_config(settings, model=model_config(args, settings), style=args.style, labels=labels,
+                                partials=not args.no_partials)
+    # Checks before any side effect: one message, the fix, a non-zero exit, nothing created.
+    problem = model_problem(config.model)
+    if problem:
+        err(f"error: {problem}")
+        return 1
+    if not from_files:
+        from meeting_tui.capture.devices import list_devices
+        from meeting_tui.capture.preflight import capture_problem
+
+        _, problem = capture_problem(list_devices)
+        if problem:
+            err(f"error: {problem}")
+            return 1
+    echo = EchoPlan.from_settings(settings, config.style, no_guard=args.no_echo_guard)
+    out = open(args.out, "a", encoding="utf-8") if args.out else None  # noqa: SIM115
+    printer = _Printer(args, config.labels, out)
+    meeting = Meeting(printer, settings=settings, config=config, echo=echo)
+    printer.meeting = meeting
+    result = {"rc": 0, "path": None}
+
+    async def main() -> None:
+        from meeting_tui.stop_signals import stop_event
+
+        stop = stop_event()
+        meeting.preload_model()
+        try:
+            path = meeting.start_session(journal=not args.no_session)
+        except (MeetingError, OSError) as exc:
+            err(f"error: cannot start the session: {exc}")
+            result["rc"] = 1
+            return
+        if path is not None and not args.quiet:
+            err(f"[session] {path}")
+        await meeting.start_capture(setup)
+        waiters = [asyncio.create_task(stop.wait()), asyncio.create_task(printer.failed.wait()),
+                   asyncio.create_task(_closed(printer.stdout))]
+        if from_files:
+            waiters.append(asyncio.create_task(meeting.wait_capture_finished()))
+        try:
+            await asyncio.wait(waiters, timeout=args.duration or None, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            for w in waiters:
+                w.cancel()
+            await meeting.stop_capture()
+            if printer.failed.is_set():
+                result["rc"] = 1
+            elif not args.quiet:
+                live = meeting.transcription
+                pending = live.pending_audio_s() if live is not None else 0.0
+                err(f"[stopping] transcribing {pending:.1f} s of queued audio ...")
+
+            def progress(fraction: float) -> None:
+                if not args.quiet and not printer.failed.is_set():
+                    err(f"[draining] {fraction * 100:3.0f}%")
+
+            result["path"] = await meeting.stop_session(progress)
+
+    try:
+        asyncio.run(main())
+    except KeyboardInterrupt:  # Windows, or a second Ctrl+C: still drain what we have
+        result["path"] = meeting.abandon_session("interrupted")
+    finally:
+        if out is not None:
+            out.close()
+    if not args.quiet and result["rc"] == 0:
+        err(f"[done] {printer.segments} segments; {meeting.latency.summary(config.labels)}"
+            + (f"; saved in {result['path']}" if result["path"] else ""))
+    return result["rc"]
+
+
+async def _closed(stdout: Stdout) -> None:
+    while not stdout.closed.is_set():
+        await asyncio.sleep(0.2)

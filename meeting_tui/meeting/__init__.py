@@ -1,0 +1,23 @@
+"""One live meeting, headless: what `record`, `monitor` and the dashboard drive (see meeting.py)."""
+
+from meeting_tui.meeting.events import (
+    GapEvent,
+    HealthEvent,
+    LevelsEvent,
+    MeetingEvent,
+    MeetingListener,
+    NoticeEvent,
+    PartialEvent,
+    RetractionEvent,
+    SegmentEvent,
+    StatusEvent,
+    TranscriptionStatus,
+)
+from meeting_tui.meeting.meeting import Meeting, MeetingError, transcriber_config
+from meeting_tui.meeting.setup import CaptureSetup
+
+__all__ = [
+    "CaptureSetup", "GapEvent", "HealthEvent", "LevelsEvent", "Meeting", "MeetingError", "MeetingEvent",
+    "MeetingListener", "NoticeEvent", "PartialEvent", "RetractionEvent", "SegmentEvent", "StatusEvent",
+    "TranscriptionStatus", "transcriber_config",
+]

@@ -1,0 +1,92 @@
+"""What a live meeting reports to its client (the dashboard, `record`, `monitor`): one typed event each.
+
+Every event reaches ``MeetingListener.on_event`` on the meeting's event loop, in the order it happened,
+whatever thread produced it (segments come from the transcriber's thread and are handed over).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Protocol, Union
+
+from meeting_tui.types import Gap, Health, HealthState, Level, Segment, Source
+
+
+@dataclass(frozen=True)
+class SegmentEvent:
+    """A final line, journaled before this is sent. ``said_at``: ``time.monotonic()`` when its last voiced
+    sample reached the app (end of speech), so a client measures latency where it shows the line."""
+
+    segment: Segment
+    said_at: float | None = None
+
+
+@dataclass(frozen=True)
+class PartialEvent:
+    """A hypothesis that the final with the same ``segment.id`` replaces (empty text: remove it)."""
+
+    segment: Segment
+
+
+@dataclass(frozen=True)
+class RetractionEvent:
+    """The echo text filter judged an already delivered "You" line an echo of "Them".
+
+    ``action`` "drop": remove the line; "mark": keep it, flagged (``segment`` carries ``extra["echo"]``)."""
+
+    segment: Segment
+    action: str
+    score: float
+
+
+@dataclass(frozen=True)
+class HealthEvent:
+    """A source's health changed. ``session_s``: the session clock then (None outside a session)."""
+
+    health: Health
+    previous: HealthState | None
+    session_s: float | None
+
+
+@dataclass(frozen=True)
+class GapEvent:
+    gap: Gap
+
+
+@dataclass(frozen=True)
+class LevelsEvent:
+    levels: dict[Source, Level]
+
+
+@dataclass(frozen=True)
+class TranscriptionStatus:
+    """The transcriber as a status line shows it. ``state``: off, loading, ready, failed, not installed."""
+
+    model: str = ""
+    state: str = "off"
+    progress: float | None = None
+    rtf: float | None = None
+    lag_s: float | None = None
+    queue: int | None = None
+
+
+@dataclass(frozen=True)
+class StatusEvent:
+    status: TranscriptionStatus
+
+
+@dataclass(frozen=True)
+class NoticeEvent:
+    """Something the user should read once. ``severity``: information, warning or error."""
+
+    title: str
+    text: str
+    severity: str = "information"
+
+
+MeetingEvent = Union[SegmentEvent, PartialEvent, RetractionEvent, HealthEvent, GapEvent, LevelsEvent, StatusEvent,
+                     NoticeEvent]
+
+
+class MeetingListener(Protocol):
+    def on_event(self, event: MeetingEvent) -> None: ...

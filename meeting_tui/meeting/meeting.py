@@ -1,0 +1,424 @@
+"""One live meeting, headless: capture (restarts, mode switches), the session clock, the echo stage and
+the echo text filter, one shared model, the transcriber, the journal, the drain on stop.
+
+Clients (`record`, `monitor`, the dashboard) drive it and receive typed events (meeting/events.py) on the
+event loop; they add only presentation. See docs/architecture.md for the flow.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from pathlib import Path
+from typing import Callable
+
+from meeting_tui.capture.engine import CaptureEngine
+from meeting_tui.meeting.clock import Retimer
+from meeting_tui.meeting.echo_stage import EchoPlan, EchoVerdicts, Verdict
+from meeting_tui.meeting.events import (
+    GapEvent,
+    HealthEvent,
+    LevelsEvent,
+    MeetingEvent,
+    MeetingListener,
+    NoticeEvent,
+    PartialEvent,
+    RetractionEvent,
+    SegmentEvent,
+    StatusEvent,
+    TranscriptionStatus,
+)
+from meeting_tui.meeting.latency import ClientLatency
+from meeting_tui.meeting.model import SharedModel, model_problem
+from meeting_tui.meeting.setup import CaptureSetup
+from meeting_tui.meeting.transcription import LiveTranscription
+from meeting_tui.transcribe.model import ModelConfig
+from meeting_tui.transcribe.transcriber import DrainProgress, TranscriberConfig
+from meeting_tui.types import AudioChunk, Gap, Health, HealthState, Level, Mode, Segment, Source
+
+log = logging.getLogger("meeting_tui.meeting")
+
+ECHO_TICK_S = 0.25  # how often held "You" lines are judged when nothing else arrives
+
+
+class MeetingError(RuntimeError):
+    """A session cannot start; the message names the fix."""
+
+
+def transcriber_config(settings=None, *, model: ModelConfig | None = None, style: str | None = None,
+                       labels: dict[Source, str] | None = None, partials: bool = True) -> TranscriberConfig:
+    """The meeting's transcriber settings. Both sources are always transcribed separately (style
+    "separate"), so a mode switch during a session needs no new transcriber."""
+    cfg = TranscriberConfig.from_settings(settings, Mode.MEETING) if settings is not None else TranscriberConfig()
+    if model is not None:
+        cfg.model = model
+    if style:
+        cfg.style = style
+    cfg.labels.update(labels or {})
+    cfg.partials = partials
+    if cfg.style == "separate":
+        cfg.sources = (Source.MIC, Source.LOOPBACK)
+    return cfg
+
+
+class Meeting:
+    """See the module docstring. Call its methods on the event loop (``start_session`` included)."""
+
+    def __init__(self, listener: MeetingListener, *, settings=None, config: TranscriberConfig | None = None,
+                 echo: EchoPlan | None = None, sessions_dir: Path | None = None, record_audio: bool | None = None,
+                 session_extra: dict | None = None) -> None:
+        self.listener = listener
+        self.settings = settings
+        self.config = config or transcriber_config(settings)
+        self.echo = echo or EchoPlan.from_settings(settings, self.config.style)
+        self.sessions_dir = sessions_dir or (settings.sessions_dir() if settings is not None else None)
+        self.record_audio = (bool(settings.session.record_audio) if settings is not None else False) \
+            if record_audio is None else record_audio
+        self.session_extra = session_extra
+        self.model = SharedModel(self.config.model, self._model_changed)
+        self.latency = ClientLatency()
+        self.engine: CaptureEngine | None = None
+        self.setup: CaptureSetup | None = None
+        self.session = None  # meeting_tui.session.store.Session while recording
+        self.session_t0: float | None = None
+        self.transcription: LiveTranscription | None = None
+        self.verdicts: EchoVerdicts | None = None
+        self.capture_error: str | None = None
+        self.drain_fraction: float | None = None
+        self._health: dict[Source, HealthState] = {}
+        self._lock = asyncio.Lock()
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._tick_task: asyncio.Task | None = None
+        self._stopped_at_s: float | None = None
+
+    # --- events --------------------------------------------------------------------------------------
+
+    def _post(self, event: MeetingEvent) -> None:
+        """Deliver on the event loop, in order, from any thread (always queued: a retraction never
+        overtakes the line it retracts)."""
+        loop = self._loop
+        if loop is not None and not loop.is_closed():
+            try:
+                loop.call_soon_threadsafe(self._deliver, event)
+                return
+            except RuntimeError:  # the loop is closing: deliver here rather than lose the event
+                pass
+        self._deliver(event)
+
+    def _deliver(self, event: MeetingEvent) -> None:
+        try:
+            self.listener.on_event(event)
+        except Exception:
+            log.exception("meeting client failed on %r", type(event).__name__)
+
+    def _bind_loop(self) -> None:
+        if self._loop is None:
+            self._loop = asyncio.get_running_loop()
+
+    # --- capture -------------------------------------------------------------------------------------
+
+    @property
+    def mode(self) -> Mode:
+        return self.setup.mode if self.setup is not None else Mode.MEETING
+
+    async def start_capture(self, setup: CaptureSetup | Callable[[], CaptureSetup],
+                            is_current: Callable[[], bool] = lambda: True) -> bool:
+        """(Re)start capture; the previous engine is stopped and drained into the session first.
+
+        Requests queue on a lock and are never cancelled half-way (that could orphan worker processes);
+        ``is_current`` lets a request that a newer one superseded skip starting an engine. ``setup`` may be
+        a callable, read once the lock is held (the newest settings win). Returns whether it started one.
+        Raises CaptureConfigError (its message names the fix)."""
+        self._bind_loop()
+        async with self._lock:
+            await self._stop_engine()
+            if not is_current():
+                return False
+            setup = setup() if callable(setup) else setup
+            self.capture_error = None
+            try:
+                specs = setup.specs()
+            except Exception as exc:
+                self.capture_error = str(exc)
+                raise
+            self.setup = setup
+            self._health.clear()
+            engine = CaptureEngine(specs, gains_db=dict(setup.gains_db))
+            engine.add_listener(_EngineTap(self, engine))
+            self.engine = engine
+            await engine.start()
+            return True
+
+    async def _stop_engine(self) -> None:
+        engine, self.engine = self.engine, None
+        if engine is not None:
+            # Its tail (the last mix chunk) still reaches the session. Shielded: a cancelled caller must not
+            # leave worker processes half-stopped.
+            await asyncio.shield(engine.stop())
+
+    async def stop_capture(self) -> None:
+        async with self._lock:
+            await self._stop_engine()
+
+    async def wait_capture_finished(self) -> None:
+        """For file sources: returns once every worker reached the end of its file."""
+        engine = self.engine
+        if engine is not None:
+            await engine.wait_finished()
+
+    def set_gain(self, source: Source, db: float) -> None:
+        if self.setup is not None:
+            self.setup.gains_db[source] = db
+        if self.engine is not None and source in self.engine.gains_db:
+            self.engine.set_gain(source, db)
+
+    def capture_stats(self) -> dict:
+        return self.engine.stats() if self.engine is not None else {}
+
+    # --- audio from the engine (event loop) ----------------------------------------------------------
+
+    def _audio(self, chunk: AudioChunk) -> None:
+        if self.session is not None:
+            self.session.on_audio(chunk)
+        if self.transcription is not None:
+            self.transcription.on_audio(chunk)
+
+    def _mix(self, chunk: AudioChunk) -> None:
+        if self.session is not None:
+            self.session.on_mix(chunk)
+        if self.transcription is not None:
+            self.transcription.on_mix(chunk)
+
+    def _gap(self, gap: Gap) -> None:
+        if self.session is not None:
+            try:
+                self.session.append_gap(gap)
+            except OSError:
+                log.exception("journal write failed")
+        self._post(GapEvent(gap))
+
+    def _health_changed(self, health: Health) -> None:
+        previous = self._health.get(health.source)
+        self._health[health.source] = health.state
+        self._post(HealthEvent(health, previous, self.session_time()))
+
+    def session_time(self) -> float | None:
+        t0 = self.session_t0
+        return None if t0 is None else max(0.0, time.monotonic() - t0)
+
+    # --- model ---------------------------------------------------------------------------------------
+
+    def model_problem(self) -> str | None:
+        """Why the configured model can never load (with the fix), checked without side effects."""
+        return self.model.error or model_problem(self.config.model)
+
+    def preload_model(self) -> None:
+        """Start loading the model in the background (the first frame never waits for it)."""
+        self._bind_loop_if_running()
+        self.model.start()
+
+    def _bind_loop_if_running(self) -> None:
+        try:
+            self._bind_loop()
+        except RuntimeError:
+            pass
+
+    def _model_changed(self, status: TranscriptionStatus, notice: str | None, severity: str) -> None:
+        self._post(StatusEvent(status))
+        if notice:
+            self._post(NoticeEvent("Transcription", notice, severity))
+
+    def model_name(self) -> str:
+        return self.model.name
+
+    @property
+    def tstats(self) -> TranscriptionStatus:
+        return self.model.status
+
+    def transcriber_stats(self) -> TranscriptionStatus:
+        """What a status line shows (a read: it advances nothing)."""
+        base = self.model.status
+        st = self.transcription.stats() if self.transcription is not None else None
+        if st is None:
+            return base
+        return TranscriptionStatus(model=base.model, state=base.state, progress=base.progress,
+                                   rtf=st.rtf if st.finals else None, lag_s=st.lag_s, queue=st.queue_depth)
+
+    # --- sessions --------------------------------------------------------------------------------------
+
+    @property
+    def recording(self) -> bool:
+        return self.transcription is not None
+
+    def start_session(self, *, journal: bool = True) -> Path | None:
+        """Start transcribing, into a new journaled session folder (returned) unless ``journal`` is False.
+
+        Raises MeetingError (the model can never load: nothing is created) or OSError (the folder)."""
+        self._bind_loop()
+        problem = self.model_problem()
+        if problem:
+            raise MeetingError(problem)
+        if journal:
+            self.session = self._open_journal()
+        self.session_t0 = time.monotonic()
+        self._stopped_at_s = None
+        self.model.start()
+        self.config.session_start_wall = time.time()
+        self.verdicts = self.echo.make_verdicts()
+        loader = self.model.loader
+        assert loader is not None
+        self.transcription = LiveTranscription(
+            self.config, loader, guard=self.echo.make_guard() if self.echo.guard_enabled else None,
+            mode=lambda: self.mode, on_final=self._final, on_partial=self._partial,
+            on_echo_status=self._echo_status)
+        self._tick_task = asyncio.get_running_loop().create_task(self._echo_ticks(), name="echo-verdicts")
+        return self.session.path if self.session is not None else None
+
+    def _open_journal(self):
+        from meeting_tui.session.store import Session
+
+        setup = self.setup
+        mc = self.config.model
+        return Session.open(
+            self.sessions_dir,
+            mode=setup.mode if setup else Mode.MEETING,
+            devices={Source.MIC: setup.mic, Source.LOOPBACK: setup.loopback} if setup else None,
+            model={"name": self.model_name(), "device": mc.device, "compute_type": mc.compute_type,
+                   "language": mc.language, "beam_size": mc.beam_size, "style": self.config.style},
+            gains_db=setup.gains_db if setup else None,
+            record_audio=self.record_audio,
+            extra=self.session_extra,
+        )
+
+    def _final(self, segment: Segment) -> None:
+        """Transcriber thread: journal (durable when it returns), deliver, then let the filter judge it."""
+        said_at = time.monotonic() - float(segment.extra.get("latency_s") or 0.0)
+        session = self.session
+        if session is not None:
+            try:
+                session.append_segment(segment)
+            except OSError:
+                log.exception("journal write failed")
+        self._post(SegmentEvent(segment, said_at))
+        if self.verdicts is not None:
+            self._retract(self.verdicts.feed(segment))
+
+    def _partial(self, segment: Segment) -> None:
+        self._post(PartialEvent(segment))
+
+    def _retract(self, verdicts: list[Verdict]) -> None:
+        action = self.echo.text_action
+        for v in verdicts:
+            session = self.session
+            if session is not None:
+                try:
+                    session.append_retraction(v.segment, action, v.score)
+                except OSError:
+                    log.exception("journal write failed")
+            self._post(RetractionEvent(v.segment, action, v.score))
+
+    async def _echo_ticks(self) -> None:
+        """The text filter's own clock: held "You" lines are judged even while nobody else speaks."""
+        while True:
+            await asyncio.sleep(ECHO_TICK_S)
+            now = self.session_time()
+            now = self._stopped_at_s if now is None else now
+            if self.verdicts is not None and now is not None:
+                self._retract(self.verdicts.tick(now))
+
+    def _echo_status(self, status) -> None:
+        if getattr(status, "present", False) and status.message:
+            self._post(NoticeEvent("Echo", status.message, "warning"))
+
+    async def stop_session(self, on_progress: Callable[[float], None] | None = None, *,
+                           reason: str = "stopped") -> Path | None:
+        """Stop taking audio into the session, transcribe everything queued, judge the last "You" lines,
+        then close the journal. Returns the session folder."""
+        session, live = self.session, self.transcription
+        if live is None:
+            return None
+        self._stopped_at_s = self.session_time()
+        duration = self._stopped_at_s or 0.0
+        self.session_t0 = None  # no more audio into this session; what is queued still gets transcribed
+
+        def progress(p: DrainProgress) -> None:  # transcriber thread
+            if session is not None:
+                session.report_progress(p.done_s, p.total_s)
+            self.drain_fraction = p.fraction
+            if on_progress is not None:
+                on_progress(p.fraction)
+
+        try:
+            await live.drain(progress)
+        finally:
+            if self._tick_task is not None:
+                self._tick_task.cancel()
+                self._tick_task = None
+            if self.verdicts is not None:
+                self._retract(self.verdicts.flush())
+            self.transcription = None
+            self.verdicts = None
+            self.session = None
+            self.drain_fraction = None
+        if session is None:
+            return None
+        await asyncio.to_thread(session.close, reason, duration_s=duration)
+        return session.path
+
+    def abandon_session(self, reason: str = "interrupted") -> Path | None:
+        """Without an event loop (a second Ctrl+C): drain on this thread, then close the journal."""
+        session, live = self.session, self.transcription
+        if live is None:
+            return None
+        duration = self.session_time() or 0.0
+        self.session_t0 = None
+        live.drain_blocking()
+        if self.verdicts is not None:
+            self._retract(self.verdicts.flush())
+        self.session = self.transcription = self.verdicts = None
+        if session is None:
+            return None
+        session.close(reason, duration_s=duration)
+        return session.path
+
+    async def shutdown(self, on_progress: Callable[[float], None] | None = None) -> Path | None:
+        await self.stop_capture()  # first: the engine hands its last samples to the session
+        return await self.stop_session(on_progress)
+
+
+class _EngineTap:
+    """One engine's listener: meters and health of the current engine to the client, audio and gaps onto
+    the session clock (re-timed: engine.t0 - session_t0)."""
+
+    def __init__(self, meeting: Meeting, engine: CaptureEngine) -> None:
+        self.meeting, self.engine = meeting, engine
+
+    def _retimer(self) -> Retimer | None:
+        t0 = self.meeting.session_t0
+        return None if t0 is None else Retimer(self.engine.t0, t0)
+
+    def on_levels(self, levels: dict[Source, Level]) -> None:
+        if self.engine is self.meeting.engine:
+            self.meeting._post(LevelsEvent(levels))
+
+    def on_health(self, health: Health) -> None:
+        if self.engine is self.meeting.engine:
+            self.meeting._health_changed(health)
+
+    def on_gap(self, gap: Gap) -> None:
+        r = self._retimer()
+        if r is not None:
+            self.meeting._gap(r.gap(gap))
+
+    def on_audio(self, chunk: AudioChunk) -> None:
+        r = self._retimer()
+        shifted = r.chunk(chunk) if r is not None else None
+        if shifted is not None:
+            self.meeting._audio(shifted)
+
+    def on_mix(self, chunk: AudioChunk) -> None:
+        r = self._retimer()
+        shifted = r.chunk(chunk) if r is not None else None
+        if shifted is not None:
+            self.meeting._mix(shifted)

