@@ -40,6 +40,12 @@ def run(args: argparse.Namespace) -> int:
         print(json.dumps(report.to_json(), indent=2))
     else:
         print(doctor.format_report(report))
+    if report.recommendation.mode is None:
+        from meeting_tui.capture.preflight import sound_server_problem
+
+        cause = sound_server_problem()
+        if cause:
+            print(f"cause: {cause}", file=sys.stderr)
     if args.save:
         if report.recommendation.mode is None:
             print("nothing saved: no mode works", file=sys.stderr)

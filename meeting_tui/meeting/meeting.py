@@ -8,6 +8,7 @@ event loop; they add only presentation. See docs/architecture.md for the flow.
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import logging
 import time
 from pathlib import Path
@@ -89,6 +90,7 @@ class Meeting:
         self._health: dict[Source, HealthState] = {}
         self._lock = asyncio.Lock()
         self._loop: asyncio.AbstractEventLoop | None = None
+        self._context: contextvars.Context | None = None
         self._tick_task: asyncio.Task | None = None
         self._stopped_at_s: float | None = None
 
@@ -100,7 +102,7 @@ class Meeting:
         loop = self._loop
         if loop is not None and not loop.is_closed():
             try:
-                loop.call_soon_threadsafe(self._deliver, event)
+                loop.call_soon_threadsafe(self._deliver, event, context=self._context)
                 return
             except RuntimeError:  # the loop is closing: deliver here rather than lose the event
                 pass
@@ -113,8 +115,10 @@ class Meeting:
             log.exception("meeting client failed on %r", type(event).__name__)
 
     def _bind_loop(self) -> None:
+        """Events go to this loop, run in the client's context (a Textual app's active app, for one)."""
         if self._loop is None:
             self._loop = asyncio.get_running_loop()
+            self._context = contextvars.copy_context()
 
     # --- capture -------------------------------------------------------------------------------------
 

@@ -1,0 +1,91 @@
+"""`record`, `monitor`, `devices` from the user's seat (subprocesses): bad input fails once, at once, with
+the fix and nothing created; a closed stdout ends quietly; the summary says what it measured."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+import soundfile as sf
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+def env_for(tmp_path, **extra) -> dict:
+    env = dict(os.environ)
+    env.update(HF_HUB_OFFLINE="1", MEETING_TUI_CONFIG=str(tmp_path / "cfg" / "settings.toml"),
+               MEETING_TUI_DATA_DIR=str(tmp_path / "data"), PYTHONPATH=str(REPO), **extra)
+    return env
+
+
+def meeting_tui(tmp_path, *args, timeout=60, **env) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "meeting_tui", *args], env=env_for(tmp_path, **env), cwd=REPO,
+                          capture_output=True, text=True, timeout=timeout, stdin=subprocess.DEVNULL)
+
+
+def test_record_with_an_unusable_model_fails_once_at_once_and_creates_nothing(shared_audio, tmp_path):
+    # --duration 120: a record that ran its course before failing would hit the 30 s timeout.
+    for model in ("smal.en", str(tmp_path / "no-such-model")):
+        res = meeting_tui(tmp_path, "record", "--mic-file", str(shared_audio / "jfk.flac"), "--model", model,
+                          "--duration", "120", timeout=30)
+        assert res.returncode == 1
+        assert res.stderr.count("error:") == 1, res.stderr
+        assert ("did you mean small.en" in res.stderr) if model == "smal.en" else ("does not exist" in res.stderr)
+        assert res.stdout == ""
+        assert not (tmp_path / "data").exists()  # no session folder
+
+
+def test_without_a_sound_server_record_devices_and_doctor_name_the_cause(tmp_path, tiny_model_path):
+    no_server = {"PULSE_SERVER": f"unix:{tmp_path}/no-server/native"}
+    res = meeting_tui(tmp_path, "record", "--duration", "60", "--model", tiny_model_path, timeout=30, **no_server)
+    assert res.returncode == 1, res.stderr
+    assert res.stderr.count("no sound server answers") == 1 and "pulseaudio --start" in res.stderr, res.stderr
+    assert not (tmp_path / "data").exists()
+    res = meeting_tui(tmp_path, "devices", **no_server)
+    assert res.returncode == 1 and "no sound server answers" in res.stderr, (res.stdout, res.stderr)
+
+
+@pytest.mark.slow
+def test_doctor_without_a_sound_server_exits_non_zero_naming_the_cause(tmp_path):
+    res = meeting_tui(tmp_path, "doctor", "--seconds", "0.5", "--no-tone", "--only", "mic", timeout=120,
+                      PULSE_SERVER=f"unix:{tmp_path}/no-server/native")
+    assert res.returncode == 1
+    assert "no sound server answers" in res.stderr, res.stderr
+
+
+def test_monitor_json_into_head_ends_quietly(shared_audio, tmp_path):
+    cmd = (f"{sys.executable} -m meeting_tui monitor --mic-file {shared_audio / 'jfk.flac'} --json "
+           f"--duration 60 --rate 20 | head -1")
+    res = subprocess.run(["bash", "-c", "set -o pipefail; " + cmd], env=env_for(tmp_path), cwd=REPO,
+                         capture_output=True, text=True, timeout=40)
+    assert res.returncode == 0, res.stderr  # monitor's own exit status, through pipefail
+    assert "Traceback" not in res.stderr and "BrokenPipe" not in res.stderr, res.stderr
+    assert json.loads(res.stdout.splitlines()[0])  # the one line head asked for
+
+
+@pytest.mark.model
+def test_record_summary_without_lines_says_so(tmp_path, tiny_model_path):
+    silence = tmp_path / "silence.wav"
+    sf.write(silence, np.zeros(16000 * 2, np.float32), 16000)
+    res = meeting_tui(tmp_path, "record", "--mic-file", str(silence), "--speed", "4", "--model", tiny_model_path,
+                      "--no-partials", timeout=120)
+    assert res.returncode == 0, res.stderr
+    done = [line for line in res.stderr.splitlines() if line.startswith("[done]")]
+    assert done and "0 segments; no lines delivered" in done[0] and " - s" not in done[0], res.stderr
+    assert "saved in" in done[0]  # where the session went
+
+
+@pytest.mark.model
+def test_record_json_lines_are_typed_and_latency_is_measured_where_printed(shared_audio, tmp_path, tiny_model_path):
+    res = meeting_tui(tmp_path, "record", "--mic-file", str(shared_audio / "jfk.flac"), "--model", tiny_model_path,
+                      "--json", "--no-partials", timeout=120)
+    assert res.returncode == 0, res.stderr
+    rows = [json.loads(x) for x in res.stdout.splitlines()]
+    segments = [r for r in rows if r["type"] == "segment"]
+    assert segments and all(r["label"] == "You" for r in segments)
+    assert "median latency You" in res.stderr
