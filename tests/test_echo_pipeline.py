@@ -34,7 +34,10 @@ def _record(tmp_path, mic, loop, model, *extra):
                            str(loop), "--speed", "3", "--model", model, "--out", str(out), "--no-session", "--quiet",
                            *extra], env=env, capture_output=True, text=True, timeout=240, stdin=subprocess.DEVNULL)
     assert proc.returncode == 0, proc.stderr
-    return [json.loads(line) for line in out.read_text().splitlines()]
+    rows = [json.loads(line) for line in out.read_text().splitlines()]
+    # What the user ends up with: "You" lines the echo filter retracted later are gone.
+    dropped = {(r["source"], r["id"]) for r in rows if r["type"] == "retraction" and r["action"] == "drop"}
+    return [r for r in rows if r["type"] == "segment" and (r["source"], r["id"]) not in dropped]
 
 
 def _text(rows, label):

@@ -1,7 +1,12 @@
-"""The headless core never imports Textual (checked in a fresh interpreter, as Harlequin does)."""
+"""The package graph is a DAG (import-linter contracts in pyproject.toml) and the headless core never
+imports Textual (checked in a fresh interpreter, as Harlequin does)."""
 
+import shutil
 import subprocess
 import sys
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
 
 CORE_MODULES = [
     "meeting_tui.types", "meeting_tui.cli", "meeting_tui.capture.engine", "meeting_tui.capture.worker",
@@ -30,3 +35,12 @@ def test_worker_imports_neither_textual_nor_whisper():
             "print(bad); sys.exit(1 if bad else 0)\n")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert out.returncode == 0, out.stdout + out.stderr
+
+
+def test_package_layers_hold():
+    """types -> settings -> capture -> echo -> transcribe -> session -> meeting -> front ends."""
+    lint = shutil.which("lint-imports", path=str(Path(sys.executable).parent)) or shutil.which("lint-imports")
+    assert lint, "import-linter is missing: pip install -e '.[test]'"
+    out = subprocess.run([lint, "--no-cache"], cwd=REPO, capture_output=True, text=True)
+    assert out.returncode == 0, out.stdout[-3000:] + out.stderr
+    assert "Contracts: 2 kept, 0 broken." in out.stdout

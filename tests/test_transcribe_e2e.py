@@ -193,7 +193,7 @@ def test_record_stops_on_sigterm_and_transcribes_what_was_captured(tiny, shared_
         if proc.poll() is None:
             proc.kill()
     assert proc.returncode == 0, stderr
-    rows = [json.loads(x) for x in out.read_text().splitlines()]
+    rows = [json.loads(x) for x in out.read_text().splitlines() if json.loads(x)["type"] == "segment"]
     text = normalize(" ".join(r["text"] for r in rows))
     assert "fellow americans" in text and "ask not" in text, (text, stderr)
     assert "your country" in text  # "what your country can do for you" was captured before the signal
@@ -215,5 +215,5 @@ def test_record_duration_with_two_file_sources(tiny, shared_audio, tmp_path):
         cwd=REPO, env=_cli_env(tmp_path), capture_output=True, text=True, timeout=90)
     assert res.returncode == 0, res.stderr
     rows = [json.loads(x) for x in res.stdout.splitlines() if x.startswith("{")]
-    assert {r["label"] for r in rows} == {"Me", "Them"}
+    assert {r["label"] for r in rows if r["type"] == "segment"} == {"Me", "Them"}
     assert not (tmp_path / "data" / "sessions").exists()

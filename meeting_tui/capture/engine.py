@@ -262,6 +262,11 @@ class CaptureEngine:
             self._health[s].stopped()
         self._publish_health(self.clock())
 
+    @property
+    def finished(self) -> bool:
+        """For finite sources (files): every worker reached its end."""
+        return self._all_finished.is_set()
+
     async def wait_finished(self, timeout: float | None = None) -> bool:
         """For finite sources (files): True once every worker reached its end."""
         try:

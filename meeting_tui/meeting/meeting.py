@@ -93,6 +93,7 @@ class Meeting:
         self._context: contextvars.Context | None = None
         self._tick_task: asyncio.Task | None = None
         self._stopped_at_s: float | None = None
+        self._clock_waits_for_capture = False
 
     # --- events --------------------------------------------------------------------------------------
 
@@ -152,6 +153,9 @@ class Meeting:
             engine.add_listener(_EngineTap(self, engine))
             self.engine = engine
             await engine.start()
+            if self._clock_waits_for_capture:  # a session opened before capture: its clock is the engine's
+                self._clock_waits_for_capture = False
+                self.session_t0 = engine.t0
             return True
 
     async def _stop_engine(self) -> None:
@@ -170,6 +174,12 @@ class Meeting:
         engine = self.engine
         if engine is not None:
             await engine.wait_finished()
+
+    @property
+    def capture_finished(self) -> bool:
+        """File sources only: every worker reached the end of its file."""
+        engine = self.engine
+        return engine is not None and engine.finished
 
     def set_gain(self, source: Source, db: float) -> None:
         if self.setup is not None:
@@ -265,7 +275,11 @@ class Meeting:
             raise MeetingError(problem)
         if journal:
             self.session = self._open_journal()
-        self.session_t0 = time.monotonic()
+        # The session clock starts now, or with the first sample when capture is not running yet (then
+        # `record` and a dashboard recording from launch place the same audio at the same times).
+        running = self.engine is not None and self.engine.running
+        self.session_t0 = time.monotonic() if running else None
+        self._clock_waits_for_capture = not running
         self._stopped_at_s = None
         self.model.start()
         self.config.session_start_wall = time.time()
@@ -345,6 +359,7 @@ class Meeting:
         self._stopped_at_s = self.session_time()
         duration = self._stopped_at_s or 0.0
         self.session_t0 = None  # no more audio into this session; what is queued still gets transcribed
+        self._clock_waits_for_capture = False
 
         def progress(p: DrainProgress) -> None:  # transcriber thread
             if session is not None:
@@ -377,6 +392,7 @@ class Meeting:
             return None
         duration = self.session_time() or 0.0
         self.session_t0 = None
+        self._clock_waits_for_capture = False
         live.drain_blocking()
         if self.verdicts is not None:
             self._retract(self.verdicts.flush())

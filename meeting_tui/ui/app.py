@@ -150,10 +150,11 @@ class MeetingApp(App[int]):
                  capture: bool = True, clock: Callable[[], float] = time.monotonic, model: str | None = None,
                  theme_dirs: list[Path] | None = None, opener: Callable[[Path], None] | None = None,
                  ffmpeg: bool | None = None, record_on_launch: bool | None = None, sessions_dir: Path | None = None,
-                 files: dict[Source, str] | None = None) -> None:
+                 files: dict[Source, str] | None = None, files_speed: float = 1.0) -> None:
         """``record_on_launch``: start a session once capture runs (default: the settings);
         ``sessions_dir``: where sessions go (default: the settings); ``files``: replay these recordings
-        once as the sources instead of devices (tests, benchmarks)."""
+        once as the sources instead of devices (tests, benchmarks), at ``files_speed`` times real time (0: as
+        fast as they are read; their timeline stays the recording's)."""
         from meeting_tui.settings import SettingsStore
 
         super().__init__()
@@ -178,7 +179,7 @@ class MeetingApp(App[int]):
         model_cfg = ModelConfig.from_settings(self.settings.transcription.model)
         if model:
             model_cfg.name = model
-        self.files = files
+        self.files, self.files_speed = files, files_speed
         self.record_on_launch = self.settings.session.start_on_launch if record_on_launch is None else record_on_launch
         self.core = Meeting(_Events(self), settings=self.settings,
                             config=transcriber_config(self.settings, model=model_cfg),
@@ -439,7 +440,7 @@ class MeetingApp(App[int]):
     def capture_setup(self) -> CaptureSetup:
         files = None
         if self.files:
-            files = file_specs({s: p for s, p in self.files.items() if s in self.mode.sources})
+            files = file_specs({s: p for s, p in self.files.items() if s in self.mode.sources}, speed=self.files_speed)
         return CaptureSetup(mode=self.mode, mic=self._stored_ref(Source.MIC), loopback=self._stored_ref(Source.LOOPBACK),
                             gains_db=self.settings.capture.gains_db.as_dict(), demo=self.demo, files=files)
 
