@@ -1,0 +1,154 @@
+"""Client latency of a meeting of alternating turns on the PulseAudio rig: `record` and the dashboard.
+
+    HF_HUB_OFFLINE=1 .venv/bin/python bench/latency_bench.py [--model PATH_OR_NAME] [--rounds 3] [--json OUT]
+
+Latency is measured where the user sees a line: from the end of speech (the moment the utterance's last
+voiced sample reached the app) to the line delivered to the client (printed by `record`, drawn by the
+dashboard's frame), for "You" (the rig's virtual mic) and "Them" (its speakers' monitor). Both front ends
+drive the same meeting (meeting_tui/meeting); figures per source: median (p50) and p95. Default model:
+the bundled tiny.en. Report the load average with any figure (printed at the end).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import re
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+import soundfile as sf
+
+REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO))
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+
+from meeting_tui.types import Source  # noqa: E402
+from tests.rig.rig import start_rig  # noqa: E402
+
+SHARED = REPO.parent / "shared" / "audio"
+
+
+def turns(tmp: Path) -> tuple[Path, Path, float]:
+    """You (left voice of stereo_diarization), then Them (JFK), alternating, each side silent while the
+    other talks: two 16 kHz files of the same length to play into the rig's mic and speakers."""
+    stereo, rate = sf.read(SHARED / "stereo_diarization.wav", dtype="float32")
+    jfk, jrate = sf.read(SHARED / "jfk.flac", dtype="float32")
+    assert rate == jrate == 16000
+    you, them = stereo[:, 0], jfk if jfk.ndim == 1 else jfk.mean(axis=1)
+    pause = np.zeros(int(1.5 * rate), np.float32)
+    mic, loop = [], []
+    for _ in range(ARGS.rounds):
+        for speaker, other in ((you, mic), (them, loop)):
+            line = [speaker, pause]
+            for track in (mic, loop):
+                track.extend(line if track is other else [np.zeros_like(speaker), pause])
+    mic_path, loop_path = tmp / "you.wav", tmp / "them.wav"
+    sf.write(mic_path, np.concatenate(mic), rate)
+    sf.write(loop_path, np.concatenate(loop), rate)
+    return mic_path, loop_path, len(np.concatenate(mic)) / rate
+
+
+def settings_file(tmp: Path, model: str) -> Path:
+    path = tmp / "settings.toml"
+    path.write_text(f'[capture]\nmode = "meeting"\nmic_device = {{ name = "mic", hostapi = "PulseAudio" }}\n'
+                    f'loopback_device = {{ name = "speakers.monitor", hostapi = "PulseAudio" }}\n'
+                    f'[transcription.model]\nname = "{model}"\n', encoding="utf-8")
+    return path
+
+
+def run_record(rig, env, model: str, seconds: float, mic: Path, loop: Path) -> dict:
+    proc = subprocess.Popen([sys.executable, "-m", "meeting_tui", "record", "--model", model, "--json",
+                             "--duration", str(seconds + 4)], env=env, cwd=REPO, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True, stdin=subprocess.DEVNULL)
+    time.sleep(3.0)  # capture and the model are up
+    rig.play(mic, "micsink")
+    rig.play(loop, "speakers")
+    out, err = proc.communicate(timeout=seconds + 120)
+    rig.stop_players()
+    latencies = {}
+    for line in err.splitlines():  # "[done] N segments; median latency Them 1.1 s, You 0.9 s; saved in ..."
+        for label, value in re.findall(r"(You|Them) ([0-9.]+) s", line) if line.startswith("[done]") else []:
+            latencies[label] = float(value)
+    segments = [json.loads(x) for x in out.splitlines() if x.startswith("{") and '"segment"' in x]
+    return {"p50": latencies, "lines": len(segments), "stderr_tail": err.splitlines()[-3:]}
+
+
+def run_dashboard(rig, model: str, seconds: float, mic: Path, loop: Path, tmp: Path) -> dict:
+    from meeting_tui.ui.app import MeetingApp
+
+    app = MeetingApp(record_on_launch=True, sessions_dir=tmp / "dashboard-sessions")
+    result: dict = {}
+
+    async def drive() -> None:
+        async with app.run_test(size=(110, 34)) as pilot:
+            deadline = time.monotonic() + 60
+            while not (app.core.recording and app.core.tstats.state == "ready") and time.monotonic() < deadline:
+                await pilot.pause(0.2)
+            await pilot.pause(1.0)
+            rig.play(mic, "micsink")
+            rig.play(loop, "speakers")
+            end = time.monotonic() + seconds + 4
+            while time.monotonic() < end:
+                await pilot.pause(0.2)
+            rig.stop_players()
+            lat = app.core.latency
+            result.update(values={s.value: lat.values(s) for s in (Source.MIC, Source.LOOPBACK)},
+                          lines=len(app.transcript.segments))
+            await pilot.press("ctrl+q")
+            deadline = time.monotonic() + 120
+            while app.is_running and time.monotonic() < deadline:
+                await pilot.pause(0.2)
+
+    asyncio.run(drive())
+    return result
+
+
+def summary(values: list[float]) -> dict:
+    if not values:
+        return {"n": 0}
+    v = sorted(values)
+    return {"n": len(v), "p50": round(statistics.median(v), 2), "p95": round(v[min(len(v) - 1, int(0.95 * len(v)))], 2)}
+
+
+def main() -> None:
+    from meeting_tui.meeting.model import bundled_model
+
+    model = ARGS.model or bundled_model()
+    with tempfile.TemporaryDirectory(prefix="latency-bench-") as d:
+        tmp = Path(d)
+        rig = start_rig(tmp / "rig")
+        try:
+            mic, loop, seconds = turns(tmp)
+            env = dict(rig.env, MEETING_TUI_CONFIG=str(settings_file(tmp, model)),
+                       MEETING_TUI_DATA_DIR=str(tmp / "data"), PYTHONPATH=str(REPO))
+            os.environ.update({k: v for k, v in env.items() if k.startswith(("PULSE", "RIG", "MEETING_TUI"))})
+            record = run_record(rig, env, model, seconds, mic, loop)
+            dashboard = run_dashboard(rig, model, seconds, mic, loop, tmp)
+        finally:
+            rig.stop()
+    report = {
+        "model": Path(model).name if "/" in model else model, "audio_s": round(seconds, 1),
+        "record_p50": record["p50"], "record_lines": record["lines"],
+        "dashboard": {"You": summary(dashboard["values"]["mic"]), "Them": summary(dashboard["values"]["loopback"])},
+        "dashboard_lines": dashboard["lines"], "loadavg": [round(x, 2) for x in os.getloadavg()],
+    }
+    print(json.dumps(report, indent=2))
+    if ARGS.json:
+        Path(ARGS.json).write_text(json.dumps(report, indent=2))
+
+
+if __name__ == "__main__":
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--model", help="default: the bundled tiny.en")
+    p.add_argument("--rounds", type=int, default=3, help="You/Them turn pairs")
+    p.add_argument("--json", metavar="OUT")
+    ARGS = p.parse_args()
+    main()
