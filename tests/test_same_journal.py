@@ -60,5 +60,16 @@ async def test_record_and_dashboard_journal_the_same_segments(shared_audio, tiny
 
     assert {s[0] for s in by_record} == {"mic", "loopback"}
     assert [(s[0], s[1]) for s in by_record] == [(s[0], s[1]) for s in by_dashboard]
-    for r, d in zip(by_record, by_dashboard):  # one session clock: the same times, up to capture start-up
-        assert abs(r[2] - d[2]) < 0.3 and abs(r[3] - d[3]) < 0.3, (r, d)
+    # One session clock from the first sample captured. Each source's times follow its recording exactly
+    # (the same utterance boundaries); where a source starts on the clock depends on when its worker process
+    # came up (a file worker's timeline starts then, as a sound card's would), which varies by a fraction
+    # of a second with the machine's load.
+    for source in ("mic", "loopback"):
+        rec = [s for s in by_record if s[0] == source]
+        dash = [s for s in by_dashboard if s[0] == source]
+        shift = dash[0][2] - rec[0][2]
+        assert abs(shift) < 1.5, (source, shift)
+        for i, (r, d) in enumerate(zip(rec, dash)):
+            assert abs(d[2] - r[2] - shift) < 0.05, (r, d, shift)
+            if i < len(rec) - 1:  # the last utterance is closed by the stop, not by a pause
+                assert abs(d[3] - r[3] - shift) < 0.05, (r, d, shift)

@@ -36,7 +36,7 @@ from meeting_tui.meeting.setup import CaptureSetup
 from meeting_tui.meeting.transcription import LiveTranscription
 from meeting_tui.transcribe.model import ModelConfig
 from meeting_tui.transcribe.transcriber import DrainProgress, TranscriberConfig
-from meeting_tui.types import AudioChunk, Gap, Health, HealthState, Level, Mode, Segment, Source
+from meeting_tui.types import SESSION_RATE, AudioChunk, Gap, Health, HealthState, Level, Mode, Segment, Source
 
 log = logging.getLogger("meeting_tui.meeting")
 
@@ -153,9 +153,6 @@ class Meeting:
             engine.add_listener(_EngineTap(self, engine))
             self.engine = engine
             await engine.start()
-            if self._clock_waits_for_capture:  # a session opened before capture: its clock is the engine's
-                self._clock_waits_for_capture = False
-                self.session_t0 = engine.t0
             return True
 
     async def _stop_engine(self) -> None:
@@ -275,7 +272,7 @@ class Meeting:
             raise MeetingError(problem)
         if journal:
             self.session = self._open_journal()
-        # The session clock starts now, or with the first sample when capture is not running yet (then
+        # The session clock starts now, or at the first sample captured when capture is not running yet (then
         # `record` and a dashboard recording from launch place the same audio at the same times).
         running = self.engine is not None and self.engine.running
         self.session_t0 = time.monotonic() if running else None
@@ -418,6 +415,13 @@ class _EngineTap:
         t0 = self.meeting.session_t0
         return None if t0 is None else Retimer(self.engine.t0, t0)
 
+    def _first_sample(self, chunk: AudioChunk) -> None:
+        """A session opened before capture starts its clock at the first sample captured."""
+        meeting = self.meeting
+        if meeting._clock_waits_for_capture and self.engine is meeting.engine:
+            meeting._clock_waits_for_capture = False
+            meeting.session_t0 = self.engine.t0 + chunk.start / SESSION_RATE
+
     def on_levels(self, levels: dict[Source, Level]) -> None:
         if self.engine is self.meeting.engine:
             self.meeting._post(LevelsEvent(levels))
@@ -432,6 +436,7 @@ class _EngineTap:
             self.meeting._gap(r.gap(gap))
 
     def on_audio(self, chunk: AudioChunk) -> None:
+        self._first_sample(chunk)
         r = self._retimer()
         shifted = r.chunk(chunk) if r is not None else None
         if shifted is not None:
