@@ -15,7 +15,6 @@ import argparse
 import asyncio
 import json
 import os
-import re
 import statistics
 import subprocess
 import sys
@@ -39,10 +38,11 @@ SHARED = REPO.parent / "shared" / "audio"
 def turns(tmp: Path) -> tuple[Path, Path, float]:
     """You (left voice of stereo_diarization), then Them (JFK), alternating, each side silent while the
     other talks: two 16 kHz files of the same length to play into the rig's mic and speakers."""
-    stereo, rate = sf.read(SHARED / "stereo_diarization.wav", dtype="float32")
-    jfk, jrate = sf.read(SHARED / "jfk.flac", dtype="float32")
-    assert rate == jrate == 16000
-    you, them = stereo[:, 0], jfk if jfk.ndim == 1 else jfk.mean(axis=1)
+    from meeting_tui.transcribe.audio_io import read_audio
+
+    rate = 16000
+    you = read_audio(SHARED / "stereo_diarization.wav", channels="split")[0]
+    them = read_audio(SHARED / "jfk.flac", channels="mix")[0]
     pause = np.zeros(int(1.5 * rate), np.float32)
     mic, loop = [], []
     for _ in range(ARGS.rounds):
@@ -73,12 +73,10 @@ def run_record(rig, env, model: str, seconds: float, mic: Path, loop: Path) -> d
     rig.play(loop, "speakers")
     out, err = proc.communicate(timeout=seconds + 120)
     rig.stop_players()
-    latencies = {}
-    for line in err.splitlines():  # "[done] N segments; median latency Them 1.1 s, You 0.9 s; saved in ..."
-        for label, value in re.findall(r"(You|Them) ([0-9.]+) s", line) if line.startswith("[done]") else []:
-            latencies[label] = float(value)
-    segments = [json.loads(x) for x in out.splitlines() if x.startswith("{") and '"segment"' in x]
-    return {"p50": latencies, "lines": len(segments), "stderr_tail": err.splitlines()[-3:]}
+    rows = [json.loads(x) for x in out.splitlines() if x.startswith("{")]
+    summary_row = next((r for r in rows if r["type"] == "summary"), {"latency": {}})
+    return {"latency": summary_row["latency"], "lines": sum(r["type"] == "segment" for r in rows),
+            "stderr_tail": err.splitlines()[-3:]}
 
 
 def run_dashboard(rig, model: str, seconds: float, mic: Path, loop: Path, tmp: Path) -> dict:
@@ -119,7 +117,7 @@ def summary(values: list[float]) -> dict:
 
 
 def main() -> None:
-    from meeting_tui.meeting.model import bundled_model
+    from meeting_tui.meeting.model import bundled_model, display_name
 
     model = ARGS.model or bundled_model()
     with tempfile.TemporaryDirectory(prefix="latency-bench-") as d:
@@ -135,8 +133,8 @@ def main() -> None:
         finally:
             rig.stop()
     report = {
-        "model": Path(model).name if "/" in model else model, "audio_s": round(seconds, 1),
-        "record_p50": record["p50"], "record_lines": record["lines"],
+        "model": display_name(model), "audio_s": round(seconds, 1),
+        "record": record["latency"], "record_lines": record["lines"],
         "dashboard": {"You": summary(dashboard["values"]["mic"]), "Them": summary(dashboard["values"]["loopback"])},
         "dashboard_lines": dashboard["lines"], "loadavg": [round(x, 2) for x in os.getloadavg()],
     }

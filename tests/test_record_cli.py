@@ -89,3 +89,39 @@ def test_record_json_lines_are_typed_and_latency_is_measured_where_printed(share
     segments = [r for r in rows if r["type"] == "segment"]
     assert segments and all(r["label"] == "You" for r in segments)
     assert "median latency You" in res.stderr
+
+
+@pytest.mark.rig
+@pytest.mark.slow
+def test_monitor_prints_a_crash_and_the_recovery_as_they_happen(rig, tmp_path):
+    import signal
+    import time
+
+    import psutil
+
+    from tests.capture_helpers import write_tone
+
+    rig.play(write_tone(tmp_path / "tone.wav", 440, 30), "micsink")
+    env = env_for(tmp_path, **{k: v for k, v in rig.env.items() if k.startswith(("PULSE", "RIG"))})
+    proc = subprocess.Popen([sys.executable, "-m", "meeting_tui", "monitor", "--mode", "mic", "--mic", "mic",
+                             "--json", "--rate", "2", "--duration", "25"], env=env, cwd=REPO,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, stdin=subprocess.DEVNULL)
+    lines: list[dict] = []
+    try:
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline and not any(r.get("mic", {}).get("state") == "live" for r in lines):
+            lines.append(json.loads(proc.stdout.readline()))
+        workers = [p for p in psutil.Process(proc.pid).children(recursive=True) if "worker" in " ".join(p.cmdline())]
+        assert workers, lines
+        workers[0].send_signal(signal.SIGKILL)
+        deadline = time.monotonic() + 15
+        while time.monotonic() < deadline and not any(r.get("event") == "recovered" for r in lines):
+            lines.append(json.loads(proc.stdout.readline()))
+    finally:
+        proc.terminate()
+        proc.communicate(timeout=30)
+    events = [(r["source"], r["event"]) for r in lines if r.get("type") == "health"]
+    assert ("mic", "crashed") in events and ("mic", "recovered") in events, (events, lines[-5:])
+    assert events.index(("mic", "crashed")) < events.index(("mic", "recovered"))
+    crashed = next(r for r in lines if r.get("event") == "crashed")
+    assert crashed["reason"] and crashed["t"] is not None

@@ -9,7 +9,7 @@ import math
 import sys
 import time
 
-from meeting_tui.commands.health import health_json, health_text, transition
+from meeting_tui.commands.health import Transitions, health_json, health_text
 from meeting_tui.commands.output import Stdout, err
 from meeting_tui.meeting.events import HealthEvent, LevelsEvent, MeetingEvent
 from meeting_tui.types import DeviceRef, Mode, Source
@@ -51,6 +51,7 @@ class _Printer:
     def __init__(self, as_json: bool, every: float) -> None:
         self.as_json, self.every = as_json, every
         self.stdout = Stdout()
+        self.transition = Transitions()
         self.meeting = None
         self.peak: dict[Source, float] = {}
         self.rms: dict[Source, float] = {}
@@ -60,7 +61,7 @@ class _Printer:
         if isinstance(event, LevelsEvent):
             self._levels(event)
         elif isinstance(event, HealthEvent):
-            what = transition(event)
+            what = self.transition(event)
             if what is None:
                 return
             line = json.dumps(health_json(event, what)) if self.as_json else "  ! " + health_text(event, what)

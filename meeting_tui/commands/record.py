@@ -8,7 +8,7 @@ import asyncio
 import json
 import sys
 
-from meeting_tui.commands.health import health_json, health_text, stamp, transition
+from meeting_tui.commands.health import Transitions, health_json, health_text, stamp
 from meeting_tui.commands.output import Stdout, err
 from meeting_tui.meeting.events import (
     HealthEvent,
@@ -82,6 +82,7 @@ class _Printer:
     def __init__(self, args, labels: dict[Source, str], out) -> None:
         self.args, self.labels, self.out = args, labels, out
         self.stdout = Stdout()
+        self.transition = Transitions()
         self.meeting = None
         self.failed = asyncio.Event()
         self.segments = 0
@@ -110,7 +111,7 @@ class _Printer:
             self._write(rec, f"[{stamp(seg.start)}] {self.label(seg.source)}: (echo of "
                              f"{self.label(Source.LOOPBACK)}, {what}) {seg.text}")
         elif isinstance(event, HealthEvent):
-            what = transition(event)
+            what = self.transition(event)
             if what is None:
                 return
             if self.args.json:
@@ -212,6 +213,10 @@ def cmd_record(args) -> int:
     finally:
         if out is not None:
             out.close()
+    if args.json and result["rc"] == 0:
+        printer.stdout.line(json.dumps({"type": "summary", "segments": printer.segments,
+                                        "session": str(result["path"]) if result["path"] else None,
+                                        "latency": meeting.latency.as_dict(config.labels)}))
     if not args.quiet and result["rc"] == 0:
         err(f"[done] {printer.segments} segments; {meeting.latency.summary(config.labels)}"
             + (f"; saved in {result['path']}" if result["path"] else ""))

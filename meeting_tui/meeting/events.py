@@ -41,11 +41,17 @@ class RetractionEvent:
 
 @dataclass(frozen=True)
 class HealthEvent:
-    """A source's health changed. ``session_s``: the session clock then (None outside a session)."""
+    """A source's health changed. ``session_s``: the session clock then (None outside a session);
+    ``capture_s``: seconds since this capture started."""
 
     health: Health
     previous: HealthState | None
     session_s: float | None
+    capture_s: float | None = None
+
+    @property
+    def time_s(self) -> float | None:
+        return self.session_s if self.session_s is not None else self.capture_s
 
 
 @dataclass(frozen=True)

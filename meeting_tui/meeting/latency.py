@@ -38,3 +38,14 @@ class ClientLatency:
         parts = [f"{labels.get(s, s.value)} {statistics.median(v):.1f} s" for s, v in sorted(
             ((s, self.values(s)) for s in list(self._seen)), key=lambda sv: sv[0].value) if v]
         return ("median latency " + ", ".join(parts)) if parts else "no lines delivered"
+
+    def as_dict(self, labels: dict[Source, str]) -> dict:
+        """Per label: lines counted, p50 and p95 in seconds."""
+        out = {}
+        for source in list(self._seen):
+            v = sorted(self.values(source))
+            if v:
+                out[labels.get(source, source.value)] = {
+                    "n": len(v), "p50": round(statistics.median(v), 3),
+                    "p95": round(v[min(len(v) - 1, int(0.95 * len(v)))], 3)}
+        return out

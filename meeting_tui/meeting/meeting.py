@@ -212,7 +212,9 @@ class Meeting:
     def _health_changed(self, health: Health) -> None:
         previous = self._health.get(health.source)
         self._health[health.source] = health.state
-        self._post(HealthEvent(health, previous, self.session_time()))
+        engine = self.engine
+        capture_s = time.monotonic() - engine.t0 if engine is not None else None
+        self._post(HealthEvent(health, previous, self.session_time(), capture_s))
 
     def session_time(self) -> float | None:
         t0 = self.session_t0
