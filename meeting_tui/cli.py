@@ -44,8 +44,20 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def utf8_when_redirected() -> None:
+    """Text to a file or pipe: UTF-8 with replacement. Without this, Windows encodes non-console stdio with
+    the ANSI code page and the first device name or transcript line outside it raises UnicodeEncodeError."""
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            if not stream.isatty() and hasattr(stream, "reconfigure"):
+                stream.reconfigure(encoding="utf-8", errors="replace")
+        except (OSError, ValueError, AttributeError):
+            pass
+
+
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
+    utf8_when_redirected()
     if argv[:1] == ["worker"]:  # hot path, started once per source: skip every other import
         from meeting_tui.capture.worker import run
 

@@ -99,6 +99,24 @@ def fsync_dir(path: str | os.PathLike[str]) -> None:
             os.close(fd)
 
 
+REPLACE_RETRY_S = (0.01, 0.02, 0.05, 0.1, 0.2, 0.4, 0.8)  # ~1.6 s in all
+
+
+def replace(src: str | os.PathLike[str], dst: str | os.PathLike[str]) -> None:
+    """``os.replace``, retried on Windows while another process holds ``dst`` (WinError 5 access denied,
+    32 sharing violation: an indexer or antivirus scanning it) with a short backoff. Raises the last error."""
+    import time
+
+    for delay in (*REPLACE_RETRY_S, None):
+        try:
+            os.replace(src, dst)
+            return
+        except PermissionError as exc:
+            if _POSIX or delay is None or getattr(exc, "winerror", None) not in (5, 32):
+                raise
+            time.sleep(delay)
+
+
 def atomic_write(path: str | os.PathLike[str], data: str | bytes, *, mode: int = FILE_MODE) -> Path:
     """Replace ``path`` with ``data`` all at once: temp file in the same dir, fsync, os.replace.
 
@@ -115,7 +133,7 @@ def atomic_write(path: str | os.PathLike[str], data: str | bytes, *, mode: int =
             os.fsync(fh.fileno())
         if _POSIX:
             os.chmod(tmp, mode)
-        os.replace(tmp, path)
+        replace(tmp, path)
     except BaseException:
         with contextlib.suppress(OSError):
             os.unlink(tmp)

@@ -228,6 +228,10 @@ class _FakeStream:
 def _fake_module(devices, default_out_index, fail_open=None):
     mod = types.ModuleType("pyaudiowpatch")
     mod.paFloat32, mod.paContinue, mod.paWASAPI = 1, 0, 13
+    by_index = {d["index"]: d for d in devices}
+    by_index.update({i: {"index": i, "name": f"MME {i}", "hostApi": 0, "maxInputChannels": 2,
+                         "maxOutputChannels": 0, "defaultSampleRate": 44100.0, "isLoopbackDevice": False}
+                     for i in range(max(by_index) + 1) if i not in by_index})
 
     class PyAudio:
         instances = []
@@ -243,6 +247,18 @@ def _fake_module(devices, default_out_index, fail_open=None):
 
         def get_default_wasapi_device(self, *, d_out=False, d_in=False):
             return next(d for d in devices if d["index"] == default_out_index)
+
+        # The calls the backend makes (pyaudiowpatch/__init__.py: get_device_count, get_device_info_by_index,
+        # get_host_api_info_by_type returning the host API dict with "index" and "defaultOutputDevice").
+        def get_device_count(self):
+            return len(by_index)
+
+        def get_device_info_by_index(self, i):
+            return by_index[i]
+
+        def get_host_api_info_by_type(self, t):
+            assert t == mod.paWASAPI
+            return {"index": WASAPI, "type": t, "name": "Windows WASAPI", "defaultOutputDevice": default_out_index}
 
         def open(self, **kwargs):
             if fail_open and kwargs.get("input"):
@@ -292,7 +308,9 @@ def test_backend_opens_default_loopback_at_device_format(fake_pyaudio):
     assert render.kwargs["output"] and render.kwargs["output_device_index"] == 11  # silent keep-alive
     out, flag = render.callback(None, 256, {}, 0)
     assert out == bytes(4 * 8 * 256) and flag == mod.paContinue
-    assert (info.device, info.hostapi, info.samplerate, info.channels) == ("Speakers [Loopback]", "Windows WASAPI", 48000, 8)
+    # opened at the device's 8 channels, sent downmixed to stereo (front pair + centre at -3 dB)
+    assert (info.device, info.hostapi, info.samplerate, info.channels) == ("Speakers [Loopback]", "Windows WASAPI", 48000, 2)
+    assert info.extra["device_channels"] == 8
     assert "rate_note" in info.extra
 
     # one real packet, then nothing: zeros flagged as synthesized follow by elapsed time
@@ -303,8 +321,10 @@ def test_backend_opens_default_loopback_at_device_format(fake_pyaudio):
     assert backend.poll() is None
     real = [g for g in got if g[2] == 0]
     synth = [g for g in got if g[2] & FLAG_SYNTH_SILENCE]
-    assert len(real) == 1 and real[0][0].shape == (480, 8) and real[0][0][0, 3] == 3.0
-    assert synth and all(not s[0].any() and s[0].shape[1] == 8 for s in synth)
+    # channels 0..7 carry 0..7: left = FL(0) + 0.707 * FC(2), right = FR(1) + 0.707 * FC(2); LFE (3) dropped
+    assert len(real) == 1 and real[0][0].shape == (480, 2)
+    assert real[0][0][0].tolist() == pytest.approx([0 + 0.7071 * 2, 1 + 0.7071 * 2], abs=1e-5)
+    assert synth and all(not s[0].any() and s[0].shape[1] == 2 for s in synth)
     assert synth[0][1] == pytest.approx(real[0][1] + 0.01, abs=1e-6)
 
     # the endpoint is invalidated: is_active() turns False and poll() reports it
@@ -343,3 +363,65 @@ def test_backend_on_linux_says_windows_only():
     with pytest.raises(CaptureError) as err:
         pawp.PyAudioWPatchBackend(None).open(lambda *a: None)
     assert "Windows" in str(err.value)
+
+
+# --- names PortAudio cut at 127 bytes (char name[PA_WASAPI_DEVICE_NAME_LEN = 128], pa_win_wasapi.c) ---------
+
+def _cut(name: str) -> bytes:
+    return name.encode("utf-8")[:pawp.NAME_BYTES]
+
+
+def test_a_loopback_name_cut_at_127_bytes_is_found_by_prefix():
+    render = "Haut-parleurs de la salle de réunion " + "é" * 45  # the loopback name passes 127 bytes
+    cut = _cut(pawp.loopback_name(render)).decode("utf-8", "ignore")
+    devices = [dev(30, cut, WASAPI, 2, 0, 48000.0, loop=True), *DEVICES]
+    assert pawp.find_loopback(devices, render)["index"] == 30
+    assert pawp.find_loopback(devices, None, default_output={"name": render, "isLoopbackDevice": False})["index"] == 30
+    # a short name is never taken for a cut one
+    assert not pawp.name_matches("Speakers", "Speakers (2- USB Audio) [Loopback]")
+
+
+def test_a_name_cut_inside_a_character_does_not_break_the_device_list():
+    render = "Réunion " + "é" * 60  # 128 bytes with the suffix: the cut lands inside an "é"
+    raw = pawp.loopback_name(render).encode("utf-8")[:pawp.NAME_BYTES - 1]
+    with pytest.raises(UnicodeDecodeError):
+        raw.decode("utf-8")  # what PyUnicode_FromString does with it (strict UTF-8)
+    good = dev(5, "Speakers", WASAPI, 0, 2, 48000.0)
+
+    class RawInfo:  # the _portaudiowpatch paDeviceInfo object: every field but the name still reads
+        structVersion, hostApi, maxInputChannels, maxOutputChannels = 2, WASAPI, 2, 0
+        defaultLowInputLatency = defaultLowOutputLatency = 0.01
+        defaultHighInputLatency = defaultHighOutputLatency = 0.1
+        defaultSampleRate, isLoopbackDevice = 48000.0, True
+
+    class PA:
+        def get_device_info_by_index(self, i):
+            if i == 5:
+                return good
+            raw.decode("utf-8")  # raises exactly as the C getter does
+
+    assert pawp.device_info(PA(), 5) is good
+    info = pawp.device_info(PA(), 6, raw_info=RawInfo())
+    assert info["name"] == raw.decode("utf-8", "ignore") and info["isLoopbackDevice"] and info["index"] == 6
+    assert pawp.find_loopback([info], render)["index"] == 6
+
+
+def test_5_1_and_7_1_downmix_keeps_the_front_pair_and_the_centre():
+    n = 480
+    t = np.arange(n) / 48000
+    fl, fr, fc, lfe = (np.sin(2 * np.pi * f * t).astype(np.float32) for f in (500, 700, 900, 60))
+    z = np.zeros(n, np.float32)
+    for block in (np.stack([fl, fr, fc, lfe, z, z], 1), np.stack([fl, fr, fc, lfe, z, z, z, z], 1)):
+        out = pawp.downmix(block, None)
+        assert out.shape == (n, 2)
+        np.testing.assert_allclose(out[:, 0], fl + 0.7071 * fc, atol=1e-6)
+        np.testing.assert_allclose(out[:, 1], fr + 0.7071 * fc, atol=1e-6)
+    # dialogue only in the centre of a 5.1 stream: a plain mean over 6 channels loses 10-12 dB against this
+    speech = np.stack([z, z, fc, z, z, z], 1)
+    ours = np.sqrt(np.mean(pawp.downmix(speech, 1) ** 2))
+    mean = np.sqrt(np.mean(speech.mean(axis=1) ** 2))
+    assert 20 * np.log10(ours / mean) > 10
+    # quad (no centre): fronts only; stereo and mono pass through
+    quad = np.stack([fl, fr, lfe, lfe], 1)
+    np.testing.assert_allclose(pawp.downmix(quad, None), np.stack([fl, fr], 1))
+    assert pawp.downmix(np.stack([fl, fr], 1), None).shape == (n, 2)

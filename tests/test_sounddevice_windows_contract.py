@@ -44,3 +44,17 @@ def test_missing_device_names_the_fix():
     with pytest.raises(CaptureError) as err:
         SoundDeviceBackend("USB Headset", "Windows WASAPI")._resolve_windows(DocumentedSounddevice())
     assert "meeting-tui devices" in err.value.hint
+
+
+def test_mic_list_hides_wdm_ks_and_shows_each_device_once_under_wasapi():
+    from meeting_tui.capture import wasapi_names
+
+    apis = [{"name": "MME", "default_input_device": 0}, {"name": "Windows DirectSound", "default_input_device": 2},
+            {"name": "Windows WASAPI", "default_input_device": 4}, {"name": "Windows WDM-KS", "default_input_device": 5}]
+    devices = DEVICES + [{"name": "Microphone Array 1 (Intel® Smart Sound)", "hostapi": 3, "max_input_channels": 4,
+                          "default_samplerate": 16000.0},
+                         {"name": LONG, "hostapi": 3, "max_input_channels": 2, "default_samplerate": 48000.0}]
+    rows = wasapi_names.windows_mic_rows(devices, apis)
+    assert [(r["name"], r["hostapi"]) for r in rows] == [(LONG, "Windows WASAPI"),
+                                                         ("Microsoft Sound Mapper - Input", "MME")]
+    assert rows[0]["is_default"] and not rows[1]["is_default"]

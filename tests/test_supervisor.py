@@ -129,3 +129,73 @@ def test_finite_file_sources_finish_cleanly(tmp_path):
     assert finished
     assert abs(len(rec.samples(Source.MIC)) - 16000) <= 2
     assert HealthState.CRASHED not in rec.states(Source.MIC)
+
+
+# Opens its "device" slowly (argv[1] seconds), then streams frames until stdin closes; argv[2] == "never"
+# never finishes opening.
+SLOW_OPEN = r"""
+import os, sys, time, threading, numpy as np
+from meeting_tui.capture.frames import encode_frame
+time.sleep(float(sys.argv[1]))
+if sys.argv[2] == "never":
+    time.sleep(60)
+sys.stderr.write('{"event": "started", "samplerate": 16000, "channels": 1}\n'); sys.stderr.flush()
+stop = threading.Event()
+threading.Thread(target=lambda: (os.read(0, 1), stop.set()), daemon=True).start()
+i = 0
+while not stop.is_set():
+    sys.stdout.buffer.write(encode_frame(i, time.monotonic(), 16000, np.full((160, 1), 0.1, np.float32)))
+    sys.stdout.buffer.flush(); i += 1; time.sleep(0.01)
+"""
+
+
+def _supervise(argv, seconds, **kw):
+    seen = {"frames": 0, "exits": [], "messages": []}
+
+    async def run():
+        sup = WorkerSupervisor("mic", argv, WorkerEvents(
+            on_spawned=lambda: None, on_started=lambda info: None,
+            on_frames=lambda fr: seen.__setitem__("frames", seen["frames"] + len(fr)),
+            on_exit=seen["exits"].append, on_finished=lambda: None, on_message=seen["messages"].append), **kw)
+        sup.start()
+        await asyncio.sleep(seconds)
+        await sup.stop()
+        return sup
+
+    return asyncio.run(run()), seen
+
+
+def test_a_slow_device_open_is_not_taken_for_a_stall():
+    # Opening takes 2.5 s, more than the 1 s stall limit: the start-up limit (6 s) applies until "started".
+    sup, seen = _supervise([sys.executable, "-c", SLOW_OPEN, "2.5", "open"], 4.5, stall_restart_s=1.0,
+                           startup_timeout_s=6.0)
+    assert seen["exits"] == [] and sup.stats.starts == 1
+    assert seen["frames"] > 50
+
+
+def test_a_device_that_never_opens_is_restarted_after_the_startup_timeout():
+    sup, seen = _supervise([sys.executable, "-c", SLOW_OPEN, "0", "never"], 3.5, stall_restart_s=1.0,
+                           startup_timeout_s=1.5)
+    assert seen["exits"] and "did not open within 2 s" in seen["exits"][0]  # 1.5 rounds to 2
+    assert sup.stats.starts >= 2
+
+
+def test_restart_now_replaces_the_worker_without_reporting_a_crash():
+    async def run():
+        seen = {"exits": [], "messages": [], "spawned": 0}
+        sup = WorkerSupervisor("mic", [sys.executable, "-c", SLOW_OPEN, "0", "open"], WorkerEvents(
+            on_spawned=lambda: seen.__setitem__("spawned", seen["spawned"] + 1), on_started=lambda info: None,
+            on_frames=lambda fr: None, on_exit=seen["exits"].append, on_finished=lambda: None,
+            on_message=seen["messages"].append))
+        sup.start()
+        assert await wait_for(lambda: sup.stats.frames > 10, 10)
+        first = sup.pid
+        assert sup.restart_now("the default microphone changed")
+        assert await wait_for(lambda: seen["spawned"] >= 2 and sup.pid != first and sup.stats.frames > 0, 10)
+        await sup.stop()
+        return sup, seen, first
+
+    sup, seen, first = asyncio.run(run())
+    assert seen["exits"] == []
+    assert {"event": "restart", "message": "the default microphone changed"} in seen["messages"]
+    assert not psutil.pid_exists(first) or psutil.Process(first).status() == psutil.STATUS_ZOMBIE

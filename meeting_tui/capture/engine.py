@@ -16,6 +16,7 @@ from typing import Callable, Protocol, runtime_checkable
 
 import numpy as np
 
+from meeting_tui.capture.default_device import DefaultFollower
 from meeting_tui.capture.devices import PULSE_DEFAULT_MONITOR
 from meeting_tui.capture.frames import Frame
 from meeting_tui.capture.health import HealthMonitor
@@ -246,12 +247,20 @@ class CaptureEngine:
             sup.start()
         self.running = True
         self._tick_task = asyncio.create_task(self._tick_loop(), name="capture-tick")
+        # Workers on "the default" device reopen when the user switches it (headset plugged in).
+        self.default_follower = DefaultFollower.start_for(self.specs, self._workers, self._default_warning)
+
+    def _default_warning(self, text: str) -> None:
+        log.warning("%s", text)
+        self._emit("on_warning", text)
 
     async def stop(self) -> None:
         """Stop the workers, then hand out every sample still in the pipeline (the tail of the mix)."""
         if not self.running:
             return
         self.running = False
+        if getattr(self, "default_follower", None) is not None:
+            await self.default_follower.stop()
         await asyncio.gather(*(w.stop() for w in self._workers), return_exceptions=True)
         if self._tick_task:
             self._tick_task.cancel()

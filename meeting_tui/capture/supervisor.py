@@ -22,7 +22,10 @@ log = logging.getLogger("meeting_tui.capture")
 
 BACKOFF_S = (0.2, 0.5, 1.0, 2.0, 5.0, 10.0)
 HEALTHY_RUN_S = 10.0  # a worker that ran this long resets the backoff
-STALL_RESTART_S = 4.0  # no frames this long: kill and restart (health says "stalled" after 1 s)
+STALL_RESTART_S = 4.0  # no frames this long once started: kill and restart (health says "stalled" after 1 s)
+# Opening a device is slow on Windows (FFmpeg's dshow open waits up to 8 s, IMMDevice::Activate can take
+# ~4 s): until the worker reports "started" only this longer limit applies.
+STARTUP_TIMEOUT_S = 15.0
 STOP_GRACE_S = 2.0
 READ_SIZE = 1 << 16
 
@@ -52,20 +55,24 @@ class WorkerStats:
 
 class WorkerSupervisor:
     def __init__(self, name: str, argv: list[str], events: WorkerEvents, *, env: dict[str, str] | None = None,
-                 restart: bool = True, stall_restart_s: float = STALL_RESTART_S) -> None:
+                 restart: bool = True, stall_restart_s: float = STALL_RESTART_S,
+                 startup_timeout_s: float = STARTUP_TIMEOUT_S) -> None:
         self.name = name
         self.argv = argv
         self.env = env
         self.events = events
         self.restart = restart
         self.stall_restart_s = stall_restart_s
+        self.startup_timeout_s = startup_timeout_s
         self.stats = WorkerStats()
         self.proc: asyncio.subprocess.Process | None = None
         self._stopping = False
         self._task: asyncio.Task | None = None
         self._last_frame = 0.0
         self._eof_announced = False
-        self._stalled = False
+        self._stalled: str | None = None
+        self._opened_at: float | None = None  # when this process said "started"
+        self._requested: str | None = None  # restart_now's reason, for the current process
         self._last_error_message: str | None = None
 
     @property
@@ -74,6 +81,19 @@ class WorkerSupervisor:
 
     def start(self) -> None:
         self._task = asyncio.create_task(self._run(), name=f"worker-{self.name}")
+
+    def restart_now(self, reason: str) -> bool:
+        """Replace the running worker at once (no backoff, not counted as a crash): the default device
+        changed, so a new process opens the new one. False when there is no live worker to replace."""
+        proc = self.proc
+        if self._stopping or proc is None or proc.returncode is not None:
+            return False
+        self._requested = reason
+        try:
+            proc.kill()
+        except ProcessLookupError:
+            return False
+        return True
 
     async def _spawn(self) -> asyncio.subprocess.Process:
         kwargs = {}
@@ -97,6 +117,12 @@ class WorkerSupervisor:
             reason = await self._run_once()
             if self._stopping:
                 break
+            if self._requested is not None:
+                log.info("%s worker: %s", self.name, self._requested)
+                self.events.on_message({"event": "restart", "message": self._requested})
+                self._requested = None
+                self.stats.restarts += 1
+                continue
             if reason is None:  # finished cleanly (end of a replayed file)
                 self.events.on_finished()
                 return
@@ -116,6 +142,7 @@ class WorkerSupervisor:
     async def _run_once(self) -> str | None:
         """Run one worker process to its end. Returns None for a clean finish, else the reason."""
         self._eof_announced = False
+        self._opened_at = None
         try:
             self.proc = await self._spawn()
         except OSError as exc:
@@ -151,8 +178,8 @@ class WorkerSupervisor:
         if reason:
             return reason
         if self._stalled:
-            self._stalled = False
-            return f"no audio for {self.stall_restart_s:.0f} s: restarted the worker"
+            stalled, self._stalled = self._stalled, None
+            return stalled
         if code == 0 and self._eof_announced:
             return None
         return f"{self._last_error_message or 'exited unexpectedly'} (exit code {code})"
@@ -175,6 +202,7 @@ class WorkerSupervisor:
                 continue
             event = msg.get("event")
             if event == "started":
+                self._opened_at = time.monotonic()
                 self.stats.info = msg
                 self.events.on_started(msg)
             elif event == "eof":
@@ -188,10 +216,19 @@ class WorkerSupervisor:
             self.events.on_message(msg)
 
     async def _watchdog(self, proc: asyncio.subprocess.Process) -> None:
+        spawned = time.monotonic()
         while proc.returncode is None:
             await asyncio.sleep(0.25)
-            if time.monotonic() - self._last_frame > self.stall_restart_s and not self._eof_announced:
-                self._stalled = True
+            now = time.monotonic()
+            if self._eof_announced:
+                continue
+            if self._opened_at is None:  # still opening the device: only the start-up limit applies
+                if now - spawned > self.startup_timeout_s:
+                    self._stalled = f"the device did not open within {self.startup_timeout_s:.0f} s: restarted the worker"
+                    await self._kill(proc)
+                    return
+            elif now - max(self._last_frame, self._opened_at) > self.stall_restart_s:
+                self._stalled = f"no audio for {self.stall_restart_s:.0f} s: restarted the worker"
                 await self._kill(proc)
                 return
 
@@ -227,13 +264,29 @@ class WorkerSupervisor:
                 self._task.cancel()
 
 
+def worker_python() -> tuple[str, dict[str, str]]:
+    """The interpreter to start workers with, and the environment it needs.
+
+    In a Windows venv ``sys.executable`` is a launcher that starts the real python.exe as its own child
+    (in a job of its own): the PID we get and put in our job would be the launcher's, not the worker's.
+    Like multiprocessing (bpo-35797), start the base interpreter and tell it the venv through
+    ``__PYVENV_LAUNCHER__``, so the worker is our direct child.
+    """
+    base = getattr(sys, "_base_executable", None)
+    if sys.platform == "win32" and base and os.path.normcase(base) != os.path.normcase(sys.executable) \
+            and os.path.exists(base):
+        return base, {"__PYVENV_LAUNCHER__": sys.executable}
+    return sys.executable, {}
+
+
 def worker_argv(backend: str, args: list[str]) -> list[str]:
-    return [sys.executable, "-m", "meeting_tui.capture.worker", "--backend", backend, *args]
+    return [worker_python()[0], "-m", "meeting_tui.capture.worker", "--backend", backend, *args]
 
 
 def worker_env(extra: dict[str, str] | None = None) -> dict[str, str]:
     env = dict(os.environ)
     env.setdefault("PYTHONUNBUFFERED", "1")
+    env.update(worker_python()[1])
     if extra:
         env.update(extra)
     return env

@@ -95,6 +95,39 @@ def find_input(devices: Iterable[dict], hostapis: Iterable[dict], name: str,
     return None
 
 
+def default_input(hostapis: Iterable[dict]) -> int | None:
+    """WASAPI's default input device index (``sd.query_hostapis()`` dicts), or None."""
+    for api in hostapis:
+        if api["name"] == WASAPI and int(api.get("default_input_device", -1)) >= 0:
+            return int(api["default_input_device"])
+    return None
+
+
+def windows_mic_rows(devices: list[dict], hostapis: list[dict]) -> list[dict]:
+    """The microphone list for the picker: one row per device.
+
+    WDM-KS entries are dropped (kernel streaming usually cannot open a device another app uses), and a
+    device listed under several host APIs keeps only its preferred entry (WASAPI first; an MME name cut
+    to 31 units counts as the same device).
+    """
+    api_names = [h["name"] for h in hostapis]
+    default_idx = default_input(hostapis)
+    candidates = []
+    for idx, dev in enumerate(devices):
+        api = api_names[dev["hostapi"]] if 0 <= dev["hostapi"] < len(api_names) else ""
+        if int(dev.get("max_input_channels", 0)) <= 0 or api == WDMKS:
+            continue
+        candidates.append((HOSTAPI_PREFERENCE.index(api) if api in HOSTAPI_PREFERENCE else 99, idx, dev, api))
+    candidates.sort(key=lambda c: (c[0], c[1]))
+    rows: list[dict] = []
+    for _, idx, dev, api in candidates:
+        if any(same_device(dev["name"], r["name"]) for r in rows):
+            continue  # a less preferred host API's entry for a device already listed
+        rows.append({"name": dev["name"], "hostapi": api, "kind": "mic", "channels": int(dev["max_input_channels"]),
+                     "samplerate": dev["default_samplerate"], "is_default": idx == default_idx, "description": ""})
+    return rows
+
+
 def wasapi_settings_kwargs() -> dict:
     """Keyword arguments for ``sd.WasapiSettings`` when capturing: shared mode, never auto_convert."""
     return {"exclusive": False, "auto_convert": False}

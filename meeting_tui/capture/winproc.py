@@ -1,11 +1,16 @@
-"""Windows process hardening for capture children (workers, FFmpeg, doctor probes).
+r"""Windows process hardening for capture children (workers, FFmpeg, doctor probes).
 
 - ``creationflags()``: ``CREATE_NO_WINDOW`` on Windows, so a child never opens a console window or
   paints over the TUI; 0 elsewhere (``subprocess.Popen`` accepts 0 on POSIX).
 - ``attach_to_job(pid)``: put the child in one Job Object per parent process, created with
   ``JOB_OBJECT_LIMIT_KILL_ON_JOB_CLOSE``. The job handle is never closed explicitly: when the parent
   exits, crashes or is killed from Task Manager, Windows closes the handle and kills every process still
-  in the job (grandchildren such as FFmpeg started by a worker are in it too: job membership is inherited).
+  in the job. Only processes the child starts *after* it was attached inherit the job (FFmpeg started by
+  a worker, say). A process that itself creates a job for its child first is the exception: the venv
+  launcher (a venv's Scripts\python.exe) starts the real python.exe in a job of its own before we can
+  attach, so that python is not in ours; it still dies with the launcher through the launcher's own
+  kill-on-close job (tests/windows/test_winproc_wine.py). Workers avoid the launcher altogether:
+  supervisor.worker_python() starts the base interpreter, as multiprocessing does.
   A no-op returning False on POSIX, where workers exit on stdin EOF instead.
 
 Usage (subprocess or asyncio)::

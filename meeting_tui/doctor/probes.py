@@ -378,6 +378,8 @@ class TonePlayer:
                 argv.insert(1, f"--device={self.plan.tone_sink}")
         else:
             argv = [sys.executable, "-m", "meeting_tui.doctor.probes", "--play", str(self.wav)]
+            if self.plan.loopback:  # the probed output, not whatever is the default
+                argv += ["--play-device", self.plan.loopback.removesuffix(" [Loopback]")]
         try:
             self.proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
                                          stderr=subprocess.DEVNULL, **winproc.popen_kwargs())
@@ -756,14 +758,22 @@ def _same_process_main(args: argparse.Namespace) -> int:
     return 0
 
 
-def _play_main(path: str) -> int:
-    """Play a WAV on the default output with sounddevice (Windows/macOS tone player)."""
+def _play_main(path: str, device: str | None = None) -> int:
+    """Play a WAV with sounddevice (Windows/macOS tone player) on ``device`` (an output's name; on Windows
+    its WASAPI entry), else on the default output."""
     import sounddevice as sd
 
     with wave.open(path, "rb") as w:
         data = np.frombuffer(w.readframes(w.getnframes()), dtype="<i2").reshape(-1, w.getnchannels())
         rate = w.getframerate()
-    sd.play(data.astype(np.float32) / 32768, rate)
+    if device and sys.platform == "win32":
+        device = f"{device}, Windows WASAPI"
+        mix_rate = int(sd.query_devices(device, "output")["default_samplerate"])  # shared mode: the mix rate only
+        if mix_rate != rate:
+            import soxr
+
+            data, rate = soxr.resample(data.astype(np.float32), rate, mix_rate), mix_rate
+    sd.play(data.astype(np.float32) / 32768, rate, device=device or None)
     sd.wait()
     return 0
 
@@ -772,13 +782,14 @@ def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog="python -m meeting_tui.doctor.probes")
     p.add_argument("--same-process", action="store_true")
     p.add_argument("--play")
+    p.add_argument("--play-device")
     p.add_argument("--api", default="sounddevice")
     p.add_argument("--mic")
     p.add_argument("--loopback")
     p.add_argument("--seconds", type=float, default=3.0)
     args = p.parse_args(argv)
     if args.play:
-        return _play_main(args.play)
+        return _play_main(args.play, args.play_device)
     if args.same_process:
         return _same_process_main(args)
     report = run_doctor(seconds=args.seconds)

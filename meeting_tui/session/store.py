@@ -203,12 +203,16 @@ class Session:
         duration = max(self.duration_s, duration_s or 0.0)
         now = time.time()
         end = {"t": "end", "reason": reason, "wall": round(now, 3), "duration_s": round(duration, 3), "segments": self.segment_count}
-        self._journal.append(end)
-        self._journal.close()
-        self.meta.update(end_summary(end, now))
-        write_meta(self.path, self.meta)
-        self._lock.release(remove=True)
-        self.state = "closed"
+        try:
+            self._journal.append(end)
+            self._journal.close()
+            self.meta.update(end_summary(end, now))
+            write_meta(self.path, self.meta)  # retried while Windows holds meta.json (paths.replace)
+        finally:
+            # Never half closed: the folder is released even if meta.json could not be rewritten (the
+            # journal's end marker is the record; recovery rebuilds the summary from it).
+            self._lock.release(remove=True)
+            self.state = "closed"
 
     def __enter__(self) -> Session:
         return self

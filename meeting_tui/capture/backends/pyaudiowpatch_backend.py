@@ -91,6 +91,21 @@ def render_name(loopback: str) -> str:
     return loopback[: -len(LOOPBACK_SUFFIX)] if loopback.endswith(LOOPBACK_SUFFIX) else loopback
 
 
+# PortAudio's WASAPI host API keeps names in char[PA_WASAPI_DEVICE_NAME_LEN = 128] (pa_win_wasapi.c), so a
+# "<render name> [Loopback]" longer than 127 UTF-8 bytes arrives cut, possibly inside a character.
+NAME_BYTES = 127
+
+
+def is_cut_name(name: str) -> bool:
+    """Whether ``name`` may be PortAudio's cut of a longer one (a cut inside a character loses <= 3 bytes)."""
+    return len(name.encode("utf-8")) >= NAME_BYTES - 3
+
+
+def name_matches(candidate: str, wanted: str) -> bool:
+    """Exact, or ``candidate`` is the 127-byte cut of ``wanted``."""
+    return candidate == wanted or (is_cut_name(candidate) and wanted.startswith(candidate))
+
+
 def loopback_devices(devices: Iterable[dict]) -> list[dict]:
     return [d for d in devices if d.get("isLoopbackDevice") and int(d.get("maxInputChannels", 0)) > 0]
 
@@ -119,6 +134,9 @@ def find_loopback(devices: Iterable[dict], name: str | None = None, *,
     for dev in loops:
         if dev["name"] == wanted:
             return dev
+    cut = [dev for dev in loops if name_matches(dev["name"], wanted)]
+    if len(cut) == 1:
+        return cut[0]
     available = ", ".join(repr(render_name(d["name"])) for d in loops) or "none"
     raise CaptureError(f"no WASAPI loopback for {what} (outputs with a loopback: {available})",
                        code=PA_INVALID_DEVICE, hint=_HINTS[PA_INVALID_DEVICE])
@@ -252,11 +270,39 @@ class LoopbackTimeline:
         return blocks
 
 
+CENTRE_GAIN = np.float32(0.7071)  # -3 dB: the centre speaker heard from both sides
+# WAVEFORMATEXTENSIBLE orders channels by speaker bit: front left, front right, then front centre and LFE
+# for the usual masks with a centre (3.0 / 5.1 / 7.1 = 3, 6, 8 channels). Other counts: fronts only.
+_CENTRE_AT = {3: 2, 6: 2, 8: 2}
+
+
+def stereo_downmix(block: np.ndarray) -> np.ndarray:
+    """Front left/right plus -3 dB of the centre; LFE and surrounds dropped. A plain mean of 5.1 would put
+    speech (centre, or left/right) 10-12 dB down among near-silent channels."""
+    n = block.shape[1]
+    if n <= 2:
+        return block
+    left, right = block[:, 0], block[:, 1]
+    centre = _CENTRE_AT.get(n)
+    if centre is not None:
+        c = block[:, centre] * CENTRE_GAIN
+        left, right = left + c, right + c
+    return np.stack([left, right], axis=1).astype(np.float32, copy=False)
+
+
 def downmix(block: np.ndarray, channels: int | None) -> np.ndarray:
-    """Average to mono when one channel was asked for; otherwise keep the device's channels."""
-    if channels == 1 and block.shape[1] > 1:
+    """At most ``channels`` (default 2) out of a device's channels: stereo by ``stereo_downmix``, mono
+    as the mean of that stereo."""
+    out = channels or 2
+    if block.shape[1] > 2:
+        block = stereo_downmix(block)
+    if out == 1 and block.shape[1] > 1:
         return block.mean(axis=1, keepdims=True, dtype=np.float32)
     return block
+
+
+def output_channels(device_channels: int, channels: int | None) -> int:
+    return 1 if channels == 1 or device_channels == 1 else min(2, device_channels)
 
 
 # --------------------------------------------------------------------------------------------------
@@ -293,14 +339,46 @@ def _import_pyaudio():
     return pyaudiowpatch
 
 
-def _all_devices(pa) -> list[dict]:
-    return [pa.get_device_info_by_index(i) for i in range(pa.get_device_count())]
+DEVICE_FIELDS = ("structVersion", "hostApi", "maxInputChannels", "maxOutputChannels", "defaultLowInputLatency",
+                 "defaultLowOutputLatency", "defaultHighInputLatency", "defaultHighOutputLatency",
+                 "defaultSampleRate", "isLoopbackDevice")
+
+
+def device_info(pa, index: int, raw_info=None) -> dict:
+    """``pa.get_device_info_by_index(index)``, surviving a name cut inside a UTF-8 character.
+
+    PyAudioWPatch decodes names with ``PyUnicode_FromString`` (strict UTF-8, _portaudiomodule.c), so such a
+    name raises UnicodeDecodeError, which is no OSError. Keep the device, with the broken tail dropped.
+    """
+    try:
+        return pa.get_device_info_by_index(index)
+    except UnicodeDecodeError as exc:
+        name = bytes(exc.object).decode("utf-8", "ignore")
+        if raw_info is None:
+            raw_info = sys.modules["pyaudiowpatch"].pa.get_device_info(index)
+        info = {"index": index, "name": name}
+        for key in DEVICE_FIELDS:
+            info[key] = getattr(raw_info, key)
+        return info
+
+
+def wasapi_devices(pa, pyaudio) -> list[dict]:
+    """Every WASAPI device (loopbacks included), each via ``device_info``. Raises OSError without WASAPI."""
+    api = pa.get_host_api_info_by_type(pyaudio.paWASAPI)
+    out = []
+    for i in range(pa.get_device_count()):
+        info = device_info(pa, i)
+        if info.get("hostApi") == api["index"]:
+            out.append(info)
+    return out
 
 
 def _default_output(pa) -> dict | None:
     try:
-        return pa.get_default_wasapi_device(d_out=True)
-    except (OSError, IOError):
+        api = pa.get_host_api_info_by_type(sys.modules["pyaudiowpatch"].paWASAPI)
+        index = api["defaultOutputDevice"]
+        return device_info(pa, index) if index >= 0 else None
+    except (OSError, IOError, KeyError):
         return None
 
 
@@ -316,7 +394,7 @@ def list_devices() -> list[dict]:
         return []
     try:
         try:
-            devices = list(pa.get_device_info_generator_by_host_api(host_api_type=pyaudio.paWASAPI))
+            devices = wasapi_devices(pa, pyaudio)
         except OSError:
             return []
         default = _default_output(pa)
@@ -351,7 +429,7 @@ class PyAudioWPatchBackend:
 
     # The PortAudio callback thread and poll() both emit; the lock keeps blocks in timeline order.
     def _emit_zeros(self, blocks: list[tuple[float, int]]) -> None:
-        out_ch = 1 if self.channels == 1 else self._dev_channels
+        out_ch = output_channels(self._dev_channels, self.channels)
         for t, n in blocks:
             self._emit(np.zeros((n, out_ch), dtype=np.float32), t, FLAG_SYNTH_SILENCE)
 
@@ -381,7 +459,7 @@ class PyAudioWPatchBackend:
             raise map_oserror(exc, device="PortAudio", action="start")
         try:
             try:
-                devices = list(self._pa.get_device_info_generator_by_host_api(host_api_type=pyaudio.paWASAPI))
+                devices = wasapi_devices(self._pa, pyaudio)
             except OSError as exc:
                 err = map_oserror(exc, device="WASAPI", action="use")
                 err.hint = _HINTS[PA_HOST_API_NOT_FOUND]
@@ -409,7 +487,7 @@ class PyAudioWPatchBackend:
                  "keepalive": keepalive}
         if self.requested_rate and int(self.requested_rate) != rate:
             extra["rate_note"] = f"opened at the device's own {rate} Hz, not {self.requested_rate}"
-        out_channels = 1 if self.channels == 1 else dev_channels
+        out_channels = output_channels(dev_channels, self.channels)
         return StreamInfo(device=dev["name"], hostapi=HOSTAPI, samplerate=rate, channels=out_channels, extra=extra)
 
     def _open_keepalive(self, pyaudio, devices: list[dict], loopback: dict) -> str:

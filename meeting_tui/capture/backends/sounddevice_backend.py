@@ -74,6 +74,12 @@ class SoundDeviceBackend:
             raise CaptureError("PortAudio has no 'pulse' device",
                                hint="install the ALSA PulseAudio plugin: sudo apt-get install libasound2-plugins")
         if not self.device:
+            if sys.platform == "win32":  # WASAPI's default (follows the Sound settings), not MME's mapper
+                from meeting_tui.capture import wasapi_names
+
+                idx = wasapi_names.default_input(sd.query_hostapis())
+                if idx is not None:
+                    return idx, sd.query_devices(idx)
             return None, sd.query_devices(kind="input")
         if sys.platform == "win32":
             return self._resolve_windows(sd)
@@ -111,18 +117,25 @@ class SoundDeviceBackend:
         sd = _import_sounddevice()
         device, info = self._resolve(sd)
         rate = int(self.samplerate or info["default_samplerate"])
-        channels = int(self.channels or min(2, max(1, info["max_input_channels"])))
+        device_channels = max(1, int(info["max_input_channels"]))
+        channels = int(self.channels or min(2, device_channels))
+        # WASAPI shared mode opens only at the mix format's channel count (a 4-mic array: 4), so open at
+        # the device's own count there and downmix here, as the loopback backend does.
+        wasapi = self._extra_settings(sd, info) is not None
+        open_channels = device_channels if wasapi else channels
+        from meeting_tui.capture.backends.pyaudiowpatch_backend import downmix
 
         def callback(indata, frames, time_info, status):  # PortAudio's thread: no I/O here
             if status.input_overflow:
                 self.overflows += 1
             now = time.monotonic()
             lag = time_info.currentTime - time_info.inputBufferAdcTime if time_info.inputBufferAdcTime else 0.0
-            emit(indata, now - max(0.0, min(lag, 1.0)), 0)
+            block = downmix(indata, channels) if open_channels != channels else indata
+            emit(block, now - max(0.0, min(lag, 1.0)), 0)
 
         try:
             # No WasapiSettings(auto_convert=True): it returned all-zero buffers on some endpoints.
-            self._stream = sd.InputStream(device=device, samplerate=rate, channels=channels, dtype="float32",
+            self._stream = sd.InputStream(device=device, samplerate=rate, channels=open_channels, dtype="float32",
                                           blocksize=self.blocksize, callback=callback,
                                           extra_settings=self._extra_settings(sd, info))
             self._stream.start()
@@ -133,7 +146,7 @@ class SoundDeviceBackend:
         hostapi = sd.query_hostapis(info["hostapi"])["name"]
         name = os.environ.get("PULSE_SOURCE") if device in ("pulse", "default") and self.device else info["name"]
         return StreamInfo(device=name or info["name"], hostapi=self.hostapi or hostapi, samplerate=rate,
-                          channels=channels)
+                          channels=channels, extra={"device_channels": open_channels})
 
     def poll(self) -> str | None:
         if self._stream is not None and not self._stream.active:
@@ -205,6 +218,13 @@ def list_devices() -> list[dict]:
     if found:
         return found
     sd = _import_sounddevice()
+    if sys.platform == "win32":
+        from meeting_tui.capture import wasapi_names
+
+        try:
+            return wasapi_names.windows_mic_rows(sd.query_devices(), sd.query_hostapis())
+        except sd.PortAudioError as exc:
+            raise CaptureError(f"PortAudio cannot list devices: {exc}")
     try:
         default_in = sd.default.device[0]
         apis = sd.query_hostapis()

