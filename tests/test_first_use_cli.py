@@ -46,3 +46,75 @@ def test_broken_settings_file_is_backed_up_once_per_content(tmp_path):
     assert {b.read_text() for b in backups} == {'[capture]\nmode = "mic"\ngains_db = {mic = \n', '[capture]\nmode = \n'}
     cli("sessions")
     assert len(list(config.parent.glob("settings.toml.*-*"))) == 2
+
+
+# --- output formats from the extension, through the writers `export` uses (item 4) -----------------------
+
+FORMAT_LIST = ".txt, .md, .srt, .vtt, .json"
+
+
+@pytest.fixture
+def one_session():
+    from meeting_tui.session.store import Session
+    from meeting_tui.types import Segment, Source
+
+    session = Session.open(mode="meeting", now=1_700_000_000.0)
+    session.append_segment(Segment(Source.MIC, 1.0, 2.0, "Hello from me."))
+    session.close(duration_s=3.0)
+    return session
+
+
+def test_export_writes_the_format_its_extension_names(one_session, tmp_path):
+    for ext, check in ((".srt", lambda t: t.startswith("1\n00:00:01,000 --> 00:00:02,000\nYou: Hello from me.")),
+                       (".vtt", lambda t: t.startswith("WEBVTT") and "<v You>Hello from me." in t),
+                       (".json", lambda t: json.loads(t)["items"][0]["text"] == "Hello from me."),
+                       (".md", lambda t: t.startswith("# Meeting 20") and "**You**" in t)):
+        target = tmp_path / f"out{ext}"
+        run = cli("export", "latest", "-o", str(target))
+        assert run.returncode == 0, run.stderr
+        assert run.stdout.strip() == f"Wrote 1 segment to {target}"  # "1 segment", not "1 segments"
+        assert check(target.read_text()), target.read_text()
+
+
+def test_export_to_an_unknown_extension_is_an_error_listing_the_formats(one_session, tmp_path):
+    for name in ("out.docx", "notes"):
+        run = cli("export", "latest", "-o", str(tmp_path / name))
+        assert run.returncode == 2, run
+        assert FORMAT_LIST in run.stderr and "--format" in run.stderr and "Nothing was written" in run.stderr
+        assert run.stdout == "" and run.stderr.count("\n") == 1, run.stderr  # one message
+    assert list(tmp_path.iterdir()) == [tmp_path / "data"]  # no out.docx, no notes
+
+
+@pytest.mark.model
+def test_transcribe_writes_srt_for_an_srt_name_and_progress_lines_stay_apart(tiny_model_path, tmp_path):
+    jfk = SHARED_AUDIO / "jfk.flac"
+    if not jfk.exists():
+        pytest.fail(f"speech fixture missing: {jfk}")
+    target = tmp_path / "jfk.srt"
+    run = cli("transcribe", str(jfk), "--model", tiny_model_path, "-o", str(target))
+    assert run.returncode == 0, run.stderr
+    srt = target.read_text()
+    cues = [block.splitlines() for block in srt.strip().split("\n\n")]
+    assert [c[0] for c in cues] == [str(n) for n in range(1, len(cues) + 1)], srt
+    assert all(" --> " in c[1] and c[1].startswith("00:00:") and c[2].startswith("Speaker: ") for c in cues), srt
+    words = " ".join(c[2] for c in cues).lower()
+    assert "fellow americans" in words and "your country" in words, srt
+    assert "[00:" not in srt  # not the plain "[00:00.3] Speaker: ..." lines
+    assert f"to {target}" in run.stderr and "Wrote " in run.stderr
+    # stderr is a pipe here: each progress report is a line of its own, nothing runs together
+    assert "\r" not in run.stderr
+    progress = [line for line in run.stderr.splitlines() if "[transcribing]" in line]
+    assert progress and all(line.startswith("[transcribing]") for line in progress), run.stderr
+    assert progress[-1] == "[transcribing] 100%"
+    assert any(line.startswith("[done]") for line in run.stderr.splitlines())
+
+
+def test_transcribe_to_an_unknown_extension_fails_before_any_work(tmp_path):
+    jfk = SHARED_AUDIO / "jfk.flac"
+    run = cli("transcribe", str(jfk), "--model", "small.en", "-o", str(tmp_path / "jfk.docx"))
+    assert run.returncode == 2
+    assert f"{FORMAT_LIST}, .jsonl" in run.stderr and ".docx" in run.stderr and "Nothing was written" in run.stderr
+    assert "[loading]" not in run.stderr and "--format" not in run.stderr  # no model touched; no such option here
+    run = cli("transcribe", str(jfk), "-o", str(tmp_path / "missing" / "jfk.srt"))
+    assert run.returncode == 2 and "does not exist" in run.stderr and "[loading]" not in run.stderr
+    assert list(tmp_path.iterdir()) == []
