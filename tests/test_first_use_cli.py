@@ -118,3 +118,28 @@ def test_transcribe_to_an_unknown_extension_fails_before_any_work(tmp_path):
     run = cli("transcribe", str(jfk), "-o", str(tmp_path / "missing" / "jfk.srt"))
     assert run.returncode == 2 and "does not exist" in run.stderr and "[loading]" not in run.stderr
     assert list(tmp_path.iterdir()) == []
+
+
+def test_progress_redraws_in_place_on_a_terminal_and_prints_whole_lines_elsewhere():
+    import io
+
+    from meeting_tui.wording import ProgressLine
+
+    class Terminal(io.StringIO):
+        def isatty(self) -> bool:
+            return True
+
+    fractions = [0.0, 0.05, 0.12, 0.12, 0.5, 0.99, 1.0, 1.0]
+    pipe, term = io.StringIO(), Terminal()
+    for stream in (pipe, term):
+        line = ProgressLine("transcribing", stream)
+        for f in fractions:
+            line(f)
+        line.end()
+    assert pipe.getvalue().splitlines() == [f"[transcribing] {p:3d}%" for p in (0, 10, 50, 90, 100)]
+    assert term.getvalue() == "".join(f"\r[transcribing] {p:3d}%" for p in (0, 5, 12, 50, 99, 100)) + "\n"
+    stopped = Terminal()
+    early = ProgressLine("transcribing", stopped)
+    early(0.3)
+    early.end()  # stopped before the end: the next message starts on its own line
+    assert stopped.getvalue() == "\r[transcribing]  30%\n"

@@ -10,6 +10,7 @@ CORE_MODULES = [
     "meeting_tui.transcribe", "meeting_tui.transcribe.transcriber", "meeting_tui.transcribe.echo_stage",
     "meeting_tui.transcribe.commands", "meeting_tui.echo", "meeting_tui.fallback.doctor",
     "meeting_tui.fallback.ffmpeg", "meeting_tui.capture.mixer", "meeting_tui.capture.supervisor",
+    "meeting_tui.wording", "meeting_tui.session.commands",
 ]
 
 

@@ -30,6 +30,7 @@ from meeting_tui.types import Gap, Health, HealthState, Level, Mode, Segment, So
 from meeting_tui.ui.commands import MeetingCommands
 from meeting_tui.ui.core import CaptureSetup, Core, TranscriberStats, ffmpeg_mode_available, list_devices
 from meeting_tui.ui.messages import CaptureStarted, DevicesListed
+from meeting_tui.ui.notices import Notices
 from meeting_tui.ui.screens.device_picker import DevicePick, DevicePicker
 from meeting_tui.ui.screens.help import HelpScreen
 from meeting_tui.ui.screens.mode_picker import ModePicker, available_modes
@@ -38,6 +39,7 @@ from meeting_tui.ui.widgets.health_badge import hint_for
 from meeting_tui.ui.widgets.source_panel import SourcePanel
 from meeting_tui.ui.widgets.status_line import StatusLine
 from meeting_tui.ui.widgets.transcript import Note, TranscriptView
+from meeting_tui.wording import plural
 
 FRAME_S = 1 / 30
 STATUS_EVERY_S = 0.5
@@ -100,10 +102,11 @@ class _Events:
             self.app.feed_items([Note(self.app._session_time(), status.message)])
 
 
-class MeetingApp(App[int]):
+class MeetingApp(Notices, App[int]):
     TITLE = "meeting-tui"
     CSS_PATH = Path(__file__).with_name("app.tcss")  # absolute: subclasses live elsewhere
     COMMANDS = App.COMMANDS | {MeetingCommands}
+    HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (96, "-wide")]  # app.tcss: a narrow footer drops the gain keys
 
     BINDINGS = [
         Binding("ctrl+q", "quit", "Quit", id="quit", priority=True),
@@ -644,7 +647,7 @@ class MeetingApp(App[int]):
         for info in find_unfinished(self.settings.sessions_dir()):
             try:
                 report = recover_session(info.path)
-                done.append(f"{info.id} ({report.info.segment_count} lines)")
+                done.append(f"{info.id} ({plural(report.info.segment_count, 'line')})")
             except Exception as exc:
                 problems.append(f"{info.id}: {exc}")
         message = ("Recovered " + ", ".join(done)) if done else "Nothing to recover."
@@ -660,7 +663,7 @@ class MeetingApp(App[int]):
         return [i for i in self.transcript.items if not isinstance(i, Note)]
 
     def action_save(self) -> Path | None:
-        from meeting_tui.session.exports import ExportError, default_filename, export_file
+        from meeting_tui.session.exports import ExportError, default_filename, export_file, saved_meta
 
         fmt = self.settings.session.export_format
         folder = self.core.session.path if self.core.session is not None else self.last_session
@@ -673,12 +676,12 @@ class MeetingApp(App[int]):
             paths.private_dir(folder)
             target = export_file(self.export_items(), folder / default_filename(stem, fmt), fmt,
                                  labels=self.settings.ui.labels.as_dict(),
-                                 meta={"title": "Meeting transcript", "mode": self.mode.value})
+                                 meta=saved_meta(folder if stem == folder.name else None, self.mode.value))
         except (ExportError, OSError) as exc:
             self.notify(str(exc), title="Save", severity="error", timeout=10)
             return None
         self.last_saved = target
-        self.notify(f"Saved {len(self.export_items())} lines as {fmt} to {target}", title="Saved", timeout=8)
+        self.notify(f"Saved {plural(len(self.export_items()), 'line')} as {fmt} to {target}", title="Saved", timeout=8)
         return target
 
     def action_set_export_format(self, fmt: str) -> None:
