@@ -67,7 +67,10 @@ async def test_settings_problems_keep_their_sections_in_one_brief_toast():
         # Device names and labels come from the user too: their brackets are text, not markup.
         who, device = (shown(w) for w in app.panel(Source.MIC).query(Label)[:2])
         assert who == "Ana [host] · mic" and device == "Mic [USB] [b]Pro (ALSA)", (who, device)
-        # It leaves on its own, well before a reader would call it in the way.
+        # It leaves the status line (REC, lag, save format) and the footer readable...
+        [rack_toast] = app.screen.query(Toast)
+        assert rack_toast.region.bottom <= app.status.region.y, (rack_toast.region, app.status.region)
+        # ...and leaves on its own, well before a reader would call it in the way.
         assert await wait_for(pilot, lambda: not toasts(app), timeout=TIMEOUT_CAPS["warning"] + 2)
         assert time.monotonic() - t0 < TIMEOUT_CAPS["warning"] + 3
 
@@ -228,3 +231,23 @@ async def test_saving_a_session_writes_its_date_and_id_like_export(tiny_model_pa
     assert doc["meta"]["session"] == session_id and started[:2] == "20"
     assert md.startswith(f"# Meeting {started[:16].replace('T', ' ')}\n"), md
     assert f"Started {started[:16].replace('T', ' ')}" in md and "unfinished" not in md, md
+
+
+async def test_a_theme_name_with_brackets_reads_the_same_in_the_palette():
+    from textual.command import CommandList
+
+    from meeting_tui import paths
+
+    user_dir = paths.config_dir() / "themes"
+    user_dir.mkdir(parents=True)
+    (user_dir / "night.toml").write_text("name = '[b]night[/b] owl'\nprimary = '#335577'\n")
+    app = snapshot_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("ctrl+p")
+        assert await wait_for(pilot, lambda: app.screen.query(CommandList)
+                              and app.screen.query_one(CommandList).option_count > 10)
+        commands = app.screen.query_one(CommandList)
+        prompts = [commands.get_option_at_index(i).prompt for i in range(commands.option_count)]
+        plain = [p.plain if hasattr(p, "plain") else str(p) for p in prompts]
+        assert any(p.startswith("Theme: [b]night[/b] owl") for p in plain), plain
+        await pilot.press("escape")

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-
+from rich.text import Text
 from textual.command import DiscoveryHit, Hit, Hits, Provider
 
 
@@ -16,7 +16,7 @@ class MeetingCommands(Provider):
 
     async def discover(self) -> Hits:
         for title, help_text, callback in self._commands():
-            yield DiscoveryHit(title, callback, help=help_text)
+            yield DiscoveryHit(Text(title), callback, text=title, help=help_text)  # Text: theme names are not markup
 
     async def search(self, query: str) -> Hits:
         matcher = self.matcher(query)
