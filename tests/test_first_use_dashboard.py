@@ -251,3 +251,26 @@ async def test_a_theme_name_with_brackets_reads_the_same_in_the_palette():
         plain = [p.plain if hasattr(p, "plain") else str(p) for p in prompts]
         assert any(p.startswith("Theme: [b]night[/b] owl") for p in plain), plain
         await pilot.press("escape")
+
+
+# --- a broken settings file: one backup, however often the dashboard starts and saves (item 10) ---------
+
+
+async def test_a_broken_settings_file_gets_one_backup_across_launches_and_saves():
+    from tests.ui_conftest_helpers import config_path, read_settings
+
+    broken = '[capture]\nmode = "mic"\ngains_db = {mic = \n'
+    write_settings(broken)
+    for _ in range(2):  # launched twice while the file stays broken
+        app = snapshot_app()
+        async with app.run_test(size=SIZE, notifications=True) as pilot:
+            assert await wait_for(pilot, lambda: any("could not be parsed" in t for t in toasts(app)), timeout=5)
+        assert config_path().read_text() == broken
+    backups = list(config_path().parent.glob("settings.toml.*-*"))
+    assert len(backups) == 1 and backups[0].read_text() == broken, backups
+    app = snapshot_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("right_square_bracket")  # a gain change saves the settings over the broken file
+        assert await wait_for(pilot, lambda: config_path().read_text() != broken, timeout=5)
+    assert read_settings()["capture"]["gains_db"]["mic"] == 1.0
+    assert list(config_path().parent.glob("settings.toml.*-*")) == backups  # its text was already kept

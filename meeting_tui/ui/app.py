@@ -467,8 +467,8 @@ class MeetingApp(Notices, App[int]):
         if self._announce_devices and not message.error:
             self._announce_devices = False
             mics = sum(d.kind is Source.MIC for d in message.devices)
-            self.notify(f"{mics} microphone(s), {len(message.devices) - mics} loopback source(s).", title="Devices",
-                        timeout=4)
+            self.notify(f"{plural(mics, 'microphone')}, {plural(len(message.devices) - mics, 'loopback source')}.",
+                        title="Devices", timeout=4)
         self._device_error = message.error
         if message.error:
             self.notify(f"Cannot list audio devices: {message.error}\n{_fix_hint()}", title="Devices",
@@ -635,7 +635,7 @@ class MeetingApp(Notices, App[int]):
     def _show_unfinished(self, found: list) -> None:
         self.unfinished = found
         names = ", ".join(info.id for info in found[:3]) + (" …" if len(found) > 3 else "")
-        self.notify(f"{len(found)} session(s) did not finish (the app was closed or crashed): {names}. "
+        self.notify(f"{plural(len(found), 'session')} did not finish (the app was closed or crashed): {names}. "
                     "Their transcripts are safe: choose \"Recover unfinished sessions\" in the palette (ctrl+p).",
                     title="Unfinished sessions", severity="warning", timeout=15)
 
