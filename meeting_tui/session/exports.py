@@ -19,6 +19,7 @@ from typing import Any
 
 from meeting_tui import paths
 from meeting_tui.session.journal import Item
+from meeting_tui.session.store import load_session
 from meeting_tui.types import Gap, Mode, Segment, Source
 
 FORMATS = ("txt", "md", "srt", "vtt", "json")
@@ -268,17 +269,15 @@ def default_filename(stem: str, fmt: str) -> str:
 
 def saved_meta(session_folder: str | os.PathLike[str] | None, mode: str, *, now: float | None = None) -> dict[str, Any]:
     """``meta`` for saving a transcript that is on screen (the dashboard's Save), with the date and session
-    id that `meeting-tui export` writes: those of the session folder when there is one (it may still be
-    recording), else the time of saving."""
+    id that `meeting-tui export` writes: those of the session folder when there is one, else the time of
+    saving. The folder is one this app is recording or has just closed: no end marker means still going."""
     if session_folder is not None:
-        from meeting_tui.session.store import load_session  # the store imports nothing from here; keep it lazy
-
         try:
             meta = load_session(session_folder).export_meta()
         except (OSError, ValueError):
             meta = None
         if meta:
-            if meta.get("status") == "recording":  # not over yet: no duration, no status
+            if meta.get("status") in ("recording", "unfinished"):  # not over yet: no duration, no status
                 meta.pop("duration_s", None)
                 meta.pop("status", None)
             meta.setdefault("mode", mode)

@@ -64,7 +64,7 @@ def as_notice(n: Notification) -> Notice:
 
 def merge(old: Notice, new: Notice) -> Notice:
     """One notice for ``old`` and ``new`` (same key): all lines when titled, else just the newer value."""
-    markup = old.markup or new.markup if new.base_title else new.markup
+    markup = (old.markup or new.markup) if new.base_title else new.markup
     if new.base_title:
         lines: list[str] = []
         for line in _as(old, markup) + _as(new, markup):
