@@ -12,6 +12,7 @@ from __future__ import annotations
 import copy
 import difflib
 import enum
+import glob
 import os
 import shutil
 import sys
@@ -286,15 +287,42 @@ def _toml_repr(value: Any) -> str:
     return repr(value)
 
 
+_BACKUP_TAGS = ("broken", "invalid")
+
+
 def _backup(target: Path, tag: str) -> tuple[Path | None, str]:
-    """Copy a bad settings file aside so that a later save cannot destroy the user's text."""
-    backup = target.with_name(f"{target.name}.{tag}-{time.strftime('%Y%m%d-%H%M%S')}")
+    """Copy a bad settings file aside so that a later save cannot destroy the user's text.
+
+    One copy per distinct content: a file that stays broken over many runs is not copied again.
+    """
     try:
+        content = target.read_bytes()
+        kept = _same_backup(target, content)
+        if kept is not None:
+            return kept, f"a copy was kept at {kept}"
+        stamp = time.strftime("%Y%m%d-%H%M%S")
+        backup = target.with_name(f"{target.name}.{tag}-{stamp}")
+        n = 1
+        while backup.exists():  # another broken version in the same second
+            n += 1
+            backup = target.with_name(f"{target.name}.{tag}-{stamp}-{n}")
         shutil.copyfile(target, backup)
         paths.make_private(backup)
     except OSError as exc:
         return None, f"could not keep a backup copy ({exc})"
     return backup, f"a copy was kept at {backup}"
+
+
+def _same_backup(target: Path, content: bytes) -> Path | None:
+    """An earlier backup of ``target`` holding exactly ``content`` (of any tag), if there is one."""
+    for tag in _BACKUP_TAGS:
+        for candidate in sorted(target.parent.glob(f"{glob.escape(target.name)}.{tag}-*")):
+            try:
+                if candidate.stat().st_size == len(content) and candidate.read_bytes() == content:
+                    return candidate
+            except OSError:
+                continue
+    return None
 
 
 # --- saving ---------------------------------------------------------------------------------------------

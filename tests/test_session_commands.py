@@ -46,7 +46,7 @@ def test_sessions_lists_and_marks_unfinished(two_sessions, capsys):
     assert lines[1].startswith(crashed.id) and "UNFINISHED (recoverable)" in lines[1] and " mic " in lines[1]
     assert lines[2].startswith(done.id) and "1:02:05" in lines[2] and lines[2].rstrip().endswith("done")
     assert lines[2].split()[-2] == "2"  # segment count
-    assert "1 unfinished session(s)" in out
+    assert "1 unfinished session: " in out and "closes it." in out
 
     assert main(["sessions", "--json"]) == 0
     rows = json.loads(capsys.readouterr().out)
@@ -57,7 +57,7 @@ def test_sessions_recover(two_sessions, capsys):
     done, crashed = two_sessions
     assert main(["sessions", "--recover"]) == 0
     out = capsys.readouterr().out
-    assert f"Recovered {crashed.id}: 1 segments" in out and "recovered" in out
+    assert f"Recovered {crashed.id}: 1 segment." in out and "recovered" in out
     assert "UNFINISHED" not in out
 
 

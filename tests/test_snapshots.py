@@ -69,3 +69,9 @@ def test_theme(snap_compare, theme):
         await _meeting(pilot, theme=theme)
 
     assert snap_compare(snapshot_app(), terminal_size=SNAPSHOT_SIZE, run_before=run)
+
+
+def test_main_meeting_80x24(snap_compare):
+    """The smallest common terminal: the footer keeps "f1 Help" and the palette key (the gain keys go), the
+    status line keeps recording state, lag and the save format."""
+    assert snap_compare(snapshot_app(), terminal_size=(80, 24), run_before=_meeting)

@@ -17,13 +17,13 @@ def unfinished(sessions_dir: Path) -> list:
 def recover_all(sessions_dir: Path) -> tuple[str, bool]:
     """Recover every unfinished session: (one message saying what was done, whether something failed)."""
     from meeting_tui.session.recovery import find_unfinished, recover_session
+    from meeting_tui.wording import plural
 
     done, problems = [], []
     for info in find_unfinished(sessions_dir):
         try:
             report = recover_session(info.path)
-            n = report.info.segment_count
-            done.append(f"{info.id} ({n} line{'s' if n != 1 else ''})")
+            done.append(f"{info.id} ({plural(report.info.segment_count, 'line')})")
         except Exception as exc:
             problems.append(f"{info.id}: {exc}")
     message = ("Recovered " + ", ".join(done)) if done else "Nothing to recover."

@@ -20,7 +20,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     export.add_argument("session", metavar="SESSION", help='a session id (or a unique start of one), a session folder, or "latest"')
     export.add_argument("-f", "--format", choices=FORMATS, help="default: from the output's extension, else the settings' session.export_format")
-    export.add_argument("-o", "--output", metavar="FILE", help='output file, "-" for standard output (default: meeting-<id>.<ext> here)')
+    export.add_argument("-o", "--output", metavar="FILE", help='output file, its extension naming the format (.txt .md .srt .vtt .json); "-" for standard output (default: meeting-<id>.<ext> here)')
     export.add_argument("--label", action="append", default=[], metavar="SOURCE=NAME", help="rename a speaker, e.g. --label mic=Alice (mic, loopback, mix)")
     export.add_argument("--sessions-dir", metavar="DIR", help="where sessions live (default: settings, else the user data dir)")
     export.set_defaults(func=cmd_export)
@@ -53,12 +53,39 @@ def _root(args: argparse.Namespace, settings) -> Path:
     return Path(args.sessions_dir).expanduser() if args.sessions_dir else settings.sessions_dir()
 
 
+def write_output(items, output: str, fmt: str, *, labels=None, meta=None, note: str = "", stream=None) -> int:
+    """Write a transcript for a command (``export``, ``transcribe -o``) through the export writers; says
+    what was written (on ``stream``: default stdout, ``False`` for nowhere) or why not (on stderr).
+    Returns the exit code."""
+    from meeting_tui.session.exports import ExportError, export_file, ordered
+    from meeting_tui.types import Segment
+    from meeting_tui.wording import plural
+
+    try:
+        written = export_file(items, output, fmt, labels=labels, meta=meta)
+    except ExportError as exc:
+        _err(str(exc))
+        return EXIT_FAIL
+    if stream is not False:
+        count = sum(isinstance(i, Segment) for i in ordered(items))
+        print(f"Wrote {plural(count, 'segment')} to {written}{note}", file=stream or sys.stdout)
+    return EXIT_OK
+
+
 def cmd_export(args: argparse.Namespace) -> int:
-    from meeting_tui.session.exports import ExportError, default_filename, export_file, format_for_path, render
+    from meeting_tui.session.exports import ExportError, UnknownFormatError, check_output, default_filename, render
     from meeting_tui.session.store import SessionNotFound, find_session, load_session
     from meeting_tui.types import Source
 
     settings = _settings(args)
+    fmt = args.format
+    if args.output and args.output != "-":
+        try:  # before anything else: a name that says no format, or a folder that is not there, stops here
+            fmt = check_output(args.output, fmt)
+        except ExportError as exc:
+            _err(str(exc))
+            return EXIT_USAGE if isinstance(exc, UnknownFormatError) else EXIT_FAIL
+    fmt = fmt or settings.session.export_format
     labels = settings.ui.labels.as_dict()
     for entry in args.label:
         key, sep, name = entry.partition("=")
@@ -77,21 +104,13 @@ def cmd_export(args: argparse.Namespace) -> int:
     except OSError as exc:
         _err(f"cannot read session {args.session}: {exc}")
         return EXIT_FAIL
-    fmt = args.format or (format_for_path(args.output) if args.output and args.output != "-" else None)
-    fmt = fmt or settings.session.export_format
     meta = loaded.export_meta()
     if args.output == "-":
         sys.stdout.write(render(loaded.items, fmt, labels=labels, meta=meta))
         return EXIT_OK
     target = Path(args.output) if args.output else Path.cwd() / default_filename(loaded.info.id, fmt)
-    try:
-        written = export_file(loaded.items, target, fmt, labels=labels, meta=meta)
-    except ExportError as exc:
-        _err(str(exc))
-        return EXIT_FAIL
     note = " (unfinished session: everything up to its last complete line)" if not loaded.info.finished else ""
-    print(f"Wrote {loaded.info.segment_count} segments to {written}{note}")
-    return EXIT_OK
+    return write_output(loaded.items, str(target), fmt, labels=labels, meta=meta, note=note)
 
 
 def _clock(seconds: float) -> str:
@@ -102,6 +121,7 @@ def _clock(seconds: float) -> str:
 def cmd_sessions(args: argparse.Namespace) -> int:
     from meeting_tui.session.recovery import SessionBusy, recover_session
     from meeting_tui.session.store import list_sessions
+    from meeting_tui.wording import plural
 
     root = _root(args, _settings(args))
     status = EXIT_OK
@@ -116,7 +136,7 @@ def cmd_sessions(args: argparse.Namespace) -> int:
                 status = EXIT_FAIL
                 continue
             torn = f", set aside a partial last line ({report.torn_bytes} bytes)" if report.torn_bytes else ""
-            print(f"Recovered {info.id}: {report.info.segment_count} segments{torn}.")
+            print(f"Recovered {info.id}: {plural(report.info.segment_count, 'segment')}{torn}.")
             for note in report.notes:
                 _err(f"warning: {info.id}: audio {note}")
     infos = list_sessions(root)
@@ -149,7 +169,7 @@ def cmd_sessions(args: argparse.Namespace) -> int:
     unfinished = sum(i.recoverable for i in infos)
     if unfinished:
         print(
-            f"\n{unfinished} unfinished session(s): `meeting-tui export ID` exports one as it is; "
-            "`meeting-tui sessions --recover` closes them."
+            f"\n{plural(unfinished, 'unfinished session')}: `meeting-tui export ID` exports one as it is; "
+            f"`meeting-tui sessions --recover` closes {'it' if unfinished == 1 else 'them'}."
         )
     return status

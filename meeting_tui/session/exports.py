@@ -11,12 +11,15 @@ from __future__ import annotations
 import errno
 import json
 import os
+import time
 from collections.abc import Callable, Iterable, Mapping
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 from meeting_tui import paths
 from meeting_tui.session.journal import Item
+from meeting_tui.session.store import load_session
 from meeting_tui.types import Gap, Mode, Segment, Source
 
 FORMATS = ("txt", "md", "srt", "vtt", "json")
@@ -29,6 +32,10 @@ Labels = Mapping[Any, str]  # Source (or its value, "mic"...) -> label
 
 class ExportError(Exception):
     """An export could not be written; the message says why and what to do."""
+
+
+class UnknownFormatError(ExportError, ValueError):
+    """The output's extension names no format (a usage error: nothing was done)."""
 
 
 # --- helpers --------------------------------------------------------------------------------------------
@@ -127,6 +134,8 @@ def _facts(meta: Mapping[str, Any]) -> list[str]:
     facts = []
     if meta.get("started"):
         facts.append(f"Started {str(meta['started'])[:16].replace('T', ' ')}")
+    elif meta.get("saved"):
+        facts.append(f"Saved {str(meta['saved'])[:16].replace('T', ' ')}")
     if meta.get("mode"):
         try:
             facts.append(Mode(meta["mode"]).label)
@@ -228,9 +237,53 @@ def format_for_path(path: str | os.PathLike[str]) -> str | None:
     return _SUFFIX_FORMATS.get(Path(path).suffix.lower())
 
 
+def check_output(
+    path: str | os.PathLike[str], fmt: str | None = None, *, extra: tuple[str, ...] = (), option: str = "--format"
+) -> str:
+    """The format to write ``path`` in, checked before any work so that a command fails before writing.
+
+    ``fmt`` when given, else the one the extension names; ``extra`` adds formats the caller writes itself
+    (e.g. "jsonl"). Raises UnknownFormatError listing the formats (and ``option``, if the command has
+    one) when the extension names none, and ExportError when the file could not be written there.
+    """
+    path = Path(path).expanduser()
+    suffix = path.suffix.lower()
+    fmt = fmt or format_for_path(path) or (suffix[1:] if suffix[1:] in extra else None)
+    if fmt is None:
+        choices = ", ".join(EXTENSIONS[f] for f in FORMATS) + "".join(f", .{e}" for e in extra)
+        what = f'the extension "{path.suffix}"' if path.suffix else "a file name without an extension"
+        how = f", or choose one with {option} ({', '.join(FORMATS)})" if option else ""
+        raise UnknownFormatError(f'Cannot tell the output format from {what} ({path}): end the name with '
+                                 f"{choices}{how}. Nothing was written.")
+    try:
+        _check_target(path)
+    except OSError as exc:
+        raise ExportError(_explain(path, exc)) from exc
+    return fmt
+
+
 def default_filename(stem: str, fmt: str) -> str:
     """E.g. ``default_filename("2024-05-01_14-03-22", "srt")`` -> ``"meeting-2024-05-01_14-03-22.srt"``."""
     return f"meeting-{stem}{EXTENSIONS[fmt]}"
+
+
+def saved_meta(session_folder: str | os.PathLike[str] | None, mode: str, *, now: float | None = None) -> dict[str, Any]:
+    """``meta`` for saving a transcript that is on screen (the dashboard's Save), with the date and session
+    id that `meeting-tui export` writes: those of the session folder when there is one, else the time of
+    saving. The folder is one this app is recording or has just closed: no end marker means still going."""
+    if session_folder is not None:
+        try:
+            meta = load_session(session_folder).export_meta()
+        except (OSError, ValueError):
+            meta = None
+        if meta:
+            if meta.get("status") in ("recording", "unfinished"):  # not over yet: no duration, no status
+                meta.pop("duration_s", None)
+                meta.pop("status", None)
+            meta.setdefault("mode", mode)
+            return meta
+    saved = datetime.fromtimestamp(time.time() if now is None else now).astimezone()
+    return {"title": f"Meeting {saved:%Y-%m-%d %H:%M}", "saved": saved.isoformat(timespec="seconds"), "mode": mode}
 
 
 def export_file(
@@ -248,7 +301,7 @@ def export_file(
     path = Path(path).expanduser()
     fmt = fmt or format_for_path(path)
     if fmt is None:
-        raise ExportError(f'Cannot tell the format of "{path}" from its extension; add --format ({", ".join(FORMATS)}).')
+        fmt = check_output(path)  # raises UnknownFormatError naming the formats
     text = render(items, fmt, labels=labels, meta=meta)
     try:
         _check_target(path)

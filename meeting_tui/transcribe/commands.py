@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 import time
 
@@ -30,7 +31,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     t.add_argument("file")
     t.add_argument("--split-stereo", action="store_true",
                    help='left channel = mic ("You"), right channel = loopback ("Them")')
-    t.add_argument("-o", "--output", metavar="FILE", help="write the transcript here (.jsonl: JSON lines)")
+    t.add_argument("-o", "--output", metavar="FILE", help="write the transcript here, in the format its extension names: "
+                   ".txt .md .srt .vtt .json as `export` writes them, .jsonl one JSON object per segment")
     model_args(t)
     t.set_defaults(func=cmd_transcribe)
 
@@ -119,6 +121,13 @@ def cmd_transcribe(args) -> int:
     settings, warnings = settings_of(args)
     for w in warnings:
         print(f"settings: {w}", file=sys.stderr)
+    from meeting_tui.session.exports import ExportError, check_output
+
+    try:  # before any work: an output name that says no format is an error listing the formats
+        out_fmt = check_output(args.output, extra=("jsonl",), option="") if args.output else None
+    except ExportError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
     try:
         chans = read_audio(args.file, channels="split" if args.split_stereo else "mix")
     except AudioFileError as exc:
@@ -146,17 +155,21 @@ def cmd_transcribe(args) -> int:
     t0 = time.monotonic()
     feed_arrays(tr, streams)
 
-    def progress(p) -> None:
-        if not args.quiet:
-            print(f"\r[transcribing] {p.fraction * 100:3.0f}%", end="", file=sys.stderr, flush=True)
-            if p.fraction >= 1.0:
-                print(file=sys.stderr, flush=True)
+    from meeting_tui.wording import ProgressLine
 
-    tr.drain_and_stop(progress)
+    line = ProgressLine("transcribing")  # one line per step when stderr is not a terminal
+    tr.drain_and_stop(lambda p: None if args.quiet else line(p.fraction))
+    line.end()
     if not args.quiet:
         print(f"[done] {total:.1f} s of audio in {time.monotonic() - t0:.1f} s", file=sys.stderr)
     segments.sort(key=lambda s: (s.start, s.source.value))
-    as_jsonl = args.json or (args.output or "").endswith((".jsonl", ".json"))
+    if out_fmt not in (None, "jsonl"):  # .txt .md .srt .vtt .json: the writers `export` uses
+        from meeting_tui.session.commands import write_output
+
+        return write_output(segments, args.output, out_fmt, labels={s: tr.label(s) for s in Source},
+                            meta={"title": os.path.basename(args.file), "duration_s": total},
+                            stream=False if args.quiet else sys.stderr)
+    as_jsonl = args.json or out_fmt == "jsonl"
     lines = [json.dumps(segment_json(s, tr.label(s.source))) if as_jsonl else format_segment(s, tr.label(s.source))
              for s in segments]
     text = "\n".join(lines) + ("\n" if lines else "")

@@ -27,7 +27,6 @@ from textual.containers import Vertical
 from textual.theme import Theme
 from textual.widgets import Footer
 
-from rich.markup import escape
 
 from meeting_tui.meeting import (
     CaptureSetup,
@@ -49,6 +48,7 @@ from meeting_tui.meeting.setup import ffmpeg_mode_available, file_specs, list_de
 from meeting_tui.types import Gap, Health, HealthState, Level, Mode, Segment, Source
 from meeting_tui.ui.commands import EXPORT_FORMATS, MeetingCommands, palette_commands
 from meeting_tui.ui.messages import CaptureStarted, DevicesListed
+from meeting_tui.ui.notices import Notices
 from meeting_tui.ui.screens.device_picker import DevicePick, DevicePicker
 from meeting_tui.ui.screens.help import HelpScreen
 from meeting_tui.ui.screens.mode_picker import ModePicker
@@ -57,6 +57,7 @@ from meeting_tui.ui.widgets.health_badge import hint_for
 from meeting_tui.ui.widgets.source_panel import SourcePanel
 from meeting_tui.ui.widgets.status_line import StatusLine
 from meeting_tui.ui.widgets.transcript import Note, Retraction, TranscriptView
+from meeting_tui.wording import plural
 
 FRAME_S = 1 / 30
 STATUS_EVERY_S = 0.5
@@ -114,16 +115,17 @@ class _Events:
         elif isinstance(event, StatusEvent):
             app._update_status()
         elif isinstance(event, NoticeEvent):
-            app.notify(escape(event.text), title=event.title, severity=event.severity,
+            app.notify(event.text, title=event.title, severity=event.severity,
                        timeout=20 if event.severity == "error" else 10)
             if event.title == "Echo":
                 app.feed_items([Note(app._session_time(), event.text)])
 
 
-class MeetingApp(App[int]):
+class MeetingApp(Notices, App[int]):
     TITLE = "meeting-tui"
     CSS_PATH = Path(__file__).with_name("app.tcss")  # absolute: subclasses live elsewhere
     COMMANDS = App.COMMANDS | {MeetingCommands}
+    HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (96, "-wide")]  # app.tcss: a narrow footer drops the gain keys
 
     BINDINGS = [
         Binding("ctrl+q", "quit", "Quit", id="quit", priority=True),
@@ -287,7 +289,7 @@ class MeetingApp(App[int]):
 
         problem = sessions_dir_problem(self.core.sessions_dir)
         if problem:
-            self.call_from_thread(self.notify, escape(problem), title="Sessions", severity="error", timeout=30)
+            self.call_from_thread(self.notify, problem, title="Sessions", severity="error", timeout=30)
 
     def _load_themes(self) -> None:
         loaded = load_themes(self._theme_dirs)
@@ -510,8 +512,8 @@ class MeetingApp(App[int]):
         if self._announce_devices and not message.error:
             self._announce_devices = False
             mics = sum(d.kind is Source.MIC for d in message.devices)
-            self.notify(f"{mics} microphone(s), {len(message.devices) - mics} loopback source(s).", title="Devices",
-                        timeout=4)
+            self.notify(f"{plural(mics, 'microphone')}, {plural(len(message.devices) - mics, 'loopback source')}.",
+                        title="Devices", timeout=4)
         self._device_error = message.error
         if message.error:
             self.notify(f"Cannot list audio devices: {message.error}\n{_fix_hint()}", title="Devices",
@@ -524,7 +526,7 @@ class MeetingApp(App[int]):
             self.notify(f"No {' and no '.join(found.missing)} found.\n{_fix_hint()}", title="Devices",
                         severity="warning", timeout=15)
         for notice in found.notices:
-            self.notify(escape(notice), title="Devices", severity="warning", timeout=10)
+            self.notify(notice, title="Devices", severity="warning", timeout=10)
         if found.changed:
             self.schedule_settings_save()
             self.restart_capture()
@@ -569,7 +571,7 @@ class MeetingApp(App[int]):
         mode = apply_recommendation(self.settings, rec)
         if mode is None:
             return
-        self.notify(escape(f"Doctor: {rec.text}"), title="Doctor", timeout=8)
+        self.notify(f"Doctor: {rec.text}", title="Doctor", timeout=8)
         if mode is self.mode:  # same mode, maybe other devices
             self.schedule_settings_save()
             self._show_mode()
@@ -633,13 +635,13 @@ class MeetingApp(App[int]):
         try:
             path = self.core.start_session()
         except MeetingError as exc:  # the model can never load: nothing was created
-            self.notify(escape(f"Cannot start a session: {exc}"), title="Transcription", severity="error", timeout=20)
+            self.notify(f"Cannot start a session: {exc}", title="Transcription", severity="error", timeout=20)
             return
         except OSError as exc:
             from meeting_tui import paths
 
-            self.notify(escape(f"Cannot start a session: {exc}. Set {paths.DATA_ENV} to a writable folder, or "
-                               "[session] dir in the settings file."), severity="error", timeout=20)
+            self.notify(f"Cannot start a session: {exc}. Set {paths.DATA_ENV} to a writable folder, or "
+                        "[session] dir in the settings file.", severity="error", timeout=20)
             return
         self.last_session = path
         self.transcript.clear()
@@ -666,7 +668,7 @@ class MeetingApp(App[int]):
     def _show_unfinished(self, found: list) -> None:
         self.unfinished = found
         names = ", ".join(info.id for info in found[:3]) + (" …" if len(found) > 3 else "")
-        self.notify(f"{len(found)} session(s) did not finish (the app was closed or crashed): {names}. "
+        self.notify(f"{plural(len(found), 'session')} did not finish (the app was closed or crashed): {names}. "
                     "Their transcripts are safe: choose \"Recover unfinished sessions\" in the palette (ctrl+p).",
                     title="Unfinished sessions", severity="warning", timeout=15)
 
@@ -676,7 +678,7 @@ class MeetingApp(App[int]):
 
         message, failed = recover_all(self.core.sessions_dir)
         self.unfinished = []
-        self.call_from_thread(self.notify, escape(message), title="Recovery", timeout=10,
+        self.call_from_thread(self.notify, message, title="Recovery", timeout=10,
                               severity="warning" if failed else "information")
 
     # --- save / export --------------------------------------------------------------------------------
@@ -685,7 +687,7 @@ class MeetingApp(App[int]):
         return [i for i in self.transcript.items if not isinstance(i, Note)]
 
     def action_save(self) -> Path | None:
-        from meeting_tui.session.exports import ExportError, default_filename, export_file
+        from meeting_tui.session.exports import ExportError, default_filename, export_file, saved_meta
 
         fmt = self.settings.session.export_format
         folder = self.core.session.path if self.core.session is not None else self.last_session
@@ -698,12 +700,12 @@ class MeetingApp(App[int]):
             paths.private_dir(folder)
             target = export_file(self.export_items(), folder / default_filename(stem, fmt), fmt,
                                  labels=self.settings.ui.labels.as_dict(),
-                                 meta={"title": "Meeting transcript", "mode": self.mode.value})
+                                 meta=saved_meta(folder if stem == folder.name else None, self.mode.value))
         except (ExportError, OSError) as exc:
             self.notify(str(exc), title="Save", severity="error", timeout=10)
             return None
         self.last_saved = target
-        self.notify(f"Saved {len(self.export_items())} lines as {fmt} to {target}", title="Saved", timeout=8)
+        self.notify(f"Saved {plural(len(self.export_items()), 'line')} as {fmt} to {target}", title="Saved", timeout=8)
         return target
 
     def action_set_export_format(self, fmt: str) -> None:

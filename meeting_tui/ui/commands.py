@@ -6,6 +6,7 @@ provider, so nothing here repeats them.
 
 from __future__ import annotations
 
+from rich.text import Text
 from typing import TYPE_CHECKING, Callable
 
 from textual.command import DiscoveryHit, Hit, Hits, Provider
@@ -54,7 +55,7 @@ class MeetingCommands(Provider):
 
     async def discover(self) -> Hits:
         for title, help_text, callback in self._commands():
-            yield DiscoveryHit(title, callback, help=help_text)
+            yield DiscoveryHit(Text(title), callback, text=title, help=help_text)  # Text: theme names are not markup
 
     async def search(self, query: str) -> Hits:
         matcher = self.matcher(query)

@@ -127,7 +127,7 @@ class DevicePicker(ModalScreen[DevicePick | None]):
             yield DeviceList(Source.MIC, id="mic-list")
             yield Label("System audio / loopback (Them)", classes="list-title")
             yield DeviceList(Source.LOOPBACK, id="loopback-list")
-            yield Static("", id="picker-status")
+            yield Static("", id="picker-status", markup=False)  # may quote an error text
 
     def on_mount(self) -> None:
         if self._initial is not None:

@@ -37,7 +37,7 @@ class DoctorScreen(ModalScreen[object]):
     def compose(self) -> ComposeResult:
         with VerticalScroll(id="doctor"):
             yield Static(Text("Doctor: probing each capture configuration for a few seconds…", style="bold"))
-            yield Static("", id="doctor-body")
+            yield Static("", id="doctor-body", markup=False)  # probe output: device names, errors
 
     def on_mount(self) -> None:
         self.probe()

@@ -38,8 +38,8 @@ class HelpScreen(ModalScreen[None]):
         table = Table.grid(padding=(0, 2))
         table.add_column(style="bold cyan", no_wrap=True)
         table.add_column()
-        for key, desc in self.keys:
-            table.add_row(key, desc)
+        for key, desc in self.keys:  # Text: keys from the user's keymap are not markup
+            table.add_row(Text(key), Text(desc))
         badges = Table.grid(padding=(0, 2))
         badges.add_column(style="bold", no_wrap=True)
         badges.add_column()

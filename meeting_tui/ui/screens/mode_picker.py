@@ -10,14 +10,20 @@ from textual.screen import ModalScreen
 from textual.widgets import Label, OptionList
 from textual.widgets.option_list import Option
 
+from meeting_tui.fallback.ffmpeg import platform_format
 from meeting_tui.types import Mode
 
 DESCRIPTIONS = {
     Mode.MIC: "your microphone only",
     Mode.LOOPBACK: "what the computer plays only",
     Mode.MEETING: "both, each in its own capture process",
-    Mode.MEETING_FFMPEG: "both through one FFmpeg process (DirectShow)",
+    Mode.MEETING_FFMPEG: "both through one FFmpeg process ({input})",
 }
+
+
+def describe(mode: Mode, platform: str | None = None) -> str:
+    """What ``mode`` captures; for FFmpeg, the input device it uses on this OS (dshow, pulse, avfoundation)."""
+    return DESCRIPTIONS[mode].format(input=platform_format(platform))
 
 
 def available_modes(ffmpeg: bool) -> list[Mode]:
@@ -29,16 +35,19 @@ class ModePicker(ModalScreen[Mode | None]):
 
     DEFAULT_CSS = """
     ModePicker { align: center middle; }
-    ModePicker > #modes { width: 64; height: auto; border: thick $primary; background: $surface; padding: 0 1; }
+    ModePicker > #modes { width: 80; max-width: 95%; height: auto; border: thick $primary; background: $surface;
+        padding: 0 1; }
     ModePicker #modes-title { text-style: bold; padding-bottom: 1; }
     ModePicker OptionList { height: auto; }
     """
 
-    def __init__(self, current: Mode, *, ffmpeg: bool, keys: dict[Mode, str] | None = None) -> None:
+    def __init__(self, current: Mode, *, ffmpeg: bool, keys: dict[Mode, str] | None = None,
+                 platform: str | None = None) -> None:
         super().__init__()
         self.current = current
         self.modes = available_modes(ffmpeg)
         self.keys = keys or {}
+        self.platform = platform  # None: this OS
 
     def compose(self) -> ComposeResult:
         with Vertical(id="modes"):
@@ -47,7 +56,7 @@ class ModePicker(ModalScreen[Mode | None]):
             for mode in self.modes:
                 text = Text("✔ " if mode is self.current else "  ", style="bold green")
                 text.append(mode.label, style="bold" if mode is self.current else "")
-                text.append(f"  {DESCRIPTIONS[mode]}", style="dim")
+                text.append(f"  {describe(mode, self.platform)}", style="dim")
                 if mode in self.keys:
                     text.append(f"  [{self.keys[mode]}]", style="cyan")
                 options.append(Option(text, id=mode.value))

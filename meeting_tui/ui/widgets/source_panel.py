@@ -36,15 +36,15 @@ class SourcePanel(Vertical):
         self.gain_db = 0.0
         self.device_text = ""
 
-        self._device = Label("", classes="device")
+        self._device = Label("", classes="device", markup=False)  # device names: "[Loopback]"...
         self._gain = Label(self._gain_text(), classes="gain")
         self._badge = HealthBadge(self.source)
         self._meter = VUMeter(clock=self.clock)
-        self._hint = Static("", classes="hint")
+        self._hint = Static("", classes="hint", markup=False)  # may quote an error text
 
     def compose(self) -> ComposeResult:
         with Horizontal(classes="row"):
-            yield Label(self.who, classes="who")
+            yield Label(self.who, classes="who", markup=False)  # the user's label
             yield self._device
             yield self._gain
             yield self._badge
