@@ -14,7 +14,7 @@ import sys
 # (module, function) pairs; each function adds its subparsers and sets `func` on them.
 _COMMAND_MODULES = [
     "meeting_tui.capture.commands",  # worker, devices
-    "meeting_tui.transcribe.commands",  # transcribe
+    "meeting_tui.commands.transcribe",  # transcribe
     "meeting_tui.commands.record",  # record
     "meeting_tui.commands.monitor",  # monitor
     "meeting_tui.session.commands",  # export, sessions

@@ -13,7 +13,7 @@ CORE_MODULES = [
     "meeting_tui.capture.commands", "meeting_tui.capture.devices", "meeting_tui.settings",
     "meeting_tui.session.store", "meeting_tui.session.exports", "meeting_tui.session.recovery",
     "meeting_tui.transcribe", "meeting_tui.transcribe.transcriber", "meeting_tui.meeting", "meeting_tui.commands.record", "meeting_tui.commands.monitor",
-    "meeting_tui.transcribe.commands", "meeting_tui.echo", "meeting_tui.doctor.probes",
+    "meeting_tui.commands.transcribe", "meeting_tui.echo", "meeting_tui.doctor.probes",
     "meeting_tui.capture.ffmpeg", "meeting_tui.capture.mixer", "meeting_tui.capture.supervisor",
     "meeting_tui.wording", "meeting_tui.session.commands",
 ]

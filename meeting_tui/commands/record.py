@@ -18,7 +18,7 @@ from meeting_tui.meeting.events import (
     SegmentEvent,
     StatusEvent,
 )
-from meeting_tui.transcribe.commands import format_segment, model_args, model_config, segment_json, settings_of
+from meeting_tui.commands.transcribe import format_segment, model_args, model_config, segment_json, settings_of
 from meeting_tui.types import DeviceRef, Mode, Source
 
 

@@ -10,7 +10,7 @@ from textual.screen import ModalScreen
 from textual.widgets import Label, OptionList
 from textual.widgets.option_list import Option
 
-from meeting_tui.fallback.ffmpeg import platform_format
+from meeting_tui.capture.ffmpeg import platform_format
 from meeting_tui.types import Mode
 
 DESCRIPTIONS = {
