@@ -35,8 +35,8 @@ from meeting_tui.meeting.model import SharedModel, model_problem
 from meeting_tui.meeting.setup import CaptureSetup
 from meeting_tui.meeting.transcription import LiveTranscription
 from meeting_tui.transcribe.model import ModelConfig
-from meeting_tui.transcribe.transcriber import DrainProgress, TranscriberConfig
-from meeting_tui.types import SESSION_RATE, AudioChunk, Gap, Health, HealthState, Level, Mode, Segment, Source
+from meeting_tui.transcribe.transcriber import TranscriberConfig
+from meeting_tui.types import SESSION_RATE, AudioChunk, DrainProgress, Gap, Health, HealthState, Level, Mode, Segment, Source
 
 log = logging.getLogger("meeting_tui.meeting")
 
