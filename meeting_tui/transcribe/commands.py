@@ -146,11 +146,18 @@ def cmd_transcribe(args) -> int:
     t0 = time.monotonic()
     feed_arrays(tr, streams)
 
+    tty = sys.stderr.isatty()
+    shown = {"pct": -1}
+
     def progress(p) -> None:
-        if not args.quiet:
-            print(f"\r[transcribing] {p.fraction * 100:3.0f}%", end="", file=sys.stderr, flush=True)
-            if p.fraction >= 1.0:
-                print(file=sys.stderr, flush=True)
+        pct = int(p.fraction * 100)
+        if args.quiet or pct == shown["pct"]:
+            return
+        shown["pct"] = pct
+        if tty:  # one line rewritten in place
+            print(f"\r[transcribing] {pct:3d}%", end="\n" if p.fraction >= 1.0 else "", file=sys.stderr, flush=True)
+        elif pct % 10 == 0 or p.fraction >= 1.0:  # a log or a pipe: whole lines, a few of them
+            print(f"[transcribing] {pct:3d}%", file=sys.stderr, flush=True)
 
     tr.drain_and_stop(progress)
     if not args.quiet:
