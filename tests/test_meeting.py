@@ -80,7 +80,12 @@ async def test_retiming_across_a_restart_and_a_mode_switch_keeps_times_increasin
     every chunk reaching the transcriber and every journaled line is later than the one before."""
     client = Collect()
     config = transcriber_config(model=ModelConfig(tiny_model_path), partials=False)
-    meeting = Meeting(client, config=config, echo=EchoPlan(), sessions_dir=tmp_path)
+    def label_them(segment: Segment) -> Segment:  # where a speaker-labelling stage goes
+        if segment.source is Source.LOOPBACK:
+            segment.extra["speaker"] = "S1"
+        return segment
+
+    meeting = Meeting(client, config=config, echo=EchoPlan(), sessions_dir=tmp_path, segment_stages=[label_them])
     seen: dict[Source, list[tuple[int, int]]] = {Source.MIC: [], Source.LOOPBACK: []}
     original = meeting._audio
 
@@ -117,3 +122,4 @@ async def test_retiming_across_a_restart_and_a_mode_switch_keeps_times_increasin
         assert starts == sorted(starts) and len(set(starts)) == len(starts), (source, starts)
     assert [e.segment.text for e in client.of(SegmentEvent)] == [s.text for s in segments]
     assert not client.of(RetractionEvent)
+    assert all(s.extra.get("speaker") == "S1" for s in segments if s.source is Source.LOOPBACK)

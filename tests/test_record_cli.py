@@ -19,7 +19,8 @@ REPO = Path(__file__).resolve().parent.parent
 def env_for(tmp_path, **extra) -> dict:
     env = dict(os.environ)
     env.update(HF_HUB_OFFLINE="1", MEETING_TUI_CONFIG=str(tmp_path / "cfg" / "settings.toml"),
-               MEETING_TUI_DATA_DIR=str(tmp_path / "data"), PYTHONPATH=str(REPO), **extra)
+               MEETING_TUI_DATA_DIR=str(tmp_path / "data"), PYTHONPATH=str(REPO))
+    env.update(extra)
     return env
 
 
@@ -125,3 +126,21 @@ def test_monitor_prints_a_crash_and_the_recovery_as_they_happen(rig, tmp_path):
     assert events.index(("mic", "crashed")) < events.index(("mic", "recovered"))
     crashed = next(r for r in lines if r.get("event") == "crashed")
     assert crashed["reason"] and crashed["t"] is not None
+
+
+@pytest.mark.model
+def test_transcribe_progress_is_whole_lines_when_stderr_is_not_a_terminal(shared_audio, tmp_path, tiny_model_path):
+    res = meeting_tui(tmp_path, "transcribe", str(shared_audio / "jfk.flac"), "--model", tiny_model_path, timeout=120)
+    assert res.returncode == 0, res.stderr
+    progress = [line for line in res.stderr.splitlines() if "[transcribing]" in line]
+    assert progress and all(line.startswith("[transcribing]") and "\r" not in line for line in progress)
+    assert progress[-1].endswith("100%")
+
+
+def test_record_into_an_unwritable_data_dir_names_the_fix(shared_audio, tmp_path, tiny_model_path):
+    blocker = tmp_path / "file-not-folder"
+    blocker.write_text("x")
+    res = meeting_tui(tmp_path, "record", "--mic-file", str(shared_audio / "jfk.flac"), "--model", tiny_model_path,
+                      timeout=60, MEETING_TUI_DATA_DIR=str(blocker))
+    assert res.returncode == 1
+    assert res.stderr.count("error:") == 1 and "MEETING_TUI_DATA_DIR" in res.stderr, res.stderr

@@ -17,14 +17,21 @@ def low_band(x: np.ndarray, factor: int) -> np.ndarray:
     return y[: len(x)]
 
 
-def best_lag(a: np.ndarray, b: np.ndarray, max_lag: int) -> int:
-    """The shift of ``b`` against ``a`` (in samples, ±max_lag) where they match best (FFT correlation)."""
+def cross_correlation(a: np.ndarray, b: np.ndarray, max_lag: int) -> tuple[np.ndarray, np.ndarray]:
+    """(values, lags): the FFT cross-correlation of ``a`` against ``b`` (their common length) at the shifts
+    -max_lag..max_lag; the one correlation the capture checks and the doctor share."""
     n = min(len(a), len(b))
     size = 1 << int(np.ceil(np.log2(2 * n)))
     xc = np.fft.irfft(np.fft.rfft(a[:n], size) * np.conj(np.fft.rfft(b[:n], size)), size)
-    candidates = np.concatenate([xc[: max_lag + 1], xc[-max_lag:]])
-    i = int(np.argmax(np.abs(candidates)))
-    return i if i <= max_lag else i - len(candidates)
+    values = np.concatenate([xc[: max_lag + 1], xc[-max_lag:]]) if max_lag else xc[:1]
+    lags = np.concatenate([np.arange(max_lag + 1), np.arange(-max_lag, 0)]) if max_lag else np.zeros(1, int)
+    return values, lags
+
+
+def best_lag(a: np.ndarray, b: np.ndarray, max_lag: int) -> int:
+    """The shift of ``b`` against ``a`` (in samples, ±max_lag) where they match best."""
+    values, lags = cross_correlation(a, b, max_lag)
+    return int(lags[int(np.argmax(np.abs(values)))])
 
 
 def _pearson(x: np.ndarray, y: np.ndarray) -> float:

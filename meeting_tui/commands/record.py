@@ -173,11 +173,17 @@ def cmd_record(args) -> int:
         from meeting_tui.stop_signals import stop_event
 
         stop = stop_event()
-        meeting.preload_model()
-        try:
+        try:  # opens the journal, then starts loading the model (nothing loads if the folder fails)
             path = meeting.start_session(journal=not args.no_session)
-        except (MeetingError, OSError) as exc:
-            err(f"error: cannot start the session: {exc}")
+        except MeetingError as exc:
+            err(f"error: {exc}")
+            result["rc"] = 1
+            return
+        except OSError as exc:
+            from meeting_tui import paths
+
+            err(f"error: cannot create the session folder: {exc}. Set {paths.DATA_ENV} to a writable folder, or "
+                "[session] dir in the settings file (or use --no-session)")
             result["rc"] = 1
             return
         if path is not None and not args.quiet:

@@ -182,10 +182,9 @@ def echo_correlation(mic: np.ndarray, mic_rate: int, loop: np.ndarray, loop_rate
     ea, eb = float(np.dot(a, a)), float(np.dot(b, b))
     if ea <= 0 or eb <= 0:
         return 0.0
-    size = 1 << int(math.ceil(math.log2(2 * n)))
-    xc = np.fft.irfft(np.fft.rfft(a, size) * np.conj(np.fft.rfft(b, size)), size)
-    lag = int(max_lag_s * 16_000)
-    window = np.concatenate([xc[: lag + 1], xc[-lag:]])
+    from meeting_tui.capture.similarity import cross_correlation
+
+    window, _ = cross_correlation(a, b, int(max_lag_s * 16_000))
     return float(np.max(np.abs(window)) / math.sqrt(ea * eb))
 
 

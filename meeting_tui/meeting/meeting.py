@@ -35,8 +35,8 @@ from meeting_tui.meeting.model import SharedModel, model_problem
 from meeting_tui.meeting.setup import CaptureSetup
 from meeting_tui.meeting.transcription import LiveTranscription
 from meeting_tui.transcribe.model import ModelConfig
-from meeting_tui.transcribe.transcriber import DrainProgress, TranscriberConfig
-from meeting_tui.types import SESSION_RATE, AudioChunk, Gap, Health, HealthState, Level, Mode, Segment, Source
+from meeting_tui.transcribe.transcriber import TranscriberConfig
+from meeting_tui.types import SESSION_RATE, AudioChunk, DrainProgress, Gap, Health, HealthState, Level, Mode, Segment, Source
 
 log = logging.getLogger("meeting_tui.meeting")
 
@@ -68,7 +68,10 @@ class Meeting:
 
     def __init__(self, listener: MeetingListener, *, settings=None, config: TranscriberConfig | None = None,
                  echo: EchoPlan | None = None, sessions_dir: Path | None = None, record_audio: bool | None = None,
-                 session_extra: dict | None = None) -> None:
+                 session_extra: dict | None = None,
+                 segment_stages: list[Callable[[Segment], Segment]] | None = None) -> None:
+        """``segment_stages``: functions each final passes through, in order, between the transcriber and
+        the journal (on the transcriber's thread), e.g. speaker labels for the loopback."""
         self.listener = listener
         self.settings = settings
         self.config = config or transcriber_config(settings)
@@ -77,6 +80,7 @@ class Meeting:
         self.record_audio = (bool(settings.session.record_audio) if settings is not None else False) \
             if record_audio is None else record_audio
         self.session_extra = session_extra
+        self.segment_stages = list(segment_stages or [])
         self.model = SharedModel(self.config.model, self._model_changed)
         self.latency = ClientLatency()
         self.engine: CaptureEngine | None = None
@@ -309,8 +313,11 @@ class Meeting:
         )
 
     def _final(self, segment: Segment) -> None:
-        """Transcriber thread: journal (durable when it returns), deliver, then let the filter judge it."""
+        """Transcriber thread: the segment stages, the journal (durable when it returns), the client, then
+        the echo filter's verdicts."""
         said_at = time.monotonic() - float(segment.extra.get("latency_s") or 0.0)
+        for stage in self.segment_stages:
+            segment = stage(segment)
         session = self.session
         if session is not None:
             try:

@@ -8,8 +8,8 @@ from typing import Callable
 
 from meeting_tui.meeting.echo_stage import EchoStage
 from meeting_tui.transcribe.model import ModelLoader
-from meeting_tui.transcribe.transcriber import DrainProgress, Transcriber, TranscriberConfig, TranscriberStats
-from meeting_tui.types import AudioChunk, Mode, Segment
+from meeting_tui.transcribe.transcriber import Transcriber, TranscriberConfig, TranscriberStats
+from meeting_tui.types import AudioChunk, DrainProgress, Mode, Segment
 
 
 class LiveTranscription:

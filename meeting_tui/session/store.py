@@ -31,21 +31,9 @@ from meeting_tui.session.journal import (
     segment_to_record,
 )
 from meeting_tui.session.lock import SessionLock, is_locked
-from meeting_tui.types import AudioChunk, DeviceRef, Gap, Mode, Segment, Source
+from meeting_tui.types import AudioChunk, DeviceRef, DrainProgress, Gap, Mode, Segment, Source
 
 META_NAME = "meta.json"
-
-
-@dataclass(frozen=True)
-class DrainProgress:
-    """How far the transcriber got through the audio still queued when Stop was pressed."""
-
-    done_s: float
-    total_s: float
-
-    @property
-    def fraction(self) -> float:
-        return 1.0 if self.total_s <= 0 else min(1.0, self.done_s / self.total_s)
 
 
 class Session:

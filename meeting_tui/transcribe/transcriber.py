@@ -43,7 +43,7 @@ import numpy as np
 from meeting_tui.transcribe.filters import FilterConfig, judge
 from meeting_tui.transcribe.model import LoadedModel, LoadProgress, ModelConfig, ModelLoader
 from meeting_tui.transcribe.vad_segmenter import StreamingVAD, Utterance, VadConfig
-from meeting_tui.types import SESSION_RATE, AudioChunk, Mode, Segment, Source
+from meeting_tui.types import SESSION_RATE, AudioChunk, DrainProgress, Mode, Segment, Source
 
 log = logging.getLogger("meeting_tui.transcribe")
 
@@ -104,17 +104,6 @@ class TranscriberStatus:
     model: str | None = None
     device: str | None = None
     compute_type: str | None = None
-
-
-@dataclass(frozen=True)
-class DrainProgress:
-    done_s: float  # audio seconds transcribed since stop was asked
-    total_s: float  # audio seconds that were waiting when stop was asked (grows if more arrives)
-    pending_utterances: int
-
-    @property
-    def fraction(self) -> float:
-        return 1.0 if self.total_s <= 0 else min(1.0, self.done_s / self.total_s)
 
 
 @dataclass
