@@ -199,3 +199,14 @@ def test_restart_now_replaces_the_worker_without_reporting_a_crash():
     assert seen["exits"] == []
     assert {"event": "restart", "message": "the default microphone changed"} in seen["messages"]
     assert not psutil.pid_exists(first) or psutil.Process(first).status() == psutil.STATUS_ZOMBIE
+
+
+def test_health_waits_for_the_device_to_open_before_calling_it_stalled():
+    from meeting_tui.capture.health import START_GRACE_S, HealthMonitor
+
+    h = HealthMonitor(Source.MIC)
+    h.worker_started(0.0)
+    assert h.evaluate(10.0).state is HealthState.STARTING  # still opening after 10 s (dshow: up to 8)
+    h.device_opened(10.0)
+    assert h.evaluate(10.0 + START_GRACE_S - 0.1).state is HealthState.STARTING
+    assert h.evaluate(10.0 + START_GRACE_S + 0.1).state is HealthState.STALLED
