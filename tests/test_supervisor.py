@@ -166,9 +166,9 @@ def _supervise(argv, seconds, **kw):
 
 
 def test_a_slow_device_open_is_not_taken_for_a_stall():
-    # Opening takes 2.5 s, more than the 1 s stall limit: the start-up limit (6 s) applies until "started".
-    sup, seen = _supervise([sys.executable, "-c", SLOW_OPEN, "2.5", "open"], 4.5, stall_restart_s=1.0,
-                           startup_timeout_s=6.0)
+    # Opening takes 3 s, more than the 2 s stall limit: the start-up limit (10 s) applies until "started".
+    sup, seen = _supervise([sys.executable, "-c", SLOW_OPEN, "3.0", "open"], 5.5, stall_restart_s=2.0,
+                           startup_timeout_s=10.0)
     assert seen["exits"] == [] and sup.stats.starts == 1
     assert seen["frames"] > 50
 
@@ -199,3 +199,14 @@ def test_restart_now_replaces_the_worker_without_reporting_a_crash():
     assert seen["exits"] == []
     assert {"event": "restart", "message": "the default microphone changed"} in seen["messages"]
     assert not psutil.pid_exists(first) or psutil.Process(first).status() == psutil.STATUS_ZOMBIE
+
+
+def test_health_waits_for_the_device_to_open_before_calling_it_stalled():
+    from meeting_tui.capture.health import START_GRACE_S, HealthMonitor
+
+    h = HealthMonitor(Source.MIC)
+    h.worker_started(0.0)
+    assert h.evaluate(10.0).state is HealthState.STARTING  # still opening after 10 s (dshow: up to 8)
+    h.device_opened(10.0)
+    assert h.evaluate(10.0 + START_GRACE_S - 0.1).state is HealthState.STARTING
+    assert h.evaluate(10.0 + START_GRACE_S + 0.1).state is HealthState.STALLED

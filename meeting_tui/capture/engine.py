@@ -287,7 +287,7 @@ class CaptureEngine:
     def _events_for(self, spec: WorkerSpec) -> WorkerEvents:
         return WorkerEvents(
             on_spawned=lambda: self._on_spawned(spec),
-            on_started=lambda info: None,  # the supervisor keeps the info in its stats
+            on_started=lambda info: [self._health[s].device_opened(self.clock()) for s in spec.sources],
             on_frames=lambda frames: self._on_frames(spec, frames),
             on_exit=lambda reason: self._on_exit(spec, reason),
             on_finished=lambda: self._on_finished(spec),

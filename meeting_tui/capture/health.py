@@ -11,7 +11,7 @@ from meeting_tui.types import Health, HealthState, Source
 SILENCE_DB = -90.0  # digital silence: below any real microphone's noise floor
 SILENT_AFTER_S = 1.5
 STALLED_AFTER_S = 1.0
-START_GRACE_S = 3.0  # opening a device can take a while (an idle PulseAudio sink: up to 2 s)
+START_GRACE_S = 3.0  # from "started" to the first block (an idle PulseAudio sink: up to 2 s)
 
 
 class HealthMonitor:
@@ -19,6 +19,7 @@ class HealthMonitor:
         self.source = source
         self.is_loopback = source is Source.LOOPBACK if is_loopback is None else is_loopback
         self._started_at: float | None = None
+        self._opened_at: float | None = None  # the worker said "started": the device is open
         self._last_block: float | None = None
         self._last_sound: float | None = None
         self._crashed: str | None = None
@@ -31,9 +32,15 @@ class HealthMonitor:
     # -- events ----------------------------------------------------------------------------------
     def worker_started(self, now: float) -> None:
         self._started_at = now
+        self._opened_at = None
         self._last_block = None
         self._last_sound = None
         self._crashed = None
+
+    def device_opened(self, now: float) -> None:
+        """The worker reported "started". Until then opening is in progress, however long it takes (a
+        DirectShow open waits up to 8 s; the supervisor's start-up timeout bounds it)."""
+        self._opened_at = now
 
     def block(self, now: float, peak_db: float, synthesized: bool = False) -> None:
         if self._last_block is None:
@@ -63,7 +70,9 @@ class HealthMonitor:
         if self._started_at is None:
             return Health(s, state.STARTING, "starting capture", self.last_error)
         if self._last_block is None:
-            waited = now - self._started_at
+            if self._opened_at is None:
+                return Health(s, state.STARTING, "opening the device", self.last_error)
+            waited = now - self._opened_at
             if waited > START_GRACE_S:
                 return Health(s, state.STALLED, f"no audio from the device for {waited:.1f} s since it opened",
                               self.last_error)

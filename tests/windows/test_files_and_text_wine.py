@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 
 from meeting_tui import paths
+from meeting_tui.capture import winproc
 from meeting_tui.session.lock import SessionLock, is_locked
 from meeting_tui.session.store import Session, read_meta
 from meeting_tui.types import Mode
@@ -37,7 +38,7 @@ def test_the_session_lock_is_held_against_another_process(tmp_path):
     assert lock.acquire()
     probe = "import sys; from meeting_tui.session.lock import is_locked; print(is_locked(sys.argv[1]))"
     out = subprocess.run([sys.executable, "-c", probe, str(tmp_path)], capture_output=True, text=True, timeout=60,
-                         stdin=subprocess.DEVNULL)
+                         stdin=subprocess.DEVNULL, creationflags=winproc.creationflags())
     assert out.stdout.strip() == "True", out.stderr
     lock.release(remove=True)
     assert not is_locked(tmp_path) and not (tmp_path / "session.lock").exists()
@@ -88,7 +89,29 @@ def test_output_redirected_to_a_file_survives_non_ascii_text_without_pythonutf8(
     out_path = tmp_path / "devices.txt"
     with open(out_path, "wb") as out:
         proc = subprocess.run([sys.executable, "-m", "meeting_tui", "devices"], stdout=out,
-                              stderr=subprocess.PIPE, stdin=subprocess.DEVNULL, env=env, timeout=120)
+                              stderr=subprocess.PIPE, stdin=subprocess.DEVNULL, env=env, timeout=120,
+                              creationflags=winproc.creationflags())
     text = out_path.read_bytes().decode("utf-8")
     assert proc.returncode == 0, proc.stderr.decode("utf-8", "replace")
     assert NON_ASCII_OUTPUT in text
+
+
+def test_doctor_plays_its_tone_on_the_named_output_not_the_default(tmp_path, win_rig):
+    """Defect 7: `--play-device` puts the test signal on that output (the default is "Speakers")."""
+    from meeting_tui.fallback.doctor import write_test_signal
+    from tests.windows.helpers import WorkerRun, worker_cmd
+
+    wav = write_test_signal(tmp_path / "tone.wav", 4.0)
+    rec = WorkerRun(worker_cmd("sounddevice", "--device", "Monitor of Quiet Out", "--hostapi", "Windows WASAPI"))
+    try:
+        rec.wait_seconds(0.5, timeout=30)
+        player = subprocess.run([sys.executable, "-m", "meeting_tui.fallback.doctor", "--play", str(wav),
+                                 "--play-device", "Quiet Out"], capture_output=True, timeout=60,
+                                stdin=subprocess.DEVNULL, creationflags=winproc.creationflags())
+    finally:
+        rec.stop()
+    assert player.returncode == 0, player.stderr.decode("utf-8", "replace")
+    import numpy as np
+
+    peak = float(np.abs(rec.samples()).max())
+    assert peak > 0.05, rec.describe()

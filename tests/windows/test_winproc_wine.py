@@ -64,7 +64,7 @@ def _in_our_job(pid: int) -> bool:
 
 def test_killing_the_parent_kills_the_worker_through_the_job():
     parent = subprocess.Popen([sys.executable, "-c", PARENT], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                              text=True)
+                              text=True, creationflags=winproc.creationflags())
     pid, attached = parent.stdout.readline().split()
     pid = int(pid)
     assert attached == "True" and psutil.pid_exists(pid)
@@ -86,7 +86,7 @@ def test_create_no_window_gives_the_child_no_console():
 def test_a_launcher_that_jobs_its_child_first_keeps_it_out_of_our_job_yet_it_dies_with_the_launcher():
     """Why supervisor.worker_python() bypasses a venv's launcher (winproc's docstring says this)."""
     launcher = subprocess.Popen([sys.executable, "-c", LAUNCHER], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                                text=True)
+                                text=True, creationflags=winproc.creationflags())
     real = int(launcher.stdout.readline())
     assert winproc.attach_to_job(launcher.pid)
     assert _in_our_job(launcher.pid) and not _in_our_job(real)
