@@ -98,14 +98,14 @@ def test_output_redirected_to_a_file_survives_non_ascii_text_without_pythonutf8(
 
 def test_doctor_plays_its_tone_on_the_named_output_not_the_default(tmp_path, win_rig):
     """Defect 7: `--play-device` puts the test signal on that output (the default is "Speakers")."""
-    from meeting_tui.fallback.doctor import write_test_signal
+    from meeting_tui.doctor.probes import write_test_signal
     from tests.windows.helpers import WorkerRun, worker_cmd
 
     wav = write_test_signal(tmp_path / "tone.wav", 4.0)
     rec = WorkerRun(worker_cmd("sounddevice", "--device", "Monitor of Quiet Out", "--hostapi", "Windows WASAPI"))
     try:
         rec.wait_seconds(0.5, timeout=30)
-        player = subprocess.run([sys.executable, "-m", "meeting_tui.fallback.doctor", "--play", str(wav),
+        player = subprocess.run([sys.executable, "-m", "meeting_tui.doctor.probes", "--play", str(wav),
                                  "--play-device", "Quiet Out"], capture_output=True, timeout=60,
                                 stdin=subprocess.DEVNULL, creationflags=winproc.creationflags())
     finally:
