@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import pytest
 
-from meeting_tui.echo.evaluate import Scenario, load_model, run_scenario
+from bench.echo_evaluate import Scenario, load_model, run_scenario
 
 pytestmark = [pytest.mark.rig, pytest.mark.model, pytest.mark.slow]
 
