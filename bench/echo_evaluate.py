@@ -409,27 +409,17 @@ class ScenarioResult:
     notice_changes: int = 0  # how often the notice came on or went off
 
 
-def split_point(local: np.ndarray, split_s: float = EARLY_S) -> int:
-    """Where the first EARLY_S seconds end on the track: the first onset of the user's speech at or
-    after ``split_s`` (after at least 0.3 s of silence), so that no sentence of the user is cut in two."""
-    hop = RATE // 100
-    n = len(local) // hop
-    active = np.abs(local[: n * hop]).reshape(n, hop).max(axis=1) > 1e-3
-    quiet = 0
-    for i in range(n):
-        if active[i]:
-            if i * hop >= split_s * RATE and quiet >= 30:
-                return i * hop
-            quiet = 0
-        else:
-            quiet += 1
-    return len(local)
+def split_point(windows: list[tuple[int, int]], split_s: float = EARLY_S) -> int:
+    """Where the first ``split_s`` seconds end on the track: the start of the first turn (a window of
+    ``transcribe_windows``) at or after ``split_s``, so that every transcript is cut at the same place
+    between two turns (each window's segments start inside it)."""
+    return next((a for a, _ in windows if a >= split_s * RATE), max((b for _, b in windows), default=0) + 1)
 
 
-def split_by_time(segs: list[Segment], split: int, offset: int) -> tuple[list[Segment], list[Segment]]:
+def split_by_time(segs: list[Segment], split: int, offset: int, margin: int = 0) -> tuple[list[Segment], list[Segment]]:
     """Segments starting before track sample ``split`` (``split_point``), and the rest (``offset``:
-    the track's place on the session clock)."""
-    early = [s for s in segs if s.start * RATE - offset < split - RATE]  # Whisper may start a segment early
+    the track's place on the session clock, ``margin`` how far off that place may be)."""
+    early = [s for s in segs if s.start * RATE - offset < split - margin]
     return early, [s for s in segs if s not in early]
 
 
@@ -508,7 +498,7 @@ def _judge(sc: Scenario, tr: Tracks, rec: Recording, model, backend: str, cache_
     filtered = apply_text_filter(clean_segs, loop_segs)
     raw_t, clean_t, filt_t = text_of(raw_segs), text_of(clean_segs), text_of(filtered)
     parts = []
-    cut = split_point(tr.local)
+    cut = split_point(w)
     for half in (0, 1):
         raw_h, clean_h, filt_h = (text_of(split_by_time(x, cut, mic_at)[half]) for x in (raw_segs, clean_segs, filtered))
         dry_h = text_of(split_by_time(dry_segs, cut, 0)[half])
@@ -606,9 +596,9 @@ def record_session(sc: Scenario, env: dict[str, str], model_path: str, shared_au
         you = [Segment(Source.MIC, r["start"], r["end"], r["text"]) for r in rows if r["label"] == "You"]
         at = int(round(res.track_at_s * RATE))
         halves = []
-        cut = split_point(tr.local)
+        cut = split_point(tr.windows)
         for half in (0, 1):
-            you_h = text_of(split_by_time(you, cut, at)[half])
+            you_h = text_of(split_by_time(you, cut, at, margin=RATE // 4)[half])
             dry_h = text_of(split_by_time(dry_segs, cut, 0)[half])
             halves.append(figures(tr.remote_text, tr.local_text, you_h, you_h, dry_h))
         res.early, res.late = halves

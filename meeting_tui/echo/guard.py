@@ -155,8 +155,8 @@ class EchoGuard:
         # Warm-up: until the double-talk detector is trusted (the echo path learned), let out the raw
         # mic ("raw") or the linear path's output ("linear") instead of the gated output, then hand over
         # with a one-frame crossfade; "off": the gated output from the first frame (docs/echo.md, stop 13).
-        if warmup not in ("off", "raw", "linear", "detect"):
-            raise ValueError(f"warmup must be off, raw, linear or detect, not {warmup!r}")
+        if warmup not in ("off", "raw", "linear", "detect", "mixed"):
+            raise ValueError(f"warmup must be off, raw, linear, detect or mixed, not {warmup!r}")
         self.warmup = warmup if self.linear is not None else "off"
         self._warm = self.warmup == "off"  # handed over to the gated output
         self._warm_mix = 1.0 if self._warm else 0.0  # 1: the gated output, 0: the warm-up output
@@ -164,6 +164,8 @@ class EchoGuard:
         self._far_s = 0.0  # seconds in which the loopback played
         self._double = False  # the gate's verdict on the last frame: the user talks over the far side
         self._lin_out: np.ndarray | None = None  # the linear path's output on the last frame
+        self._out_mix = 0.0  # 1 where the frame let out is the linear path's (both talk), else 0
+        self._early_mix = 0.0  # warmup "mixed": 1 where the warm-up output is the linear path's
         self.warm_at: int | None = None  # session sample where the guard handed over
         self._raw_prev = np.zeros(self.latency, np.float32)  # the raw mic, delayed as the output is
         self._lin_min_erle = 10 ** (linear_min_erle_db / 10)
@@ -411,6 +413,7 @@ class EchoGuard:
         # the double-talk path is ``_lag`` frames late: apply that frame's decisions to that frame's audio
         self._held.append((y, self._mix, target))
         y, m1, g1 = self._held.popleft()
+        self._out_mix = m1
         (m0, g0), self._applied = self._applied, (m1, g1)
         return self._apply(y, lin, m0, m1, g0, g1)
 
@@ -437,7 +440,16 @@ class EchoGuard:
         if self.warmup == "detect":  # the gated output, with the detector heard before it is trusted
             self._warm_mix = 1.0
             return y
-        early = raw if self.warmup == "raw" or self._lin_out is None else self._lin_out
+        if self.warmup == "mixed" and self._lin_out is not None:
+            # the raw mic while the user or the far side talks alone (the far side's words come through
+            # whole, for the text filter to catch), the linear path's output while both talk (the user's
+            # voice intact, most of the echo over it removed)
+            e0, e1 = self._early_mix, self._out_mix
+            self._early_mix = e1
+            w = np.linspace(e0, e1, f, dtype=np.float32) if e0 != e1 else e1
+            early = ((1 - w) * raw + w * self._lin_out).astype(np.float32)
+        else:
+            early = raw if self.warmup == "raw" or self._lin_out is None else self._lin_out
         if m0 == m1 == 0.0:
             return early
         ramp = np.linspace(m0, m1, f, dtype=np.float32)
