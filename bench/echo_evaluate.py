@@ -399,7 +399,7 @@ class ScenarioResult:
     delay_ms: float | None  # as the guard estimated it
     true_delay_ms: float  # as the rig delivered it: the scenario's delay plus the players' start skew
     coupling_db: float | None
-    echo_present: bool
+    echo_present: bool  # the echo notice came on during the session
     cpu_per_s: float
     transcripts: dict[str, str] = field(default_factory=dict)
     # the same figures for the turns starting in the session's first EARLY_S seconds, and for the rest
@@ -510,7 +510,8 @@ def _judge(sc: Scenario, tr: Tracks, rec: Recording, model, backend: str, cache_
         sc,
         figures(tr.remote_text, tr.local_text, raw_t, clean_t, dry),
         figures(tr.remote_text, tr.local_text, raw_t, filt_t, dry),
-        g.guard.delay_ms, (mic_at - loop_at) / RATE * 1000 + sc.delay_ms, g.guard.coupling_db, g.guard.echo_present, g.guard.cpu_per_audio_s,
+        g.guard.delay_ms, (mic_at - loop_at) / RATE * 1000 + sc.delay_ms, g.guard.coupling_db, g.notice_on_at is not None,
+        g.guard.cpu_per_audio_s,
         {"raw mic": raw_t, "guarded mic": clean_t, "guarded + text filter": filt_t,
          "loopback": text_of(loop_segs), "dry local": dry,
          "rig": f"loopback at {loop_at / RATE:.3f} s, mic at {mic_at / RATE:.3f} s"},

@@ -162,3 +162,19 @@ def test_wrong_source_wins_over_an_echo_already_measured():
         notice.mic_health(HealthState.LIVE if s % 10 < 5 else HealthState.WRONG_SOURCE)
         notice.observe(s * RATE, _est(2, coupling_db=0.0))
         assert notice.notice.kind is NoticeKind.WRONG_SOURCE, s
+
+
+def test_guard_tells_a_mic_stream_that_is_the_loopback_by_itself(alike):
+    # The engine's own check can miss speech with pauses; the guard sees the mic carry the loopback
+    # sample for sample, at its level, and says wrong source without waiting for the engine.
+    _, ref = alike
+    statuses = []
+    guard = EchoGuard(RATE, backend="gate", on_status=statuses.append)
+    mic = np.concatenate([np.zeros(80, np.float32), ref[:-80]])  # the other stream's latency: 5 ms
+    _run(guard, mic, ref)
+    assert guard.status.wrong_source and guard.status.message == WRONG_SOURCE_MESSAGE
+    assert not any(s.message == ECHO_MESSAGE for s in statuses), statuses
+    # a dry echo at -3 dB (the rig's "near, loud, dry") is echo, not wrong source
+    echo_guard = EchoGuard(RATE, backend="gate")
+    _run(echo_guard, (mic * 10 ** (-3 / 20)).astype(np.float32), ref)
+    assert echo_guard.echo_present and not echo_guard.status.wrong_source

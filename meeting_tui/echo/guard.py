@@ -626,7 +626,7 @@ class EchoGuard:
         est = self.estimator.estimate(mic, ref)
         if est is None:  # the loopback was quiet: nothing to learn, keep the previous state
             return
-        changed = self.notice.observe(end, est)
+        changed = self.notice.observe(end, est, self.notice.is_same_signal(mic, ref, est))
         if est.confidence >= self.min_confidence and (est.coupling_db is None or est.coupling_db >= self.min_coupling_db):
             self._estimates.append(est)
             if self.linear is not None:

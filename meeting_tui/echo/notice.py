@@ -24,6 +24,8 @@ import collections
 import enum
 from dataclasses import dataclass
 
+import numpy as np
+
 from meeting_tui.echo.delay import DelayEstimate
 from meeting_tui.types import HealthState
 
@@ -72,36 +74,69 @@ class EchoNotice:
         self._wrong_source = False
         self.release_estimates = release_estimates  # far-side estimates (about seconds) to leave wrong source
         self._release_left = 0
+        self._measured_wrong = False  # the guard's own check (``same_signal``) says wrong source
+        self._same_run = 0
+        self._not_same_run = 0
 
     @property
     def echo_measured(self) -> bool:
         """Echo is measured and the mic is its own stream (not the loopback)."""
-        return self._echo and not self._wrong_source and not self._release_left
+        return self._echo and not self.wrong_source
 
     @property
     def wrong_source(self) -> bool:
-        return self._wrong_source or bool(self._release_left)
+        return self._wrong_source or bool(self._release_left) or self._measured_wrong
 
     @property
     def notice(self) -> Notice:
-        if self._wrong_source or self._release_left:
+        if self.wrong_source:
             return _WRONG
         return _ECHO if self._echo else _QUIET
+
+    @staticmethod
+    def is_same_signal(mic: np.ndarray, ref: np.ndarray, est: DelayEstimate) -> bool:
+        """The mic carries the loopback itself, not its echo: at the estimated lag the two are
+        near-identical (Pearson correlation 0.99 or more over the window) at the same level (coupling
+        -1 dB or more). An echo through a room is coloured and reverberant, and quieter."""
+        if est.coupling_db is None or est.coupling_db < -1.0:
+            return False
+        d = est.delay_samples
+        m, r = (mic[d:], ref[:len(ref) - d]) if d >= 0 else (mic[:len(mic) + d], ref[-d:])
+        m, r = np.asarray(m, np.float64), np.asarray(r, np.float64)
+        m, r = m - m.mean(), r - r.mean()
+        den = float(np.sqrt(np.dot(m, m) * np.dot(r, r)))
+        return den > 0 and float(np.dot(m, r)) / den >= 0.99
 
     def is_echo_like(self, est: DelayEstimate) -> bool:
         return (est.confidence >= self.min_confidence and est.coupling_db is not None
                 and est.coupling_db >= self.min_coupling_db)
 
-    def observe(self, at: int, est: DelayEstimate | None) -> bool:
+    def observe(self, at: int, est: DelayEstimate | None, same_signal: bool = False) -> bool:
         """One delay estimate ending at session sample ``at`` (None: the loopback was too quiet to
-        tell, which changes nothing). Returns whether the notice changed."""
-        if est is None or self._wrong_source:
+        tell, which changes nothing). ``same_signal``: the mic carried the loopback itself in that
+        window (``is_same_signal``). Returns whether the notice changed."""
+        if est is None:
             return False
         before = self.notice
+        # The guard's own wrong-source check, beside the engine's (which misses speech with pauses):
+        # two such windows in a row, withdrawn after ``release_estimates`` without one.
+        self._same_run = self._same_run + 1 if same_signal else 0
+        self._not_same_run = 0 if same_signal else self._not_same_run + 1
+        if self._same_run >= 2 and not self._measured_wrong:
+            self._measured_wrong = True
+            self._seen.clear()
+            self._echo = False
+            self._last_hit = None
+        elif self._measured_wrong and self._not_same_run >= self.release_estimates:
+            self._measured_wrong = False
+        if self._wrong_source:
+            return self.notice != before
         if self._release_left:
             # just out of wrong source: the check lapses whenever both streams fall silent, so the notice
             # stays until the far side has played for a while without the check firing again
             self._release_left -= 1
+            return self.notice != before
+        if self._measured_wrong:
             return self.notice != before
         hit = self.is_echo_like(est)
         self._seen.append((at, est.delay_samples if hit else None))
