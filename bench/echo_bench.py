@@ -1,7 +1,13 @@
 """Echo guard benchmark on the real PulseAudio rig: every scenario, word figures and CPU cost.
 
     .venv/bin/python bench/echo_bench.py [--backend auto|webrtc|gate] [--only NAME-SUBSTRING] [-v]
-                                         [--save DIR | --replay DIR [--variant NAME:KEY=VALUE,...]...]
+                                         [--sessions] [--save DIR | --replay DIR [--variant NAME:KEY=VALUE,...]...]
+    .venv/bin/python bench/echo_bench.py --live [--only NAME-SUBSTRING] [-v]
+
+Every scenario is a fresh session (a new guard); the figures are also given for the turns that start
+in the first 30 s and for the rest, with the echo notice's delay. ``--sessions``: the whole-session
+scenarios (issue 20) instead of the standard ones; ``--live``: those through `meeting-tui record` on
+the rig, with and without the guard, scoring the "You" lines the user would read.
 
 Starts its own rig (tests/rig/audio-rig.sh), plays each scenario in real time (about 30-45 s each),
 transcribes the raw mic, the guarded mic, the loopback and the dry local track with the offline

@@ -599,7 +599,9 @@ def record_session(sc: Scenario, env: dict[str, str], model_path: str, shared_au
         halves = []
         cut = split_point(tr.windows)
         for half in (0, 1):
-            you_h = text_of(split_by_time(you, cut, at, margin=RATE // 4)[half])
+            # the place of the tracks on the session clock is known to a second or so here; the turn
+            # before the cut (the far side's) starts seconds earlier
+            you_h = text_of(split_by_time(you, cut, at, margin=2 * RATE)[half])
             dry_h = text_of(split_by_time(dry_segs, cut, 0)[half])
             halves.append(figures(tr.remote_text, tr.local_text, you_h, you_h, dry_h))
         res.early, res.late = halves

@@ -422,8 +422,8 @@ class EchoGuard:
         the gated output is, or the linear path's output) instead of the gated one: an unconverged
         canceller and a gate that trusts it take parts of the user's words, and the text filter catches
         the far side's words meanwhile. Handed over once the double-talk detector is trusted (or after
-        ``warmup_max_s`` of far-side sound with echo measured: without an echo path the raw mic is
-        right, and stays), at a frame where the user is not talking over the far side,
+        ``warmup_max_s`` of far-side sound once a confident delay estimate gave the coupling: without
+        an echo path there is nothing to remove, and the warm-up output stays), at a frame where the user is not talking over the far side,
         with a one-frame crossfade; for good."""
         f = self.frame
         buf = np.concatenate([self._raw_prev, mic])
@@ -431,7 +431,7 @@ class EchoGuard:
         if self._warm and self._warm_mix >= 1.0:
             return y
         m0 = self._warm_mix
-        learned = self._lin_trusted or (self._far_s >= self._warmup_max and self.notice.echo_measured)
+        learned = self._lin_trusted or (self._far_s >= self._warmup_max and self._coupling is not None)
         if not self._warm and learned and not self._double:
             self._warm = True
             self.warm_at = t
