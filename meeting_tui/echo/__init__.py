@@ -7,8 +7,10 @@
 See docs/echo.md.
 """
 
-from meeting_tui.echo.guard import ECHO_MESSAGE, EchoGuard, EchoStatus
+from meeting_tui.echo.guard import EchoGuard, EchoStatus
+from meeting_tui.echo.notice import ECHO_MESSAGE, WRONG_SOURCE_MESSAGE, EchoNotice, Notice, NoticeKind
 from meeting_tui.echo.settings import EchoSettings
 from meeting_tui.echo.text import EchoVerdict, TextEchoFilter
 
-__all__ = ["ECHO_MESSAGE", "EchoGuard", "EchoSettings", "EchoStatus", "EchoVerdict", "TextEchoFilter"]
+__all__ = ["ECHO_MESSAGE", "WRONG_SOURCE_MESSAGE", "EchoGuard", "EchoNotice", "EchoSettings", "EchoStatus", "EchoVerdict",
+           "Notice", "NoticeKind", "TextEchoFilter"]

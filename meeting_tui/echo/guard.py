@@ -31,11 +31,12 @@ from meeting_tui.echo.aec import EchoBackend, make_backend
 from meeting_tui.echo.delay import DelayEstimate, DelayEstimator
 from meeting_tui.echo.dual import BestOfEchoPaths
 from meeting_tui.echo.linear import LinearEchoCanceller, TimeDomainEchoPath
+from meeting_tui.echo.notice import ECHO_MESSAGE, EchoNotice, Notice, NoticeKind
 from meeting_tui.echo.postfilter import ResidualEchoMask
 from meeting_tui.echo.subband import SubbandEchoCanceller
-from meeting_tui.types import AudioChunk, Source
+from meeting_tui.types import AudioChunk, HealthState, Source
 
-ECHO_MESSAGE = "the mic hears your speakers: headphones help"
+__all__ = ["ECHO_MESSAGE", "EchoGuard", "EchoStatus", "make_double_talk_path"]
 
 
 @dataclass(frozen=True)
@@ -48,10 +49,15 @@ class EchoStatus:
     erle_db: float | None  # how much the guard lowered the mic while the loopback played
     backend: str
     enabled: bool
+    notice: Notice = Notice(NoticeKind.NONE, "")  # what to tell the user (echo.notice.EchoNotice)
+
+    @property
+    def wrong_source(self) -> bool:
+        return self.notice.kind is NoticeKind.WRONG_SOURCE
 
     @property
     def message(self) -> str:
-        return ECHO_MESSAGE if self.present else ""
+        return self.notice.message
 
 
 def _unpack(audio: AudioChunk | np.ndarray) -> tuple[int | None, np.ndarray]:
@@ -104,6 +110,7 @@ class EchoGuard:
                  linear_detect_erle_db: float = 15.0, linear_trust_frames: int = 100,
                  linear_method: str = "dual", linear_adapt: str | None = None,
                  linear_options: dict | None = None, residual_mask: bool = False, mask_options: dict | None = None,
+                 warmup: str = "linear", warmup_max_s: float = 10.0,
                  on_status: Callable[[EchoStatus], None] | None = None) -> None:
         self.sample_rate = sample_rate
         self.backend = backend if isinstance(backend, EchoBackend) else make_backend(backend, sample_rate)
@@ -116,7 +123,6 @@ class EchoGuard:
         self.window = int(sample_rate * estimate_window_s)
         self.min_confidence = min_confidence
         self.min_coupling_db = min_coupling_db
-        self.hold = int(sample_rate * hold_s)
         self.on_status = on_status
         self.prime = int(sample_rate * prime_s)
         self._prime_at: int | None = None
@@ -146,6 +152,22 @@ class EchoGuard:
         self._held: collections.deque = collections.deque()
         self._applied = (0.0, 1.0)  # (mix, gate gain) at the end of the last frame let out
         self._reset_lag()
+        # Warm-up: until the double-talk detector is trusted (the echo path learned), let out the raw
+        # mic ("raw") or the linear path's output ("linear") instead of the gated output, then hand over
+        # with a one-frame crossfade; "off": the gated output from the first frame (docs/echo.md, stop 13).
+        if warmup not in ("off", "raw", "linear", "detect", "mixed"):
+            raise ValueError(f"warmup must be off, raw, linear, detect or mixed, not {warmup!r}")
+        self.warmup = warmup if self.linear is not None else "off"
+        self._warm = self.warmup == "off"  # handed over to the gated output
+        self._warm_mix = 1.0 if self._warm else 0.0  # 1: the gated output, 0: the warm-up output
+        self._warmup_max = float(warmup_max_s)
+        self._far_s = 0.0  # seconds in which the loopback played
+        self._double = False  # the gate's verdict on the last frame: the user talks over the far side
+        self._lin_out: np.ndarray | None = None  # the linear path's output on the last frame
+        self._out_mix = 0.0  # 1 where the frame let out is the linear path's (both talk), else 0
+        self._early_mix = 0.0  # warmup "mixed": 1 where the warm-up output is the linear path's
+        self.warm_at: int | None = None  # session sample where the guard handed over
+        self._raw_prev = np.zeros(self.latency, np.float32)  # the raw mic, delayed as the output is
         self._lin_min_erle = 10 ** (linear_min_erle_db / 10)
         self._lin_detect = None if linear_detect_db is None else 10 ** (linear_detect_db / 10)
         self._lin_detect_erle_db = linear_detect_erle_db
@@ -172,9 +194,7 @@ class EchoGuard:
         self._shift = 0  # loopback index = mic index - _shift
         self._since_estimate = 0
         self._estimates: collections.deque[DelayEstimate] = collections.deque(maxlen=5)
-        self._last_confident_at: int | None = None
-        self._last_unconfident_active = 0
-        self._present = False
+        self.notice = EchoNotice(sample_rate, min_confidence=min_confidence, hold_s=hold_s)
         self._coupling: float | None = None
         self._delay: float | None = None
         self._pow = collections.deque(maxlen=1000)  # (mic power, out power) while the loopback plays
@@ -185,7 +205,8 @@ class EchoGuard:
     # ------------------------------------------------------------------ public
     @property
     def echo_present(self) -> bool:
-        return self._present
+        """Echo measured for a sustained time (``EchoNotice``), and the mic is not the loopback."""
+        return self.notice.echo_measured
 
     @property
     def coupling_db(self) -> float | None:
@@ -204,7 +225,14 @@ class EchoGuard:
 
     @property
     def status(self) -> EchoStatus:
-        return EchoStatus(self._present, self._coupling, self._delay, self.erle_db, self.backend.name, self.enabled)
+        return EchoStatus(self.notice.echo_measured, self._coupling, self._delay, self.erle_db, self.backend.name,
+                          self.enabled, self.notice.notice)
+
+    def set_mic_health(self, state: HealthState) -> None:
+        """The capture engine's health state of the mic stream: a mic that is the loopback's stream
+        (wrong source) is reported as such, never as echo. Calls ``on_status`` when the notice changes."""
+        if self.notice.mic_health(state) and self.on_status is not None:
+            self.on_status(self.status)
 
     @property
     def latency(self) -> int:
@@ -212,6 +240,11 @@ class EchoGuard:
         if not self.enabled:
             return 0
         return self.backend.latency + self._lag * self.frame
+
+    @property
+    def processed_to(self) -> int | None:
+        """The session-clock sample up to which the mic has been processed (None before any mic)."""
+        return self._mic_pos
 
     @property
     def cpu_per_audio_s(self) -> float:
@@ -310,8 +343,11 @@ class EchoGuard:
             self.linear.filter(lm, self._ref_frame(t - L - ls, self.frame))
         if self.enabled and self.residual_gate:
             y = self._gate_residual(t, y)
+            if self.warmup != "off":
+                y = self._warm_output(t, mic, y)
         pr = float(np.dot(ref, ref)) / self.frame
         if pr > self._active_power:
+            self._far_s += self.frame / self.sample_rate
             self._pow.append((float(np.dot(mic, mic)) / self.frame + 1e-12, float(np.dot(y, y)) / self.frame + 1e-12))
             if self._prime_at is None and self.enabled and self.prime > 0:
                 self._prime_at = t  # the loopback plays for the first time: start priming here
@@ -372,11 +408,52 @@ class EchoGuard:
             if self._mix:
                 self.double_talk_s += f / self.sample_rate
             lin = self.linear.output().astype(np.float32)
+        self._double = double
+        self._lin_out = lin
         # the double-talk path is ``_lag`` frames late: apply that frame's decisions to that frame's audio
         self._held.append((y, self._mix, target))
         y, m1, g1 = self._held.popleft()
+        self._out_mix = m1
         (m0, g0), self._applied = self._applied, (m1, g1)
         return self._apply(y, lin, m0, m1, g0, g1)
+
+    def _warm_output(self, t: int, mic: np.ndarray, y: np.ndarray) -> np.ndarray:
+        """While the guard is still learning the echo path, the warm-up output (the raw mic, delayed as
+        the gated output is, or the linear path's output) instead of the gated one: an unconverged
+        canceller and a gate that trusts it take parts of the user's words, and the text filter catches
+        the far side's words meanwhile. Handed over once the double-talk detector is trusted (or after
+        ``warmup_max_s`` of far-side sound once a confident delay estimate gave the coupling: without
+        an echo path there is nothing to remove, and the warm-up output stays), at a frame where the user is not talking over the far side,
+        with a one-frame crossfade; for good."""
+        f = self.frame
+        buf = np.concatenate([self._raw_prev, mic])
+        raw, self._raw_prev = buf[:f], buf[f:]
+        if self._warm and self._warm_mix >= 1.0:
+            return y
+        m0 = self._warm_mix
+        learned = self._lin_trusted or (self._far_s >= self._warmup_max and self._coupling is not None)
+        if not self._warm and learned and not self._double:
+            self._warm = True
+            self.warm_at = t
+        m1 = 1.0 if self._warm else 0.0
+        self._warm_mix = m1
+        if self.warmup == "detect":  # the gated output, with the detector heard before it is trusted
+            self._warm_mix = 1.0
+            return y
+        if self.warmup == "mixed" and self._lin_out is not None:
+            # the raw mic while the user or the far side talks alone (the far side's words come through
+            # whole, for the text filter to catch), the linear path's output while both talk (the user's
+            # voice intact, most of the echo over it removed)
+            e0, e1 = self._early_mix, self._out_mix
+            self._early_mix = e1
+            w = np.linspace(e0, e1, f, dtype=np.float32) if e0 != e1 else e1
+            early = ((1 - w) * raw + w * self._lin_out).astype(np.float32)
+        else:
+            early = raw if self.warmup == "raw" or self._lin_out is None else self._lin_out
+        if m0 == m1 == 0.0:
+            return early
+        ramp = np.linspace(m0, m1, f, dtype=np.float32)
+        return ((1 - ramp) * early + ramp * y).astype(np.float32)
 
     def _linear_hears_user(self) -> bool:
         """The double-talk path's own near-end detector (the subband canceller: power in the bins its
@@ -390,8 +467,8 @@ class EchoGuard:
         among them) kept trusting a stale estimate after the echo path moved (the frames it wrongly
         opened were never counted), and a few onsets of the user's words that AEC3 missed pulled the sum
         down for a whole turn; the median ignores such a minority. docs/echo.md, stop 12."""
-        if not self._lin_trusted:  # (never set without a linear path and a detector)
-            return False
+        if not self._lin_trusted and not (self.warmup == "detect" and not self._warm and self._lin_detect is not None):
+            return False  # (never trusted without a linear path and a detector)
         return bool(self.linear.hears_user(self._lin_detect))
 
     def _note_linear_erle(self) -> None:
@@ -505,6 +582,10 @@ class EchoGuard:
             L = len(self._lin_prev)
             k = a - raw_start
             self._lin_prev = self._hist[k - L:k] if k >= L else np.concatenate([np.zeros(L - k, np.float32), self._hist[:k]])
+        if len(self._raw_prev):  # the raw mic's delay line, as it was before the span
+            L = len(self._raw_prev)
+            k = a - raw_start
+            self._raw_prev = self._hist[k - L:k] if k >= L else np.concatenate([np.zeros(L - k, np.float32), self._hist[:k]])
         if self.linear is not None:  # the second pass starts from a clean frame history
             self.linear.clear()
             self._reset_lag()
@@ -545,10 +626,9 @@ class EchoGuard:
         est = self.estimator.estimate(mic, ref)
         if est is None:  # the loopback was quiet: nothing to learn, keep the previous state
             return
-        was = self._present
+        changed = self.notice.observe(end, est, self.notice.is_same_signal(mic, ref, est))
         if est.confidence >= self.min_confidence and (est.coupling_db is None or est.coupling_db >= self.min_coupling_db):
             self._estimates.append(est)
-            self._last_confident_at = end
             if self.linear is not None:
                 ls = max(-self.lookahead, est.delay_samples - self._lin_pre)
                 old = self._lin_shift if self._lin_shift is not None else 0
@@ -563,10 +643,5 @@ class EchoGuard:
             new_shift = max(-self.lookahead, self._shift_for(d))
             if abs(new_shift - self._shift) > self.frame // 2:
                 self._shift = new_shift
-            self._present = True
-        else:
-            # the loopback played but the mic did not follow it: no echo (after a hold)
-            if self._last_confident_at is None or end - self._last_confident_at > self.hold:
-                self._present = False
-        if self._present != was and self.on_status is not None:
+        if changed and self.on_status is not None:
             self.on_status(self.status)

