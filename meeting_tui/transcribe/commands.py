@@ -15,7 +15,13 @@ def _model_args(p: argparse.ArgumentParser) -> None:
     g.add_argument("--model", metavar="NAME|DIR", help="tiny.en ... large-v3, distil-*, turbo, or a model folder")
     g.add_argument("--device", choices=["auto", "cpu", "cuda"])
     g.add_argument("--compute-type", metavar="TYPE", help="default (int8 on CPU, float16 on CUDA), int8, float16 ...")
-    g.add_argument("--language", metavar="CODE", help="e.g. en, de; default: detect")
+    from meeting_tui.transcribe.decode_options import language_arg, vocabulary_arg
+
+    g.add_argument("--language", metavar="CODE", type=language_arg,
+                   help="e.g. en, de, or per source: mic=de,loopback=en; auto: detect (default: the settings)")
+    g.add_argument("--vocabulary", metavar="TERMS", type=vocabulary_arg,
+                   help='names and jargon to spell as written, comma-separated: "Kubernetes,OpenShift" '
+                        "(replaces the settings' [transcription] vocabulary)")
     g.add_argument("--beam-size", type=int, metavar="N")
     g.add_argument("--cpu-threads", type=int, default=0, metavar="N", help="0: leave a core for capture")
     p.add_argument("--label-mic", metavar="TEXT", help='label of mic lines (default "You")')
@@ -77,7 +83,10 @@ def _config(args, settings, mode: Mode, *, partials: bool, style: str | None = N
     from meeting_tui.transcribe.model import ModelConfig
     from meeting_tui.transcribe.transcriber import TranscriberConfig
 
-    overrides = dict(name=args.model, device=args.device, compute_type=args.compute_type, language=args.language,
+    from meeting_tui.transcribe.decode_options import from_args
+
+    decode, language = from_args(args, settings)
+    overrides = dict(name=args.model, device=args.device, compute_type=args.compute_type, language=language,
                      beam_size=args.beam_size, cpu_threads=args.cpu_threads or None)
     if settings is not None:
         cfg = TranscriberConfig.from_settings(settings, mode)
@@ -85,6 +94,7 @@ def _config(args, settings, mode: Mode, *, partials: bool, style: str | None = N
     else:
         cfg = TranscriberConfig(model=ModelConfig(**{k: v for k, v in overrides.items() if v is not None}),
                                 sources=mode.sources)
+    cfg.decode = decode
     if style:
         cfg.style = style
     if args.label_mic:
