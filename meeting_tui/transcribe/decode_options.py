@@ -103,4 +103,14 @@ def from_args(args: Any, settings: Any) -> tuple[DecodeOptions, str | None]:
     vocabulary = getattr(args, "vocabulary", None)
     tr = getattr(settings, "transcription", None)
     opts = DecodeOptions.from_settings(tr, vocabulary=vocabulary, language=default, languages=per)
+    if not getattr(args, "quiet", True):
+        opts.languages.on_change = _print_decision
     return opts, opts.languages.default
+
+
+def _print_decision(snap: SourceLanguage) -> None:
+    """The CLI's status line when detection settles a source's language."""
+    import sys
+
+    if snap.state == "detected":
+        print(f"[language] {snap.source.value}: {snap.label}", file=sys.stderr, flush=True)
