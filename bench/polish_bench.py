@@ -9,7 +9,7 @@ sentences (en-gb, some with product names). `meeting-tui record` replays both th
 engine at ``--speed`` with tiny.en (the live transcript, audio recorded), then ``PolishJob`` re-transcribes
 the recorded audio with each model (``tiny`` = the offline tiny.en: the same model, only the decoding
 differs; ``base`` = the multilingual Whisper base from PyPI, tests/multilingual_model.py).
-Vocabulary: none (``--vocabulary`` to add the bench's names).
+Vocabulary: none; ``--vocabulary`` gives the product names to both the live run and the polish.
 """
 
 from __future__ import annotations
@@ -33,8 +33,9 @@ from meeting_tui.session.polished import read_polished  # noqa: E402
 from meeting_tui.transcribe.polish import PolishConfig, PolishJob  # noqa: E402
 from meeting_tui.transcribe.wer import wer_details  # noqa: E402
 from meeting_tui.types import Source  # noqa: E402
-from tests.speech import JARGON, conversation, write_wav  # noqa: E402
+from tests.speech import GLOSSARY, JARGON, conversation, write_wav  # noqa: E402
 
+VOCAB = GLOSSARY
 THEM = [
     "Thanks, that sounds good to me.",
     "We looked at the numbers from last month and they are better than expected.",
@@ -78,7 +79,8 @@ def main() -> int:
     t0 = time.perf_counter()
     live = subprocess.run([sys.executable, "-m", "meeting_tui", "record", "--mic-file", str(mic_wav),
                            "--loopback-file", str(lb_wav), "--speed", str(args.speed), "--model", tiny,
-                           "--no-echo-guard", "--quiet"], env=env, capture_output=True, text=True)
+                           "--no-echo-guard", "--quiet", *(["--vocabulary", ",".join(VOCAB)] if args.vocabulary else [])],
+                          env=env, capture_output=True, text=True)
     if live.returncode != 0:
         print(live.stderr, file=sys.stderr)
         return 1
@@ -99,7 +101,7 @@ def main() -> int:
         return r
 
     row("live (tiny.en, app pipeline)", items, wall_s=round(time.perf_counter() - t0, 1))
-    vocab = tuple(["Kubernetes", "Siobhan", "Grafana", "PostgreSQL", "Nextcloud"]) if args.vocabulary else ()
+    vocab = tuple(VOCAB) if args.vocabulary else ()
     for key in args.models.split(","):
         path = named.get(key, key) or str(build_base())
         c0 = time.process_time()
