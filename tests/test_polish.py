@@ -143,3 +143,23 @@ def test_session_without_audio_says_so(tmp_path):
     assert "has no recorded audio to polish (it was recorded without audio)" in out.stderr
     assert "record_audio = true" in out.stderr and not (s.path / POLISHED_NAME).exists()
     assert cli(base, "polish", "nope").returncode == 2
+
+
+def test_offer_after_stop_only_with_audio(tmp_path):
+    from meeting_tui.settings import Settings
+    from meeting_tui.transcribe.polish import polish_offer
+
+    settings = Settings()
+    with Session.open(tmp_path / "s", mode=Mode.MIC, record_audio=False, model={"name": "tiny.en"}) as quiet:
+        pass
+    assert polish_offer(quiet.path, settings) is None
+    with Session.open(tmp_path / "s", mode=Mode.MIC, record_audio=True, model={"name": "tiny.en"}) as s:
+        import numpy as np
+
+        from meeting_tui.types import AudioChunk
+
+        s.on_audio(AudioChunk(Source.MIC, 0, np.full(16000 * 2, 0.1, np.float32)))
+        assert polish_offer(s.path, settings) is None  # still recording
+    assert polish_offer(s.path, settings) == "Polish this meeting's transcript with base.en, beam 5?"
+    settings.transcription.polish.offer_after_stop = False
+    assert polish_offer(s.path, settings) is None

@@ -272,10 +272,9 @@ class PolishJob:
                                         voiced_s=seg.end - seg.start, config=filters)
                         done[source] = offset + seg.end
                         if verdict.keep and verdict.text:
-                            n = max(1, len(seg.tokens))
                             writer.segment(Segment(source, round(offset + seg.start, 3), round(offset + seg.end, 3),
                                                    verdict.text, final=True,
-                                                   confidence=round(math.exp(seg.avg_logprob), 4) if n else None,
+                                                   confidence=round(math.exp(seg.avg_logprob), 4),
                                                    id=next_id, extra={"polished": True}))
                             next_id += 1
                             segments += 1
@@ -310,3 +309,26 @@ class PolishJob:
             if seen[best] >= 0.8 * sum(seen.values()):
                 return best
         return None
+
+
+def polish_offer(folder: str | os.PathLike[str], settings: Any) -> str | None:
+    """The dashboard's question after Stop, or None when there is nothing to offer (the setting is off, no
+    recorded audio, still recording)."""
+    from meeting_tui.session.store import read_meta
+
+    if not settings.transcription.polish.offer_after_stop:
+        return None
+    try:
+        files = check_polishable(folder)
+    except PolishError:
+        return None
+    meta = read_meta(Path(folder))
+    name = polish_model_for((meta.get("model") or {}).get("name"), settings.transcription.polish.model)
+    try:
+        import soundfile as sf
+
+        minutes = max(sf.info(str(p)).duration for p in files.values()) / 60
+    except Exception:
+        minutes = 0.0
+    length = f" ({minutes:.0f} min of audio)" if minutes >= 1 else ""
+    return f"Polish this meeting's transcript{length} with {Path(name).name}, beam {settings.transcription.polish.beam_size}?"
