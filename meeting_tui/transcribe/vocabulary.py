@@ -9,7 +9,7 @@ the default).
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Iterable, Literal
 
 Method = Literal["prompt", "hotwords", "both"]
@@ -89,17 +89,3 @@ class Vocabulary:
             kwargs["hotwords"] = self.hotwords()
         return kwargs
 
-
-@dataclass
-class VocabularyStats:
-    """For the editor: how many terms, and how many characters of prompt they take."""
-
-    terms: int = 0
-    prompt_chars: int = 0
-    truncated: bool = False
-    examples: list[str] = field(default_factory=list)
-
-    @classmethod
-    def of(cls, vocab: Vocabulary) -> "VocabularyStats":
-        full = ", ".join(vocab.terms)
-        return cls(len(vocab.terms), len(vocab.prompt() or ""), len(full) > MAX_PROMPT_CHARS, list(vocab.terms[:3]))
