@@ -163,3 +163,35 @@ def test_offer_after_stop_only_with_audio(tmp_path):
     assert polish_offer(s.path, settings) == "Polish this meeting's transcript with base.en, beam 5?"
     settings.transcription.polish.offer_after_stop = False
     assert polish_offer(s.path, settings) is None
+
+
+@pytest.mark.model
+@pytest.mark.slow
+def test_polish_sigkilled_then_run_again_completes(recorded, multilingual_model, tmp_path):
+    import signal
+    import time
+
+    base, folder = _copy(recorded, tmp_path)
+    proc = subprocess.Popen([sys.executable, "-m", "meeting_tui", "polish", folder.name, "--model", multilingual_model,
+                             "--cpu-threads", "1", "--quiet"], env=_env(base), stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL)
+    target = folder / POLISHED_NAME
+    deadline = time.monotonic() + 240
+    try:
+        while time.monotonic() < deadline and proc.poll() is None:
+            if target.exists() and b'"t":"segment"' in target.read_bytes():
+                break
+            time.sleep(0.02)
+        proc.send_signal(signal.SIGKILL)
+    finally:
+        proc.wait(30)
+    killed = read_polished(folder)
+    assert killed is not None and killed.items and not killed.complete, "polish finished before it could be killed"
+    assert (folder / "polish.lock").exists()  # left behind by the kill; the OS lock itself died with it
+    resumed = cli(base, "polish", folder.name, "--model", multilingual_model)
+    assert resumed.returncode == 0 and "(resumed)" in resumed.stdout, resumed.stderr
+    after = read_polished(folder)
+    assert after.complete and [s.text for s in after.items[:len(killed.items)]] == [s.text for s in killed.items]
+    texts = [s.text for s in after.items]
+    assert len(texts) == len(set(texts))  # nothing polished twice
+    assert wer(" ".join(MIC + LOOPBACK), " ".join(texts)) <= 0.35
