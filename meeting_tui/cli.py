@@ -19,6 +19,7 @@ _COMMAND_MODULES = [
     "meeting_tui.commands.monitor",  # monitor
     "meeting_tui.session.commands",  # export, sessions
     "meeting_tui.doctor.commands",  # doctor
+    "meeting_tui.commands.polish",  # polish
 ]
 
 

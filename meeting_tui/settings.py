@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 import tomli_w
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 from pydantic.fields import FieldInfo
 
 from meeting_tui import paths
@@ -84,10 +84,53 @@ class ModelSettings(_Section):
     language: str | None = None  # None: detect (".en" models are English anyway)
     beam_size: int = Field(5, ge=1, le=20)
 
+    @field_validator("language")
+    @classmethod
+    def _language(cls, value: str | None) -> str | None:
+        from meeting_tui.word_rules import check_code
+
+        return check_code(value) if value is not None else None
+
+
+class SourceLanguages(_Section):
+    """A language per source (Whisper codes: en, de, ...; "auto" detects); absent: ``model.language``."""
+
+    mic: str | None = None
+    loopback: str | None = None
+
+    @field_validator("mic", "loopback")
+    @classmethod
+    def _code(cls, value: str | None) -> str | None:
+        from meeting_tui.word_rules import check_code
+
+        return check_code(value) if value is not None else None
+
+    def as_dict(self) -> dict[Source, str | None]:
+        return {Source.MIC: self.mic, Source.LOOPBACK: self.loopback}
+
+
+class PolishSettings(_Section):
+    """Re-transcribing a session's recorded audio after the meeting (``meeting-tui polish``)."""
+
+    model: str = Field("auto", min_length=1)  # "auto": one size up from the live model; or a name/folder
+    beam_size: int = Field(5, ge=1, le=20)
+    offer_after_stop: bool = True  # the dashboard offers it when a session with recorded audio stops
+
 
 class TranscriptionSettings(_Section):
     model: ModelSettings = Field(default_factory=ModelSettings)
     style: Literal["separate", "mixed"] = "separate"  # one transcript line per source, or of the mix
+    vocabulary: list[str] = Field(default_factory=list)  # names and jargon to spell as written here
+    vocabulary_method: Literal["prompt", "hotwords", "both"] = "prompt"  # how Whisper gets them (docs/polish.md)
+    languages: SourceLanguages = Field(default_factory=SourceLanguages)
+    polish: PolishSettings = Field(default_factory=PolishSettings)
+
+    @field_validator("vocabulary")
+    @classmethod
+    def _terms(cls, value: list[str]) -> list[str]:
+        from meeting_tui.word_rules import clean_terms
+
+        return clean_terms(value)
 
 
 class Labels(_Section):

@@ -149,6 +149,9 @@ def cmd_record(args) -> int:
         labels[Source.LOOPBACK] = args.label_loopback
     config = transcriber_config(settings, model=model_config(args, settings), style=args.style, labels=labels,
                                 partials=not args.no_partials)
+    from meeting_tui.transcribe.decode_options import from_args
+
+    config.decode, _ = from_args(args, settings)  # --vocabulary, --language per source
     # Checks before any side effect: one message, the fix, a non-zero exit, nothing created.
     problem = model_problem(config.model)
     if problem:

@@ -16,7 +16,13 @@ def model_args(p: argparse.ArgumentParser) -> None:
     g.add_argument("--model", metavar="NAME|DIR", help="tiny.en ... large-v3, distil-*, turbo, or a model folder")
     g.add_argument("--device", choices=["auto", "cpu", "cuda"])
     g.add_argument("--compute-type", metavar="TYPE", help="default (int8 on CPU, float16 on CUDA), int8, float16 ...")
-    g.add_argument("--language", metavar="CODE", help="e.g. en, de; default: detect")
+    from meeting_tui.transcribe.decode_options import language_arg, vocabulary_arg
+
+    g.add_argument("--language", metavar="CODE", type=language_arg,
+                   help="e.g. en, de, or per source: mic=de,loopback=en; auto: detect (default: the settings)")
+    g.add_argument("--vocabulary", metavar="TERMS", type=vocabulary_arg,
+                   help='names and jargon to spell as written, comma-separated: "Kubernetes,OpenShift" '
+                        "(replaces the settings' [transcription] vocabulary)")
     g.add_argument("--beam-size", type=int, metavar="N")
     g.add_argument("--cpu-threads", type=int, default=0, metavar="N", help="0: leave a core for capture")
     p.add_argument("--label-mic", metavar="TEXT", help='label of mic lines (default "You")')
@@ -51,9 +57,11 @@ def settings_of(args):
 
 def model_config(args, settings):
     """The model of the settings file with the command line's overrides."""
+    from meeting_tui.transcribe.decode_options import from_args
     from meeting_tui.transcribe.model import ModelConfig
 
-    overrides = dict(name=args.model, device=args.device, compute_type=args.compute_type, language=args.language,
+    _, language = from_args(args, settings)
+    overrides = dict(name=args.model, device=args.device, compute_type=args.compute_type, language=language,
                      beam_size=args.beam_size, cpu_threads=args.cpu_threads or None)
     if settings is not None:
         return ModelConfig.from_settings(settings.transcription.model, **overrides)
@@ -68,6 +76,9 @@ def _config(args, settings, mode: Mode, *, partials: bool, style: str | None = N
         cfg.model = model_config(args, settings)
     else:
         cfg = TranscriberConfig(model=model_config(args, settings), sources=mode.sources)
+    from meeting_tui.transcribe.decode_options import from_args
+
+    cfg.decode, _ = from_args(args, settings)
     if style:
         cfg.style = style
     if args.label_mic:

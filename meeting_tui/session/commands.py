@@ -23,6 +23,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     export.add_argument("-o", "--output", metavar="FILE", help='output file, its extension naming the format (.txt .md .srt .vtt .json); "-" for standard output (default: meeting-<id>.<ext> here)')
     export.add_argument("--label", action="append", default=[], metavar="SOURCE=NAME", help="rename a speaker, e.g. --label mic=Alice (mic, loopback, mix)")
     export.add_argument("--sessions-dir", metavar="DIR", help="where sessions live (default: settings, else the user data dir)")
+    export.add_argument("--live", action="store_true", help="export the live transcript even when a polished one exists")
     export.set_defaults(func=cmd_export)
 
     sessions = subparsers.add_parser(
@@ -75,7 +76,7 @@ def write_output(items, output: str, fmt: str, *, labels=None, meta=None, note: 
 def cmd_export(args: argparse.Namespace) -> int:
     from meeting_tui.session.exports import ExportError, UnknownFormatError, check_output, default_filename, render
     from meeting_tui.session.store import SessionNotFound, find_session, load_session
-    from meeting_tui.types import Source
+    from meeting_tui.types import Segment, Source
 
     settings = _settings(args)
     fmt = args.format
@@ -105,12 +106,18 @@ def cmd_export(args: argparse.Namespace) -> int:
         _err(f"cannot read session {args.session}: {exc}")
         return EXIT_FAIL
     meta = loaded.export_meta()
+    from meeting_tui.session.polished import transcript_for_export
+
+    items, transcript = transcript_for_export(loaded, prefer_live=args.live)
+    if transcript:
+        meta["transcript"] = transcript
     if args.output == "-":
-        sys.stdout.write(render(loaded.items, fmt, labels=labels, meta=meta))
+        sys.stdout.write(render(items, fmt, labels=labels, meta=meta))
         return EXIT_OK
     target = Path(args.output) if args.output else Path.cwd() / default_filename(loaded.info.id, fmt)
     note = " (unfinished session: everything up to its last complete line)" if not loaded.info.finished else ""
-    return write_output(loaded.items, str(target), fmt, labels=labels, meta=meta, note=note)
+    note += f" ({transcript})" if transcript else ""
+    return write_output(items, str(target), fmt, labels=labels, meta=meta, note=note)
 
 
 def _clock(seconds: float) -> str:

@@ -103,7 +103,7 @@ def _cue_bounds(item: Item) -> tuple[float, float]:
 def to_text(items: Iterable[Item], labels: dict[Source, str], meta: Mapping[str, Any]) -> str:
     lines = []
     if meta.get("title"):
-        lines += [str(meta["title"]), ""]
+        lines += [str(meta["title"]), *([f"Transcript {meta['transcript']}"] if meta.get("transcript") else []), ""]
     for item in ordered(items):
         if isinstance(item, Segment):
             lines.append(f"[{_clock(item.start)}] {labels[item.source]}: {_one_line(item.text)}")
@@ -145,6 +145,8 @@ def _facts(meta: Mapping[str, Any]) -> list[str]:
         facts.append(_duration(meta["duration_s"]))
     if meta.get("status") == "unfinished":
         facts.append("unfinished (the app stopped before the end)")
+    if meta.get("transcript"):  # which transcript: "polished after the meeting (...)"
+        facts.append(str(meta["transcript"]))
     return facts
 
 

@@ -53,6 +53,9 @@ def recover_session(folder: str | os.PathLike[str]) -> RecoveryReport:
         report_torn = len(contents.torn_tail)
         _trim(journal_path, contents.torn_tail)
         notes = _repair_audio(folder)
+        from meeting_tui.session.polished import recover_polished  # a polish killed mid-line: same repair
+
+        notes += recover_polished(folder)
         duration = max((item_end(i) for i in contents.items), default=0.0)
         end = {"t": "end", "reason": "recovered", "wall": round(time.time(), 3), "duration_s": round(duration, 3), "segments": len(contents.segments)}
         if report_torn:

@@ -40,6 +40,7 @@ from typing import Any, Callable
 
 import numpy as np
 
+from meeting_tui.transcribe.decode_options import DecodeOptions
 from meeting_tui.transcribe.filters import FilterConfig, judge
 from meeting_tui.transcribe.model import LoadedModel, LoadProgress, ModelConfig, ModelLoader
 from meeting_tui.transcribe.vad_segmenter import StreamingVAD, Utterance, VadConfig
@@ -69,6 +70,7 @@ class TranscriberConfig:
     context_max_gap_s: float = 10.0  # ... when it ended at most this long before
     context_max_window_s: float = 28.0  # ... and both fit in Whisper's 30 s window
     session_start_wall: float | None = None  # UNIX time of session sample 0 (None: inferred from arrivals)
+    decode: DecodeOptions | None = None  # vocabulary and per-source language (transcribe/decode_options.py)
 
     @property
     def streams(self) -> tuple[Source, ...]:
@@ -88,7 +90,8 @@ class TranscriberConfig:
             labels.update(ui_labels.as_dict())
         model = ModelConfig.from_settings(tr.model) if tr is not None else ModelConfig()
         values: dict[str, Any] = dict(model=model, style=getattr(tr, "style", "separate"),
-                                      sources=tuple(Mode(mode).sources), labels=labels)
+                                      sources=tuple(Mode(mode).sources), labels=labels,
+                                      decode=DecodeOptions.from_settings(tr) if tr is not None else None)
         values.update(overrides)
         return cls(**values)
 
@@ -494,6 +497,11 @@ class Transcriber:
             language=self._language, task="transcribe", vad_filter=False, condition_on_previous_text=False,
             initial_prompt=prompt,
         )
+        dec = self.config.decode
+        if dec is not None:  # the vocabulary, and this source's language (fixed, set live or detected)
+            dec.languages.english_only = self._loaded.english_only
+            opts = dec.kwargs(source, context_prompt=prompt)
+            kwargs.update(opts, language=opts["language"] or self._language)
         if final:
             kwargs.update(beam_size=mc.beam_size, temperature=list(self.config.temperatures))
             if prefix:
@@ -506,7 +514,10 @@ class Transcriber:
         dt = time.perf_counter() - t0
         self._asr_s += dt
         self._asr_cpu_s += time.process_time() - c0
-        if final and self._language is None and info is not None and len(audio) >= 2 * SESSION_RATE \
+        if dec is not None:
+            if final and kwargs["language"] is None:
+                dec.observe(source, info, len(audio) / SESSION_RATE)
+        elif final and self._language is None and info is not None and len(audio) >= 2 * SESSION_RATE \
                 and (info.language_probability or 0) >= 0.7:
             self._language = info.language  # lock the detected language for the rest of the session
         return segments, info, dt

@@ -1,0 +1,334 @@
+"""Polish a session after the meeting: re-transcribe its recorded audio, per source, with a larger model.
+
+Offline faster-whisper over each whole recording (its own Silero VAD, beam search, each 30 s window
+conditioned on the text before it) beats the live per-utterance decoding, and once the meeting is over
+the CPU is free. The result goes to ``polished.jsonl`` (``session/polished.py``) beside the live journal,
+which stays as it was.
+
+    job = PolishJob(folder, PolishConfig.from_settings(settings), on_progress=..., on_done=...)
+    job.start()       # a background thread; callbacks run on it
+    job.cancel()      # stops after the current segment; what was written is kept, and resumes later
+    result = job.wait()
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import os
+import re
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable
+
+from meeting_tui.types import SESSION_RATE, Segment, Source
+
+log = logging.getLogger(__name__)
+
+# "auto": one size up from the live model (same language family).
+_NEXT_SIZE = {"tiny": "base", "base": "small", "small": "medium", "medium": "large-v3", "distil-small": "medium",
+              "distil-medium": "large-v3"}
+
+
+class PolishError(RuntimeError):
+    """Why a session cannot be polished; the message says what to do."""
+
+
+def polish_model_for(live_model: str | None, configured: str = "auto") -> str:
+    """The model to polish with: ``configured`` unless "auto", else one size up from ``live_model``."""
+    if configured and configured != "auto":
+        return configured
+    name = (live_model or "small.en").strip()
+    if Path(name).expanduser().is_dir() or "/" in name:
+        return name  # a local folder or Hub repo: nothing to infer a bigger one from
+    m = re.fullmatch(r"(distil-)?(tiny|base|small|medium)(\.en)?", name)
+    if not m:
+        return name  # large-*, turbo: already the biggest
+    stem = (m.group(1) or "") + m.group(2)
+    bigger = _NEXT_SIZE[stem]
+    return bigger + (".en" if m.group(3) and not bigger.startswith("large") else "")
+
+
+@dataclass
+class PolishConfig:
+    model: str = "auto"
+    beam_size: int = 5
+    device: str = "auto"
+    compute_type: str = "default"
+    cpu_threads: int = 0  # 0: every core (the meeting is over)
+    vocabulary: tuple[str, ...] = ()
+    languages: dict[Source, str | None] = field(default_factory=dict)  # fixed per source; else the live one
+    language: str | None = None
+    restart: bool = False  # discard an interrupted polish instead of resuming it
+
+    @classmethod
+    def from_settings(cls, settings: Any, **overrides: Any) -> "PolishConfig":
+        tr = settings.transcription
+        values: dict[str, Any] = dict(model=tr.polish.model, beam_size=tr.polish.beam_size, device=tr.model.device,
+                                      compute_type=tr.model.compute_type, vocabulary=tuple(tr.vocabulary),
+                                      language=tr.model.language,
+                                      languages={k: v for k, v in tr.languages.as_dict().items() if v})
+        values.update({k: v for k, v in overrides.items() if v is not None})
+        return cls(**values)
+
+
+@dataclass(frozen=True)
+class PolishProgress:
+    stage: str  # "loading", "transcribing", "done", "cancelled", "error"
+    message: str
+    done_s: float = 0.0  # audio seconds polished (all sources)
+    total_s: float = 0.0
+    source: Source | None = None
+
+    @property
+    def fraction(self) -> float:
+        return 1.0 if self.total_s <= 0 else min(1.0, self.done_s / self.total_s)
+
+
+@dataclass
+class PolishResult:
+    ok: bool
+    message: str
+    segments: int = 0
+    audio_s: float = 0.0
+    asr_s: float = 0.0  # wall seconds spent transcribing
+    model: str = ""
+    resumed: bool = False
+
+    @property
+    def seconds_per_audio_minute(self) -> float:
+        return self.asr_s / (self.audio_s / 60) if self.audio_s > 0 else 0.0
+
+
+def audio_sources(folder: Path, meta: dict[str, Any]) -> dict[Source, Path]:
+    """The recorded audio to polish: each source on its own (mic, loopback), else the mix."""
+    files = {}
+    for key, rel in (meta.get("audio") or {}).items():
+        path = folder / rel
+        try:
+            if path.is_file() and path.stat().st_size > 44:
+                files[Source(key)] = path
+        except ValueError:
+            continue
+    separate = {s: p for s, p in files.items() if s != Source.MIX}
+    return separate or files
+
+
+def check_polishable(folder: str | os.PathLike[str]) -> dict[Source, Path]:
+    """The audio files to polish, or PolishError saying why not (no audio, still recording)."""
+    from meeting_tui.session.lock import is_locked
+    from meeting_tui.session.store import read_meta
+
+    folder = Path(folder)
+    meta = read_meta(folder)
+    files = audio_sources(folder, meta)
+    if not files:
+        why = "it was recorded without audio" if not meta.get("record_audio") else "its audio files are missing or empty"
+        raise PolishError(f"Session {folder.name} has no recorded audio to polish ({why}). Only the live transcript "
+                          "exists. To polish future meetings, set [session] record_audio = true in the settings.")
+    if is_locked(folder):
+        raise PolishError(f"Session {folder.name} is still being recorded; polish it after it stops.")
+    return files
+
+
+class PolishJob:
+    """Polish one session in a background thread. See the module docstring."""
+
+    def __init__(self, folder: str | os.PathLike[str], config: PolishConfig | None = None, *,
+                 on_progress: Callable[[PolishProgress], None] | None = None,
+                 on_done: Callable[[PolishResult], None] | None = None, model: Any = None) -> None:
+        self.folder = Path(folder)
+        self.config = config or PolishConfig()
+        self.on_progress, self.on_done = on_progress, on_done
+        self._given_model = model  # a loaded faster_whisper.WhisperModel (benches, tests)
+        self._cancel = threading.Event()
+        self._thread: threading.Thread | None = None
+        self.result: PolishResult | None = None
+        self.progress = PolishProgress("loading", "starting")
+
+    def start(self) -> "PolishJob":
+        self._thread = threading.Thread(target=self._run_safely, name="polish", daemon=True)
+        self._thread.start()
+        return self
+
+    def cancel(self) -> None:
+        self._cancel.set()
+
+    def wait(self, timeout: float | None = None) -> PolishResult | None:
+        if self._thread is not None:
+            self._thread.join(timeout)
+        return self.result
+
+    def run(self) -> PolishResult:
+        """Polish in the calling thread (the CLI)."""
+        self._run_safely()
+        assert self.result is not None
+        return self.result
+
+    # --- internals ------------------------------------------------------------------------------------
+
+    def _report(self, p: PolishProgress) -> None:
+        self.progress = p
+        if self.on_progress is not None:
+            try:
+                self.on_progress(p)
+            except Exception:
+                log.exception("polish progress callback failed")
+
+    def _run_safely(self) -> None:
+        try:
+            self.result = self._run()
+        except PolishError as exc:
+            self.result = PolishResult(False, str(exc))
+        except Exception as exc:  # a bug or an I/O error: say it, keep what was written
+            log.exception("polish failed")
+            self.result = PolishResult(False, f"polish failed: {type(exc).__name__}: {exc}")
+        if not self.result.ok:
+            self._report(PolishProgress("cancelled" if self._cancel.is_set() else "error", self.result.message,
+                                        self.progress.done_s, self.progress.total_s))
+        if self.on_done is not None:
+            self.on_done(self.result)
+
+    def _run(self) -> PolishResult:
+        from meeting_tui.session.lock import SessionLock
+        from meeting_tui.session.polished import POLISH_LOCK, read_polished, recover_polished
+        from meeting_tui.session.store import read_meta
+
+        files = check_polishable(self.folder)
+        meta = read_meta(self.folder)
+        cfg = self.config
+        name = polish_model_for((meta.get("model") or {}).get("name"), cfg.model)
+        lock = SessionLock(self.folder)
+        lock.path = self.folder / POLISH_LOCK
+        if not lock.acquire():
+            raise PolishError(f"Session {self.folder.name} is already being polished by another meeting-tui.")
+        try:
+            notes = recover_polished(self.folder)
+            previous = None if cfg.restart else read_polished(self.folder)
+            if previous is not None and previous.complete:
+                return PolishResult(True, f"Session {self.folder.name} is already polished ({previous.describe()}); "
+                                          "use --restart to polish it again.", len(previous.items), model=previous.model)
+            if previous is not None and previous.start and Path(previous.model).name != Path(name).name:
+                previous = None  # a different model: start over rather than mix two models' text
+            return self._polish(files, meta, name, previous, notes)
+        finally:
+            lock.release(remove=True)
+
+    def _load(self, name: str) -> Any:
+        if self._given_model is not None:
+            return self._given_model
+        from meeting_tui.transcribe.model import ModelConfig, load_model
+
+        self._report(PolishProgress("loading", f"loading {name}"))
+        threads = self.config.cpu_threads or min(8, os.cpu_count() or 2)
+        mc = ModelConfig(name=name, device=self.config.device, compute_type=self.config.compute_type,
+                         beam_size=self.config.beam_size, cpu_threads=threads, bundled_fallback=False)
+        return load_model(mc).model
+
+    def _polish(self, files: dict[Source, Path], meta: dict[str, Any], name: str, previous: Any,
+                notes: list[str]) -> PolishResult:
+        from meeting_tui.session.journal import JOURNAL_NAME, read_journal
+        from meeting_tui.session.polished import PolishedWriter
+        from meeting_tui.transcribe.audio_io import read_audio
+        from meeting_tui.transcribe.filters import FilterConfig, judge
+        from meeting_tui.transcribe.vocabulary import Vocabulary
+
+        audio = {s: read_audio(p)[0] for s, p in files.items()}
+        total = sum(len(a) for a in audio.values()) / SESSION_RATE
+        resumed = previous is not None
+        done = {s: (len(audio[s]) / SESSION_RATE if s in previous.done else previous.resume_at(s))
+                for s in audio} if resumed else {s: 0.0 for s in audio}
+        next_id = 1 + max((seg.id for seg in previous.items), default=0) if resumed else 1
+        segments = len(previous.items) if resumed else 0
+        live = read_journal(self.folder / JOURNAL_NAME).segments
+        model = self._load(name)
+        writer = PolishedWriter(self.folder, model=name, beam_size=self.config.beam_size, sources=list(audio),
+                                restart=not resumed)
+        vocab = Vocabulary(self.config.vocabulary, "hotwords")
+        filters = FilterConfig()
+        asr_s = sum(float(r.get("asr_s", 0)) for r in previous.done.values()) if resumed else 0.0
+        try:
+            for source, samples in audio.items():
+                if resumed and source in previous.done:
+                    continue
+                offset = done[source]
+                clip = samples[int(offset * SESSION_RATE):]
+                language = self._language(source, live)
+                t0 = time.perf_counter()
+                if len(clip) >= SESSION_RATE // 2:
+                    self._report(PolishProgress("transcribing", f"{source.value}: transcribing",
+                                                sum(done.values()), total, source))
+                    # hotwords, not the prompt: offline decoding has no prefix, and hotwords reach every
+                    # 30 s window while an initial prompt only conditions the first.
+                    segs, _info = model.transcribe(clip, beam_size=self.config.beam_size, language=language,
+                                                   vad_filter=True, hotwords=vocab.hotwords(),
+                                                   condition_on_previous_text=True)
+                    for seg in segs:
+                        if self._cancel.is_set():
+                            raise PolishError("polish cancelled; what was done is kept and resumes next time")
+                        verdict = judge(seg.text, no_speech_prob=seg.no_speech_prob, avg_logprob=seg.avg_logprob,
+                                        voiced_s=seg.end - seg.start, config=filters)
+                        done[source] = offset + seg.end
+                        if verdict.keep and verdict.text:
+                            writer.segment(Segment(source, round(offset + seg.start, 3), round(offset + seg.end, 3),
+                                                   verdict.text, final=True,
+                                                   confidence=round(math.exp(seg.avg_logprob), 4),
+                                                   id=next_id, extra={"polished": True}))
+                            next_id += 1
+                            segments += 1
+                        self._report(PolishProgress("transcribing", f"{source.value}: {done[source]:.0f} s",
+                                                    sum(done.values()), total, source))
+                dt = time.perf_counter() - t0
+                asr_s += dt
+                done[source] = len(samples) / SESSION_RATE
+                writer.source_done(source, len(samples) / SESSION_RATE, dt)
+            writer.end(segments=segments, audio_s=round(total, 3), asr_s=round(asr_s, 3), model=name)
+        finally:
+            writer.close()
+        msg = f"Polished {self.folder.name}: {segments} segments from {total:.0f} s of audio with {Path(name).name} " \
+              f"in {asr_s:.0f} s" + (" (resumed)" if resumed else "") + "".join(f"; {n}" for n in notes)
+        self._report(PolishProgress("done", msg, total, total))
+        return PolishResult(True, msg, segments, total, asr_s, name, resumed)
+
+    def _language(self, source: Source, live: list[Segment]) -> str | None:
+        """Fixed for the source, else the common one, else what the live decoding settled on."""
+        cfg = self.config
+        if cfg.languages.get(source):
+            return cfg.languages[source]
+        if cfg.language:
+            return cfg.language
+        seen: dict[str, int] = {}
+        for seg in live:
+            lang = seg.extra.get("language") if seg.source == source else None
+            if lang:
+                seen[lang] = seen.get(lang, 0) + 1
+        if seen and sum(seen.values()) >= 3:
+            best = max(seen, key=seen.__getitem__)
+            if seen[best] >= 0.8 * sum(seen.values()):
+                return best
+        return None
+
+
+def polish_offer(folder: str | os.PathLike[str], settings: Any) -> str | None:
+    """The dashboard's question after Stop, or None when there is nothing to offer (the setting is off, no
+    recorded audio, still recording)."""
+    from meeting_tui.session.store import read_meta
+
+    if not settings.transcription.polish.offer_after_stop:
+        return None
+    try:
+        files = check_polishable(folder)
+    except PolishError:
+        return None
+    meta = read_meta(Path(folder))
+    name = polish_model_for((meta.get("model") or {}).get("name"), settings.transcription.polish.model)
+    try:
+        import soundfile as sf
+
+        minutes = max(sf.info(str(p)).duration for p in files.values()) / 60
+    except Exception:
+        minutes = 0.0
+    length = f" ({minutes:.0f} min of audio)" if minutes >= 1 else ""
+    return f"Polish this meeting's transcript{length} with {Path(name).name}, beam {settings.transcription.polish.beam_size}?"
