@@ -321,7 +321,6 @@ def load_model(config: ModelConfig, progress: ProgressCallback | None = None) ->
     if (config.name or "").strip() == "auto":
         auto = _auto_choice(config, progress)
         notes.append(f"auto: {auto.reason}")
-        _safe(progress, LoadProgress("chosen", f"model auto: {auto.reason}"))
         config = dataclasses.replace(config, name=auto.name if auto.name == "bundled" else auto.path,
                                      bundled_fallback=False)
     try:

