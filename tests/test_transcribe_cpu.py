@@ -202,3 +202,25 @@ def test_auto_measures_and_picks_the_largest_model_that_keeps_up(tiny_model_path
     monkeypatch.setattr(model_select, "KEEP_UP_RTF", 1e-6)  # nothing keeps up: the smallest, said so
     slow = model_select.choose(ModelConfig("auto", cpu_threads=1))
     assert slow.name == "tiny.en" and "expect fewer partials" in slow.reason
+
+
+def test_early_finals_are_decoded_in_the_closing_pause_and_match(tiny, shared_audio):
+    """At real time, most finals are decoded while their closing pause runs and published as it ends; the
+    words are the same as without early finals."""
+    jfk = read_audio(shared_audio / "jfk.flac")[0]
+    texts = {}
+    for early in (True, False):
+        lines = []
+        cfg = TranscriberConfig(model=ModelConfig(tiny.path, cpu_threads=1), sources=(Source.MIC,), partials=False,
+                                early_finals=early)
+        tr = Transcriber(cfg, model=tiny, on_segment=lines.append).start()
+        feed_arrays(tr, {Source.MIC: jfk}, realtime=1.0)
+        time.sleep(1.0)
+        tr.drain_and_stop()
+        st = tr.stats()
+        texts[early] = " ".join(s.text for s in lines)
+        if early:
+            assert st.early_finals >= 1 and st.early_finals + st.early_wasted >= 1
+        else:
+            assert st.early_finals == 0
+    assert wer(JFK, texts[True]) <= 0.10 and texts[True] == texts[False]

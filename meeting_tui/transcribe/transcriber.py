@@ -68,6 +68,9 @@ class TranscriberConfig:
     partial_interval_s: float = 1.0
     partial_min_s: float = 0.8  # audio in the utterance before its first partial
     partial_max_lag_s: float = 1.0
+    # decode an utterance's final during the pause that will close it (once the pause is as long as the
+    # padding, the samples are known), and publish it the moment the pause completes
+    early_finals: bool = True
     temperatures: tuple[float, ...] = FINAL_TEMPERATURES
     context_prompt: bool = False  # prompt each final with the previous final of the same source
     context_audio: bool = True  # decode each final behind the previous utterance (audio + forced text prefix)
@@ -152,6 +155,8 @@ class TranscriberStats:
     device: str | None = None
     compute_type: str | None = None
     governor: GovernorState = field(default_factory=GovernorState)  # the load governor's level and why
+    early_finals: int = 0  # finals decoded during their closing pause and used
+    early_wasted: int = 0  # ... decoded, then speech went on
 
     def as_dict(self) -> dict:
         return asdict(self)
@@ -189,6 +194,8 @@ class Transcriber:
         self._smaller: LoadedModel | None = None  # the governor's last step, loaded when first needed
         self._smaller_loader: ModelLoader | None = None
         self._smaller_spec: tuple[str, str] | None = None
+        self._early: dict[Source, tuple[int, int, int, tuple]] = {}  # source -> (id, speech_end, n, decoded)
+        self._early_used = self._early_wasted = 0
         self._given_model = model
         self._loaded: LoadedModel | None = None
         self._loader: ModelLoader | None = None
@@ -379,7 +386,7 @@ class Transcriber:
             latency_p95_s=round(_quantile(lat, 0.95), 3) if lat else None,
             model=ld.name if ld else self.config.model.name,
             device=ld.device if ld else None, compute_type=ld.compute_type if ld else None,
-            governor=self.governor_state,
+            governor=self.governor_state, early_finals=self._early_used, early_wasted=self._early_wasted,
         )
 
     @property
@@ -536,6 +543,8 @@ class Transcriber:
                         self._wait(0.05)
                         continue
                     break
+                if self._loaded is not None and self.config.early_finals and self._maybe_early_final():
+                    continue
                 if self._loaded is not None and self.config.partials and self._maybe_partial():
                     continue
                 self._wait(0.05)
@@ -638,11 +647,37 @@ class Transcriber:
                 return segments, info, dt + dt2
         return self._decode(utt.samples, final=True, source=source)
 
+    def _maybe_early_final(self) -> bool:
+        """Decode the final of an utterance whose closing pause has begun (see ``early_finals``)."""
+        for source, vad in self._vad.items():
+            utt = vad.closing()
+            if utt is None:
+                continue
+            key = (utt.id, utt.speech_end, len(utt.samples))
+            held = self._early.get(source)
+            if held is not None and held[:3] == key:
+                continue
+            if held is not None:
+                self._early_wasted += 1  # speech went on: that decode is of no use
+            self._early[source] = (*key, self._decode_final(utt, source))
+            return True
+        return False
+
+    def _take_early(self, utt: Utterance, source: Source) -> tuple | None:
+        held = self._early.pop(source, None)
+        if held is not None and held[:3] == (utt.id, utt.speech_end, len(utt.samples)):
+            self._early_used += 1
+            return held[3]
+        if held is not None:
+            self._early_wasted += 1
+        return None
+
     def _do_final(self, job: _Job) -> None:
         self._current_job = job
         try:
             utt, source = job.utt, job.source
-            segments, info, dt = self._decode_final(utt, source)
+            early = self._take_early(utt, source) if self.config.early_finals else None
+            segments, info, dt = early if early is not None else self._decode_final(utt, source)
             dur = max(1e-6, utt.duration_s)
             self._final_audio_s += dur
             self._final_asr_s += dt
