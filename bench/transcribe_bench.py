@@ -141,7 +141,7 @@ def run_offline(model_path: str, wavs: list[Path], threads: int) -> dict:
 
 
 async def run_live(model_path: str, tracks: list[tuple[Source, Path, list]], threads: int, partials: bool,
-                   baseline: bool = False) -> dict:
+                   baseline: bool = False, governor: bool = True) -> dict:
     """Replay the tracks at real time through file workers and the capture engine into one Transcriber.
     CPU is the whole process tree (this process, whose model load is excluded, and the capture workers)."""
     from meeting_tui.capture.engine import CaptureEngine, WorkerSpec
@@ -153,7 +153,10 @@ async def run_live(model_path: str, tracks: list[tuple[Source, Path, list]], thr
     loaded = load_model(ModelConfig(model_path, cpu_threads=threads))
     finals: list[tuple[float, object]] = []
     sources = tuple(src for src, _, _ in tracks)
-    extra = dict(final_window=FULL, partial_window=FULL, governor=GovernorConfig(enabled=False)) if baseline else {}
+    extra = dict(final_window=FULL, partial_window=FULL, governor=GovernorConfig(enabled=False),
+                 early_finals=False) if baseline else {}
+    if not governor:
+        extra["governor"] = GovernorConfig(enabled=False)
     cfg = TranscriberConfig(model=ModelConfig(model_path, cpu_threads=threads), sources=sources,
                             partials=partials, **extra)
     levels: list[tuple[float, str]] = []
@@ -200,7 +203,7 @@ def quantile(values: list[float], q: float) -> float | None:
     return round(v[min(len(v) - 1, int(round(q * (len(v) - 1))))], 3)
 
 
-def bench_model(model: str, tracks, threads: int, partials: bool, baseline: bool) -> dict:
+def bench_model(model: str, tracks, threads: int, partials: bool, baseline: bool, governor: bool = True) -> dict:
     reference = [" ".join(t for _, _, t in refs) for _, _, refs in tracks]
     audio_s = sum(len(read_audio(wav)[0]) for _, wav, _ in tracks) / SESSION_RATE
     offline = run_offline(model, [wav for _, wav, _ in tracks], threads)
@@ -212,7 +215,7 @@ def bench_model(model: str, tracks, threads: int, partials: bool, baseline: bool
                  "wer_offline_per_track": [round(wer_details(r, h).wer * 100, 2)
                                            for r, h in zip(reference, offline["texts"])]}
     for label, base in (("live", False),) + ((("baseline", True),) if baseline else ()):
-        live = asyncio.run(run_live(model, tracks, threads, partials, baseline=base))
+        live = asyncio.run(run_live(model, tracks, threads, partials, baseline=base, governor=governor))
         w_live = wer_details(" ".join(reference), " ".join(live["texts"])).wer
         fs = live["final_stats"]
         lat = live["latencies"]
@@ -230,6 +233,7 @@ def bench_model(model: str, tracks, threads: int, partials: bool, baseline: bool
             "whisper_cpu_s": fs["asr_cpu_s"], "vad_s": fs["vad_s"],
             "cpu_outside_whisper_s": round(live["cpu_s"] - fs["asr_cpu_s"], 2),
             "governor_changes": live["governor_changes"], "load_avg_1min": round(os.getloadavg()[0], 2),
+            "early_finals_used_wasted": [fs["early_finals"], fs["early_wasted"]] if "early_finals" in fs else None,
         }
         if label == "live":
             res["texts_live"] = live["texts"]
@@ -244,6 +248,7 @@ def main() -> int:
     ap.add_argument("--both", action="store_true", help="both sides talk: a second track as the system audio")
     ap.add_argument("--baseline", action="store_true", help="also run 30 s windows without the governor")
     ap.add_argument("--no-partials", action="store_true")
+    ap.add_argument("--no-governor", action="store_true", help="keep full quality however loaded (accuracy floor)")
     ap.add_argument("--json", help="write the figures here")
     args = ap.parse_args()
     from meeting_tui.transcribe.model import bundled_model_path, default_cpu_threads
@@ -260,10 +265,11 @@ def main() -> int:
             wav2, refs2 = build_recording(tmp, reverse=True, gap_shift=4, name="them.wav")
             tracks.append((Source.LOOPBACK, wav2, refs2))
         print(f"{len(tracks)} track(s), {sum(len(r) for _, _, r in tracks)} utterances; cpu_threads {threads}; "
+              f"governor {'off' if args.no_governor else 'on'}; "
               f"{os.cpu_count()} cores; load average {os.getloadavg()[0]:.2f}", flush=True)
         results = []
         for model in models:
-            res = bench_model(model, tracks, threads, not args.no_partials, args.baseline)
+            res = bench_model(model, tracks, threads, not args.no_partials, args.baseline, not args.no_governor)
             results.append(res)
             print(json.dumps({k: v for k, v in res.items() if not k.startswith("texts")}, indent=1), flush=True)
         if args.json:

@@ -215,7 +215,8 @@ def cmd_record(args) -> int:
     echo = EchoWiring.from_settings(settings, mode, cfg.style, on_status=echo_status)
     if args.no_echo_guard:
         echo = EchoWiring()
-    tr = Transcriber(cfg, on_segment=echo.segment_callback(on_segment), on_status=_status_printer(args.quiet))
+    tr = Transcriber(cfg, on_segment=echo.segment_callback(on_segment), on_status=_status_printer(args.quiet),
+                     on_governor=None if args.quiet else lambda g: print(f"[load] {g.summary()}", file=sys.stderr))
 
     async def main() -> None:
         engine = CaptureEngine(specs, gains)
