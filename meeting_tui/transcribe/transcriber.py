@@ -355,14 +355,7 @@ class Transcriber:
 
     def stats(self) -> TranscriberStats:
         now = time.monotonic()
-        oldest = [j.arrival for j in list(self._jobs)]
-        if self._current_job is not None:
-            oldest.append(self._current_job.arrival)
-        try:
-            oldest.append(self._intake[0][3])
-        except IndexError:
-            pass
-        lag = max(0.0, now - min(oldest)) if oldest else 0.0
+        lag = self.stats_lag()
         jobs = list(self._jobs)
         queued = self._intake_samples / SESSION_RATE + sum(j.utt.duration_s for j in jobs)
         lat = sorted(self._latencies)
