@@ -224,3 +224,18 @@ def test_early_finals_are_decoded_in_the_closing_pause_and_match(tiny, shared_au
         else:
             assert st.early_finals == 0
     assert wer(JFK, texts[True]) <= 0.10 and texts[True] == texts[False]
+
+
+def test_auto_online_does_not_download_a_model_predicted_too_slow(tiny_model_path, monkeypatch):
+    """Online, a larger model is downloaded only if the smaller one's measured cost leaves room for it."""
+    from meeting_tui.transcribe import model_select
+
+    monkeypatch.setenv("HF_HUB_OFFLINE", "0")
+    monkeypatch.setattr(model_select, "local_path", lambda name, root=None: tiny_model_path
+                        if name == "tiny.en" else None)
+    downloads = []
+    monkeypatch.setattr(model_select, "resolve_model_path", lambda cfg, progress=None: downloads.append(cfg.name))
+    monkeypatch.setattr(model_select, "measure", lambda *a: 0.1)  # tiny.en at 0.1 s/s: base.en about 0.3
+    choice = model_select.choose(ModelConfig("auto", cpu_threads=1))
+    assert choice.name == "tiny.en" and downloads == []
+    assert "base.en not downloaded (predicted" in choice.reason

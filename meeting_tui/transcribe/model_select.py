@@ -126,6 +126,7 @@ def choose(config: ModelConfig, progress: Callable[[LoadProgress], None] | None 
     offline = os.environ.get("HF_HUB_OFFLINE", "").strip().lower() in ("1", "true", "yes", "on")
     measured: dict[str, float] = {}
     unavailable: dict[str, str] = {}
+    skipped = ""
     paths: dict[str, str] = {}
     ladder = LADDER.get(device, LADDER["cpu"])
     if offline:  # only what is here can be chosen: with one model, there is nothing to measure
@@ -141,8 +142,10 @@ def choose(config: ModelConfig, progress: Callable[[LoadProgress], None] | None 
     for i, name in enumerate(ladder):
         path = local_path(name, config.download_root)
         if path is None and not offline:
-            if best is not None and measured[best] * STEP_COST ** (i - ladder.index(best)) > KEEP_UP_RTF:
-                break  # predicted too slow: do not download it
+            predicted = measured[best] * STEP_COST ** (i - ladder.index(best)) if best in measured else 0.0
+            if predicted > KEEP_UP_RTF:  # do not download a model that would not keep up
+                skipped = f"{name} not downloaded (predicted {predicted:.2f} s/s)"
+                break
             try:
                 path = resolve_model_path(ModelConfig(name, download_root=config.download_root), progress)
             except ModelLoadError as exc:
@@ -181,9 +184,12 @@ def choose(config: ModelConfig, progress: Callable[[LoadProgress], None] | None 
     if slower:
         reason += "; " + ", ".join(f"{n} too slow ({measured[n]:.2f} s/s)" for n in slower)
     elif best in measured and measured[best] > KEEP_UP_RTF:
-        reason += " (slower than the 0.25 s/s that keeps up with two people talking: expect fewer partials)"
+        reason += (f" (slower than the {KEEP_UP_RTF:g} s/s that keeps up with two people talking: expect fewer "
+                   "partials)")
     if unavailable:
         reason += "; could not be had: " + ", ".join(unavailable)
+    if skipped:
+        reason += "; " + skipped
     return AutoChoice(best, paths[best], reason, machine_key(device), measured, unavailable)
 
 
