@@ -102,16 +102,20 @@ def test_governor_steps_down_one_level_at_a_time_and_back_up():
     assert g.state.level == 0 and g.state.partials and g.state.beam_size == 5
     t = 0.0
     seen = []
-    while g.state.level < 4 and t < 20:
+    while t < 20:
         t += 1.0
         if g.update(t, busy=0.95, lag_s=0.5):
             seen.append(g.state)
+    assert g.state.level == 3  # busy alone never costs the model: finals still keep up
+    t += 1.0
+    assert g.update(t, busy=0.95, lag_s=3.5)  # falling behind: the smaller model
+    seen.append(g.state)
     assert not g.update(t + 1.0, busy=0.99, lag_s=9.0)  # the last step: nothing below it
     assert [s.name for s in seen] == ["slower partials", "no partials", "small beam", "smaller model"]
     assert seen[0].partial_interval_s == 3.0 and seen[0].partials
     assert not seen[1].partials and seen[1].beam_size == 5
     assert seen[2].beam_size == 1 and seen[2].model == "base.en"
-    assert seen[3].model == "tiny.en" and "busy 0.95" in seen[3].reason
+    assert seen[3].model == "tiny.en" and "lag 3.5 s" in seen[3].reason
     t += 2.0
     assert not g.update(t, busy=0.2, lag_s=0.0)  # room, but too soon after a change
     t += 5.0

@@ -1,7 +1,7 @@
 """The load governor: trades quality for keeping up when the decoder is overloaded, and back.
 
 Steps, one at a time: partials less often -> no partials -> a smaller beam for finals -> a smaller model
-(only where one is available). Finals are never dropped: every step only makes them cheaper or frees the
+(only where one is available, and only when finals fall behind: busy alone does not justify its accuracy). Finals are never dropped: every step only makes them cheaper or frees the
 decoder for them. Inputs, measured by the Transcriber: how busy the decoder was over the last few seconds
 (Whisper wall time / wall time, finals and partials) and the lag (how long the oldest waiting audio has
 waited).
@@ -88,7 +88,8 @@ class Governor:
         new = level
         if not c.enabled:
             pass
-        elif (busy > c.down_busy or lag_s > c.down_lag_s) and level < self._max_level and since >= c.down_dwell_s:
+        elif (busy > c.down_busy or lag_s > c.down_lag_s) and level < self._max_level and since >= c.down_dwell_s \
+                and (level < 3 or lag_s > c.down_lag_s):  # a smaller model costs accuracy: only when behind
             new = level + 1
             why = f"lag {lag_s:.1f} s" if lag_s > c.down_lag_s else f"busy {busy:.2f} over {c.window_s:g} s"
         elif busy < c.up_busy and lag_s < c.up_lag_s and level > 0 and since >= c.up_dwell_s:
