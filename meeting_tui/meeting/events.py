@@ -74,6 +74,7 @@ class TranscriptionStatus:
     rtf: float | None = None
     lag_s: float | None = None
     queue: int | None = None
+    load: str | None = None  # the load governor's step and why, when it has stepped down (transcribe/governor.py)
 
 
 @dataclass(frozen=True)

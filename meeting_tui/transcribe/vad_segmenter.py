@@ -140,6 +140,20 @@ class StreamingVAD:
     def open_start(self) -> int | None:
         return self._start if self._open else None
 
+    def closing(self) -> Utterance | None:
+        """The utterance this pause will close with, if it lasts ``min_silence_s``: known once the silence is
+        as long as the padding kept after speech (the same samples ``feed`` will return). None otherwise."""
+        if not (self._open and self._in_silence) or self._silence_run * WINDOW < self._pad:
+            return None
+        if self._voiced * WINDOW < self.cfg.min_speech_s * SESSION_RATE:
+            return None
+        end = min(self._speech_end + self._pad, self._start + self._buf_len)
+        audio = self._joined()
+        keep = max(0, min(len(audio), end - self._start))
+        return Utterance(id=self._id, start=self._start, samples=audio[:keep], speech_start=self._speech_start,
+                         speech_end=min(self._speech_end, self._start + keep),
+                         voiced_s=self._voiced * WINDOW / SESSION_RATE)
+
     def feed(self, samples: np.ndarray, start: int) -> list[Utterance]:
         """Add audio starting at session sample ``start``; returns utterances closed by it."""
         out: list[Utterance] = []

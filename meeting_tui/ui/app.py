@@ -367,6 +367,7 @@ class MeetingApp(Notices, App[int]):
             rtf=st.rtf,
             lag_s=st.lag_s,
             queue=st.queue,
+            load=st.load,
             session_file=journal,
             export_format=self.settings.session.export_format,
         )

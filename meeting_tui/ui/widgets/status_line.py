@@ -23,6 +23,7 @@ class StatusInfo:
     rtf: float | None = None
     lag_s: float | None = None
     queue: int | None = None
+    load: str | None = None  # the load governor's step when it has stepped down
     session_file: str = ""
     export_format: str = ""
 
@@ -73,6 +74,9 @@ def _parts(info: StatusInfo) -> list[_Part]:
         parts.append(_Part(40, (Text(f"RTF {info.rtf:.2f}"),)))
     if info.lag_s is not None:
         parts.append(_Part(90, (Text(f"lag {info.lag_s:.1f}s"),)))
+    if info.load:
+        step = info.load.split(" (")[0]
+        parts.append(_Part(88, (Text(f"load: {info.load}", style="bold yellow"), Text(step, style="bold yellow"))))
     if info.queue:
         parts.append(_Part(50, (Text(f"queue {info.queue}"),)))
     if info.export_format:
