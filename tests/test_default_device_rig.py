@@ -94,3 +94,24 @@ def test_watcher_reports_changes_and_warns_once_when_the_roles_differ():
     asyncio.run(run())
     assert changes == [(["render"], "Headset")]
     assert len(warnings) == 1 and "communications output is 'Headset'" in warnings[0]
+
+
+def test_a_failed_read_is_not_a_change():
+    a, c = Endpoint("1", "Speakers"), Endpoint("3", "Mic")
+    reads = iter([Defaults(a, c), OSError("pactl timed out"), Defaults(a, c), Defaults(a, c)])
+    changes = []
+
+    def read():
+        item = next(reads, Defaults(a, c))
+        if isinstance(item, Exception):
+            raise item
+        return item
+
+    async def run():
+        w = DefaultDeviceWatcher(lambda d, now: changes.append(d), poll_s=0.02, read=read)
+        w.start()
+        await asyncio.sleep(0.2)
+        await w.stop()
+
+    asyncio.run(run())
+    assert changes == []

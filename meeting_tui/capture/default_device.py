@@ -226,7 +226,9 @@ def _pactl(*args: str) -> str | None:
 
 def read_pulse_defaults() -> Defaults:
     sink, source = _pactl("get-default-sink"), _pactl("get-default-source")
-    return Defaults(render=Endpoint(sink, sink) if sink else None, capture=Endpoint(source, source) if source else None)
+    if sink is None or source is None:  # pactl failed or timed out: no answer, not "no device" (no restart)
+        raise OSError("pactl gave no default sink/source")
+    return Defaults(render=Endpoint(sink, sink), capture=Endpoint(source, source))
 
 
 def reader() -> Callable[[], Defaults] | None:

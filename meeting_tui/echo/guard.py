@@ -110,7 +110,7 @@ class EchoGuard:
                  linear_detect_erle_db: float = 15.0, linear_trust_frames: int = 100,
                  linear_method: str = "dual", linear_adapt: str | None = None,
                  linear_options: dict | None = None, residual_mask: bool = False, mask_options: dict | None = None,
-                 warmup: str = "linear", warmup_max_s: float = 10.0,
+                 warmup: str = "raw", warmup_max_s: float = 10.0,
                  on_status: Callable[[EchoStatus], None] | None = None) -> None:
         self.sample_rate = sample_rate
         self.backend = backend if isinstance(backend, EchoBackend) else make_backend(backend, sample_rate)

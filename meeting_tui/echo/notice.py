@@ -121,7 +121,12 @@ class EchoNotice:
         # The guard's own wrong-source check, beside the engine's (which misses speech with pauses):
         # two such windows in a row, withdrawn after ``release_estimates`` without one.
         self._same_run = self._same_run + 1 if same_signal else 0
-        self._not_same_run = 0 if same_signal else self._not_same_run + 1
+        if same_signal:
+            self._not_same_run = 0
+        elif not self.is_echo_like(est) or est.coupling_db < -3.0:
+            # clearly another signal: a window that merely misses 0.99 (the streams' latencies slide
+            # within it) while the level stays the loopback's counts neither way
+            self._not_same_run += 1
         if self._same_run >= 2 and not self._measured_wrong:
             self._measured_wrong = True
             self._seen.clear()
