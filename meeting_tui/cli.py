@@ -17,6 +17,7 @@ _COMMAND_MODULES = [
     "meeting_tui.transcribe.commands",  # record, transcribe
     "meeting_tui.session.commands",  # export, sessions
     "meeting_tui.fallback.commands",  # doctor
+    "meeting_tui.speakers.commands",  # speakers list/rename/voices/forget
 ]
 
 

@@ -145,6 +145,10 @@ class Session:
         with self._mutex:
             self.items.append(gap)
 
+    def append_event(self, record: Mapping[str, Any]) -> None:
+        """Journal another record (e.g. ``journal.speaker_event_record``): fsynced on return."""
+        self._journal.append(dict(record))
+
     # Capture-engine listener methods (engine.add_listener(session)); missing ones are skipped by it.
     def on_gap(self, gap: Gap) -> None:
         self.append_gap(gap)

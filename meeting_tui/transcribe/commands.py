@@ -21,6 +21,8 @@ def _model_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--label-mic", metavar="TEXT", help='label of mic lines (default "You")')
     p.add_argument("--label-loopback", metavar="TEXT", help='label of loopback lines (default "Them")')
     p.add_argument("--json", action="store_true", help="print one JSON object per segment")
+    p.add_argument("--speakers", action="store_true", default=None,
+                   help='label far-side voices "Them 1", "Them 2", ... (default: settings [speakers] enabled)')
     p.add_argument("--quiet", action="store_true", help="print no status lines (stderr)")
 
 
@@ -128,6 +130,22 @@ def segment_json(seg: Segment, label: str) -> dict:
             "final": seg.final}
 
 
+def _speaker_stage(args, settings, has_loopback: bool, prefix: str = "Them"):
+    """The speaker stage when asked for (--speakers or settings), None when not, False after an error."""
+    wanted = args.speakers if args.speakers is not None else bool(settings is not None and settings.speakers.enabled)
+    if not wanted or not has_loopback:
+        return None
+    from meeting_tui.speakers.commands import make_labeller
+    from meeting_tui.speakers.embedder import EmbedderUnavailable
+    from meeting_tui.speakers.stage import SpeakerStage
+
+    try:
+        return SpeakerStage(make_labeller(settings, prefix=prefix))
+    except EmbedderUnavailable as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return False
+
+
 # --- record ----------------------------------------------------------------------------------------------
 
 
@@ -176,6 +194,9 @@ def cmd_record(args) -> int:
     cfg = _config(args, settings, mode, partials=not args.no_partials, style=args.style)
     cfg.sources = tuple(sources)
     gains = settings.capture.gains_db.as_dict() if settings is not None else {}
+    speakers = _speaker_stage(args, settings, Source.LOOPBACK in sources)
+    if speakers is False:
+        return 2
     out = open(args.out, "a", encoding="utf-8") if args.out else None  # noqa: SIM115
     session = None
     if not args.no_session:
@@ -198,7 +219,8 @@ def cmd_record(args) -> int:
             return 1
 
     def on_segment(seg: Segment) -> None:
-        label = tr.label(seg.source)
+        seg = speakers.process(seg) if speakers else seg
+        label = seg.speaker or tr.label(seg.source)
         print(json.dumps(segment_json(seg, label)) if args.json else format_segment(seg, label), flush=True)
         if out is not None:
             out.write(json.dumps(segment_json(seg, label)) + "\n")
@@ -222,6 +244,9 @@ def cmd_record(args) -> int:
         echo.attach(engine, tr)
         if session is not None:
             engine.add_listener(session)
+        if speakers:
+            speakers.journal = session.append_event if session is not None else None
+            engine.add_listener(speakers)
         stop = stop_event()
         tr.start()
         await engine.start()
@@ -251,6 +276,8 @@ def cmd_record(args) -> int:
 
             await tr.drain_async(progress)
             echo.flush_text()
+            if speakers:
+                speakers.labeller.remember_all()
             if session is not None:
                 session.close("stopped", duration_s=duration)
 
@@ -295,6 +322,10 @@ def cmd_transcribe(args) -> int:
     cfg.sources = tuple(streams)
     if not args.split_stereo and not args.label_mic:
         cfg.labels[Source.MIC] = "Speaker"
+    voice_source = Source.LOOPBACK if args.split_stereo else Source.MIC
+    speakers = _speaker_stage(args, settings, True, prefix=cfg.labels.get(voice_source, "Them"))
+    if speakers is False:
+        return 2
     segments: list[Segment] = []
     tr = Transcriber(cfg, on_segment=segments.append, on_status=_status_printer(args.quiet))
     tr.start()
@@ -317,9 +348,13 @@ def cmd_transcribe(args) -> int:
     if not args.quiet:
         print(f"[done] {total:.1f} s of audio in {time.monotonic() - t0:.1f} s", file=sys.stderr)
     segments.sort(key=lambda s: (s.start, s.source.value))
+    if speakers:
+        from meeting_tui.speakers.commands import label_file_segments
+
+        label_file_segments(speakers.labeller, segments, streams[voice_source], voice_source)
     as_jsonl = args.json or (args.output or "").endswith((".jsonl", ".json"))
-    lines = [json.dumps(segment_json(s, tr.label(s.source))) if as_jsonl else format_segment(s, tr.label(s.source))
-             for s in segments]
+    lines = [json.dumps(segment_json(s, s.speaker or tr.label(s.source))) if as_jsonl
+             else format_segment(s, s.speaker or tr.label(s.source)) for s in segments]
     text = "\n".join(lines) + ("\n" if lines else "")
     if args.output:
         with open(args.output, "w", encoding="utf-8") as fh:
