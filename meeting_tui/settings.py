@@ -122,8 +122,8 @@ class SpeakerSettings(_Section):
     """Speaker labels on the loopback ("Them 1", "Them 2", ...); docs/speakers.md."""
 
     enabled: bool = False  # off until turned on: needs the optional voice model (meeting-tui[speakers])
-    assign_threshold: float = Field(0.62, ge=0.0, le=1.0)  # cosine similarity to join a known voice
-    merge_threshold: float = Field(0.72, ge=0.0, le=1.0)  # a young voice this close to an older one is it
+    assign_threshold: float = Field(0.65, ge=0.0, le=1.0)  # cosine similarity to join a known voice
+    merge_threshold: float = Field(0.75, ge=0.0, le=1.0)  # a young voice this close to an older one is it
     max_speakers: int = Field(8, ge=1, le=32)
     remember_voices: bool = False  # keep named voices across sessions (user data dir, voices.json)
     recognise_threshold: float = Field(0.75, ge=0.0, le=1.0)  # to name a new voice from memory

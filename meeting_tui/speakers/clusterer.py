@@ -44,8 +44,8 @@ class Merge:
 
 @dataclass
 class ClusterParams:
-    assign: float = 0.62  # join a speaker at or above this similarity to its centroid
-    merge: float = 0.72  # fold a young speaker into an older one this similar
+    assign: float = 0.65  # join a speaker at or above this similarity to its centroid
+    merge: float = 0.75  # fold a young speaker into an older one this similar
     min_new_s: float = 1.5  # shorter utterances never start a speaker (their embeddings are noisy)
     young_members: int = 3  # a speaker with at most this many utterances may still be merged away
     max_speakers: int = 8

@@ -100,7 +100,25 @@ def cmd_rename(args) -> int:
         _err(f"cannot write to session {folder.name}: {exc}")
         return EXIT_FAIL
     print(f'Renamed "{args.old}" to "{new}" on {counts[args.old]} lines of session {folder.name}; exports use the new name.')
+    if _remember_from_session(args, folder, args.old, new):
+        print(f'Remembered the voice of "{new}": later sessions will name it (forget: meeting-tui speakers forget "{new}").')
     return EXIT_OK
+
+
+def _remember_from_session(args, folder, old: str, new: str) -> bool:
+    """With [speakers] remember_voices on, keep the session's voice ``old`` in the memory as ``new``."""
+    import numpy as np
+
+    from meeting_tui.settings import load_settings
+    from meeting_tui.speakers.memory import FILENAME, VoiceMemory
+
+    if not load_settings(getattr(args, "config", None)).settings.speakers.remember_voices:
+        return False
+    voice = VoiceMemory(folder / FILENAME).voices.get(old)
+    if voice is None:
+        return False
+    VoiceMemory().remember(new, np.asarray(voice["embedding"], np.float32), float(voice.get("seconds", 1.0)))
+    return True
 
 
 def cmd_voices(args) -> int:

@@ -130,6 +130,11 @@ class SpeakerLabeller:
             self._emit(event)
             return event
 
+    def voices(self) -> dict[str, tuple[np.ndarray, float]]:
+        """Label -> (centroid, seconds of speech) of every speaker so far."""
+        with self._lock:
+            return {self.names[k]: (c.centroid, c.weight) for k, c in self.clusterer.clusters.items()}
+
     def remember_all(self) -> list[str]:
         """At the end of a session: refresh the stored voice of every speaker the user named."""
         if self.memory is None:

@@ -41,6 +41,22 @@ class SpeakerStage:
     def rename(self, old: str, new: str) -> SpeakerEvent:
         return self.labeller.rename(old, new)
 
+    def finish(self, session_folder=None) -> None:
+        """At the end of a session, when voice memory is on: refresh the named voices in the memory, and keep
+        every voice of this session in its folder (voices.json) so that a later ``meeting-tui speakers
+        rename`` can remember it under the new name."""
+        if self.labeller.memory is None:
+            return
+        self.labeller.remember_all()
+        if session_folder is not None:
+            from pathlib import Path
+
+            from meeting_tui.speakers.memory import FILENAME, VoiceMemory
+
+            here = VoiceMemory(Path(session_folder) / FILENAME)
+            for name, (centroid, seconds) in self.labeller.voices().items():
+                here.remember(name, centroid, seconds)
+
     def _event(self, event: SpeakerEvent) -> None:
         if self.journal is not None:
             self.journal(self._record(event.kind, event.old, event.new))

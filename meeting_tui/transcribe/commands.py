@@ -277,7 +277,7 @@ def cmd_record(args) -> int:
             await tr.drain_async(progress)
             echo.flush_text()
             if speakers:
-                speakers.labeller.remember_all()
+                speakers.finish(session.path if session is not None else None)
             if session is not None:
                 session.close("stopped", duration_s=duration)
 
