@@ -174,8 +174,11 @@ def word_share(lines: list[tuple[float, float, str, str]], truth: list[Turn], af
     return right / total if total else 0.0
 
 
-def der(lines: list[tuple[float, float, str]], truth: list[Turn], frame_s: float = 0.01) -> float:
-    """Diarization error rate (missed + false alarm + confusion) / reference speech, 10 ms frames, no collar."""
+def der(lines: list[tuple[float, float, str]], truth: list[Turn], frame_s: float = 0.01) -> dict[str, float]:
+    """Diarization error rate (missed + false alarm + confusion) / reference speech, 10 ms frames, no collar.
+
+    Returns {"der", "miss", "fa", "conf"}, each a share of the reference speech.
+    """
     end = max([t.end for t in truth] + [b for _, b, _ in lines])
     n = int(end / frame_s) + 1
     ref = np.full(n, "", dtype=object)
@@ -190,4 +193,5 @@ def der(lines: list[tuple[float, float, str]], truth: list[Turn], frame_s: float
     miss = sum(1 for h, r in zip(hyp, ref) if r and not h)
     fa = sum(1 for h, r in zip(hyp, ref) if h and not r)
     conf = sum(1 for h, r in zip(hyp, ref) if h and r and m.get(h) != r)
-    return (miss + fa + conf) / speech if speech else 0.0
+    speech = max(speech, 1)
+    return {"der": (miss + fa + conf) / speech, "miss": miss / speech, "fa": fa / speech, "conf": conf / speech}

@@ -178,3 +178,57 @@ def test_voices_remembered_across_sessions_and_forgotten(tiny_model_path, voices
     assert gone.returncode == 0 and "Forgot 1 voice: Alice" in gone.stdout
     assert "No voices remembered" in _cli(tmp_path, "speakers", "voices").stdout
     assert _cli(tmp_path, "speakers", "forget").returncode == 2  # names the fix: a name or --all
+
+
+JFK = "And so my fellow Americans, ask not what your country can do for you, ask what you can do for your country."
+
+
+def _voice_by_text(text: str, scripts: dict[str, list[str]]) -> str:
+    """The voice whose script shares most words with ``text`` (each voice reads different sentences)."""
+    words = set(text.lower().replace(",", " ").replace(".", " ").replace("!", " ").replace("?", " ").split())
+
+    def overlap(voice):
+        return max(len(words & set(s.lower().replace(",", " ").replace(".", " ").split())) for s in scripts[voice])
+
+    return max(scripts, key=overlap)
+
+
+@pytest.mark.rig
+def test_voices_played_through_the_rig_speakers_get_their_own_labels(rig, tiny_model_path, voices, tmp_path):
+    """The far side as the app hears it: three voices played to the speakers, recorded from their monitor.
+
+    Playback through PulseAudio can stall on a loaded machine, so each line's true voice is found from its
+    words (the espeak voices read different sentences), not from the time it was heard.
+    """
+    scripts = {"jfk": [JFK], "espeak-scottish": SENTENCES[:5], "espeak-klatt": SENTENCES[5:]}
+    audio, truth = conversation({"jfk": voices["jfk"], "espeak-scottish": voices["espeak-scottish"][:5],
+                                 "espeak-klatt": voices["espeak-klatt"][5:]}, 10, seed=6)
+    wav = _write(tmp_path / "call.wav", audio)
+    env = _env(tmp_path) | rig.env
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "meeting_tui.cli", "record", "--mode", "loopback", "--loopback", "speakers.monitor",
+         "--loopback-hostapi", "PulseAudio", "--speakers", "--no-partials", "--json", "--model", tiny_model_path,
+         "--duration", f"{len(audio) / RATE + 25:.0f}"],
+        cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline and not list((tmp_path / "data" / "sessions").glob("*/journal.jsonl")):
+            time.sleep(0.1)
+        time.sleep(2.0)  # capture has started
+        rig.play(wav, "speakers")
+        stdout, stderr = proc.communicate(timeout=len(audio) / RATE + 240)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == 0, stderr
+    rows = [json.loads(x) for x in stdout.splitlines() if x.startswith("{")]
+    assert len(rows) >= 8, stderr
+    found = [r["label"] for r in rows]
+    true = [_voice_by_text(r["text"], scripts) for r in rows]
+    assert sorted(set(found)) == ["Them 1", "Them 2", "Them 3"], list(zip(found, true))
+    from tests.speakers_scenes import mapping
+
+    m = mapping([(f, t, len(r["text"].split())) for f, t, r in zip(found, true, rows)])
+    words = [len(r["text"].split()) for r in rows]
+    right = sum(n for f, t, n in zip(found, true, words) if m.get(f) == t)
+    assert right / sum(words) >= 0.9, list(zip(found, true, [r["text"] for r in rows]))

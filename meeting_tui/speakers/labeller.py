@@ -20,6 +20,8 @@ from meeting_tui.speakers.clusterer import ClusterParams, OnlineClusterer
 from meeting_tui.types import SESSION_RATE, Segment
 
 MIN_EMBED_S = 0.6  # shorter utterances take the previous speaker: too little voice to embed
+WINDOW_MATCH = 0.55  # a 0.8 s window this similar to a known voice is that voice (windows are noisier)
+KNOWN_SHARE = 0.7  # an unfamiliar-sounding line whose windows are mostly known voices is not a new voice
 
 
 @dataclass(frozen=True)
@@ -76,8 +78,15 @@ class SpeakerLabeller:
         with self._lock:
             if seconds < MIN_EMBED_S and self._last_key is not None:
                 return dataclasses.replace(segment, speaker=self.names[self._last_key])
-            emb = self.embedder.embed(audio)
+            windows = self.embedder.windows(audio)
+            emb = windows.mean(axis=0)
+            emb = (emb / (np.linalg.norm(emb) + 1e-12)).astype(np.float32)
             self.audio_s += seconds
+            owner = self._known_voices_in_turn(windows, emb, seconds)
+            if owner is not None:  # two known voices in one line (a turn change the segmenter kept together)
+                self.clusterer.clusters[owner].line_ids.append(segment.id)
+                self._last_key = owner
+                return dataclasses.replace(segment, speaker=self.names[owner])
             cluster, merges, created = self.clusterer.add(emb, seconds, segment.id)
             for m in merges:
                 old, new = self.names.pop(m.gone.key), self.names[m.kept.key]
@@ -90,6 +99,23 @@ class SpeakerLabeller:
                 self.names[cluster.key] = self._recognise(emb) or f"{self.prefix} {cluster.key}"
             self._last_key = cluster.key
             return dataclasses.replace(segment, speaker=self.names[cluster.key])
+
+    def _known_voices_in_turn(self, windows: np.ndarray, emb: np.ndarray, seconds: float) -> int | None:
+        """The voice owning most of a line that would otherwise start a new voice, when known voices own
+        most of its 0.8 s windows; None when the line really sounds new (or joins a voice as usual)."""
+        p = self.clusterer.params
+        sims = self.clusterer.similarities(emb)
+        if not sims or max(sims.values()) >= p.assign or seconds < p.min_new_s or len(windows) < 3:
+            return None
+        keys = list(self.clusterer.clusters)
+        cents = np.stack([self.clusterer.clusters[k].centroid for k in keys])
+        win_sims = windows @ cents.T
+        best = win_sims.argmax(axis=1)
+        known = win_sims.max(axis=1) >= WINDOW_MATCH
+        if known.mean() < KNOWN_SHARE:
+            return None
+        counts = np.bincount(best[known], minlength=len(keys))
+        return keys[int(counts.argmax())]
 
     def _recognise(self, emb: np.ndarray) -> str | None:
         if self.memory is None:
