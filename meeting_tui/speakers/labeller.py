@@ -56,7 +56,7 @@ class SpeakerLabeller:
         self.names: dict[int, str] = {}  # cluster key -> label shown
         self.events: list[SpeakerEvent] = []
         self._last_key: int | None = None
-        self._lock = threading.Lock()
+        self._lock = threading.RLock()  # on_event callbacks may call back (speakers(), rename())
         self.audio_s = 0.0  # speech seconds embedded (for cost figures)
 
     @classmethod

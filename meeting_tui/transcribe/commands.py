@@ -21,7 +21,7 @@ def _model_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--label-mic", metavar="TEXT", help='label of mic lines (default "You")')
     p.add_argument("--label-loopback", metavar="TEXT", help='label of loopback lines (default "Them")')
     p.add_argument("--json", action="store_true", help="print one JSON object per segment")
-    p.add_argument("--speakers", action="store_true", default=None,
+    p.add_argument("--speakers", action=argparse.BooleanOptionalAction, default=None,
                    help='label far-side voices "Them 1", "Them 2", ... (default: settings [speakers] enabled)')
     p.add_argument("--quiet", action="store_true", help="print no status lines (stderr)")
 
