@@ -241,3 +241,27 @@ def test_speaker_settings_default_off_and_load(tmp_path):
     path.write_text("[speakers]\nenabled = true\nassign_threshold = 0.7\nremember_voices = true\n")
     loaded = load_settings(path)
     assert loaded.warnings == [] and loaded.settings.speakers.enabled and loaded.settings.speakers.assign_threshold == 0.7
+
+
+def test_stage_labels_only_final_loopback_lines_and_journals_renames(embedder, voices, tmp_path):
+    from meeting_tui.session.store import Session, load_session
+    from meeting_tui.speakers.stage import SpeakerStage
+
+    session = Session.open(tmp_path / "sessions")
+    events = []
+    stage = SpeakerStage(SpeakerLabeller(embedder=embedder), journal=session.append_event, on_event=events.append)
+    jfk, left = voices["jfk"][2], voices["stereo-left"][0]
+    stage.on_audio(AudioChunk(Source.LOOPBACK, 0, jfk))
+    stage.on_audio(AudioChunk(Source.LOOPBACK, len(jfk), left))
+    t1, t2 = len(jfk) / RATE, (len(jfk) + len(left)) / RATE
+    lines = [Segment(Source.LOOPBACK, 0.0, t1, "ask not", id=1), Segment(Source.MIC, 0.0, t1, "hello", id=2),
+             Segment(Source.LOOPBACK, t1, t2, "he began", id=3), Segment(Source.LOOPBACK, 0, 1, "par", final=False)]
+    out = [stage.process(s) for s in lines]
+    assert [s.speaker for s in out] == ["Them 1", None, "Them 2", None]
+    for s in out:
+        session.append_segment(s)
+    stage.rename("Them 1", "Host")
+    assert [(e.kind, e.old, e.new, e.line_ids) for e in events] == [("rename", "Them 1", "Host", (1,))]
+    session.close()
+    loaded = load_session(session.path)
+    assert [s.speaker for s in loaded.journal.segments] == ["Host", None, "Them 2"]
