@@ -20,6 +20,7 @@ _COMMAND_MODULES = [
     "meeting_tui.session.commands",  # export, sessions
     "meeting_tui.doctor.commands",  # doctor
     "meeting_tui.commands.polish",  # polish
+    "meeting_tui.speakers.commands",  # speakers list/rename/voices/forget
 ]
 
 

@@ -167,12 +167,24 @@ class EchoSettings(_Section):
     dedupe: Literal["off", "mark", "drop"] = "drop"  # a mic line repeating a loopback line: keep, flag, drop
 
 
+class SpeakerSettings(_Section):
+    """Speaker labels on the loopback ("Them 1", "Them 2", ...); docs/speakers.md."""
+
+    enabled: bool = False  # off until turned on: needs the optional voice model (meeting-tui[speakers])
+    assign_threshold: float = Field(0.65, ge=0.0, le=1.0)  # cosine similarity to join a known voice
+    merge_threshold: float = Field(0.75, ge=0.0, le=1.0)  # a young voice this close to an older one is it
+    max_speakers: int = Field(8, ge=1, le=32)
+    remember_voices: bool = False  # keep named voices across sessions (user data dir, voices.json)
+    recognise_threshold: float = Field(0.75, ge=0.0, le=1.0)  # to name a new voice from memory
+
+
 class Settings(_Section):
     capture: CaptureSettings = Field(default_factory=CaptureSettings)
     transcription: TranscriptionSettings = Field(default_factory=TranscriptionSettings)
     ui: UISettings = Field(default_factory=UISettings)
     session: SessionSettings = Field(default_factory=SessionSettings)
     echo: EchoSettings = Field(default_factory=EchoSettings)
+    speakers: SpeakerSettings = Field(default_factory=SpeakerSettings)
 
     def to_toml(self) -> str:
         # TOML has no null: unset optional values are simply left out.

@@ -148,6 +148,7 @@ class Segment:
     wall_start: float | None = None  # UNIX time of ``start``
     id: int = 0
     extra: dict = field(default_factory=dict)
+    speaker: str | None = None  # loopback voice label ("Them 2", or its new name); None: the source's label
 
 
 @dataclass(frozen=True)

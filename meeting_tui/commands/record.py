@@ -16,6 +16,7 @@ from meeting_tui.meeting.events import (
     NoticeEvent,
     RetractionEvent,
     SegmentEvent,
+    SpeakerLabelEvent,
     StatusEvent,
 )
 from meeting_tui.commands.transcribe import format_segment, model_args, model_config, segment_json, settings_of
@@ -101,8 +102,8 @@ class _Printer:
             seg = event.segment
             self.meeting.latency.delivered(seg.source, event.said_at)
             self.segments += 1
-            self._write({"type": "segment", **segment_json(seg, self.label(seg.source))},
-                        format_segment(seg, self.label(seg.source)))
+            label = seg.speaker or self.label(seg.source)
+            self._write({"type": "segment", **segment_json(seg, label)}, format_segment(seg, label))
         elif isinstance(event, RetractionEvent):
             seg = event.segment
             rec = {"type": "retraction", "id": seg.id, "source": seg.source.value, "label": self.label(seg.source),
@@ -110,6 +111,10 @@ class _Printer:
             what = "removed" if event.action == "drop" else "marked"
             self._write(rec, f"[{stamp(seg.start)}] {self.label(seg.source)}: (echo of "
                              f"{self.label(Source.LOOPBACK)}, {what}) {seg.text}")
+        elif isinstance(event, SpeakerLabelEvent):
+            what = "is the same voice as" if event.kind == "merge" else "is now named"
+            self._write({"type": "speaker", "op": event.kind, "from": event.old, "to": event.new,
+                         "ids": list(event.line_ids)}, f"[speakers] {event.old} {what} {event.new}")
         elif isinstance(event, HealthEvent):
             what = self.transition(event)
             if what is None:
@@ -165,11 +170,19 @@ def cmd_record(args) -> int:
         if problem:
             err(f"error: {problem}")
             return 1
+    from meeting_tui.commands.transcribe import speaker_stage
+
+    speakers = speaker_stage(args, settings, Source.LOOPBACK in setup.mode.sources,
+                             prefix=config.labels.get(Source.LOOPBACK, "Them"))
+    if speakers is False:  # the voice model cannot be had: said once, nothing created
+        return 2
     echo = EchoPlan.from_settings(settings, config.style, no_guard=args.no_echo_guard)
     out = open(args.out, "a", encoding="utf-8") if args.out else None  # noqa: SIM115
     printer = _Printer(args, config.labels, out)
     meeting = Meeting(printer, settings=settings, config=config, echo=echo)
     printer.meeting = meeting
+    meeting.speakers = speakers or None
+    meeting.speakers_from_settings = False  # --speakers / --no-speakers / the settings, decided above
     result = {"rc": 0, "path": None}
 
     async def main() -> None:

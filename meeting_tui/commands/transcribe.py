@@ -28,6 +28,8 @@ def model_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--label-mic", metavar="TEXT", help='label of mic lines (default "You")')
     p.add_argument("--label-loopback", metavar="TEXT", help='label of loopback lines (default "Them")')
     p.add_argument("--json", action="store_true", help="print one JSON object per segment")
+    p.add_argument("--speakers", action=argparse.BooleanOptionalAction, default=None,
+                   help='label far-side voices "Them 1", "Them 2", ... (default: settings [speakers] enabled)')
     p.add_argument("--quiet", action="store_true", help="print no status lines (stderr)")
 
 
@@ -122,6 +124,22 @@ def segment_json(seg: Segment, label: str) -> dict:
             "final": seg.final}
 
 
+def speaker_stage(args, settings, has_loopback: bool, prefix: str = "Them"):
+    """The speaker stage when asked for (--speakers or settings), None when not, False after an error."""
+    wanted = args.speakers if args.speakers is not None else bool(settings is not None and settings.speakers.enabled)
+    if not wanted or not has_loopback:
+        return None
+    from meeting_tui.speakers.commands import make_labeller
+    from meeting_tui.speakers.embedder import EmbedderUnavailable
+    from meeting_tui.speakers.stage import SpeakerStage
+
+    try:
+        return SpeakerStage(make_labeller(settings, prefix=prefix))
+    except EmbedderUnavailable as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return False
+
+
 # --- transcribe -------------------------------------------------------------------------------------------
 
 
@@ -154,6 +172,10 @@ def cmd_transcribe(args) -> int:
     cfg.sources = tuple(streams)
     if not args.split_stereo and not args.label_mic:
         cfg.labels[Source.MIC] = "Speaker"
+    voice_source = Source.LOOPBACK if args.split_stereo else Source.MIC
+    speakers = speaker_stage(args, settings, True, prefix=cfg.labels.get(voice_source, "Them"))
+    if speakers is False:
+        return 2
     segments: list[Segment] = []
     tr = Transcriber(cfg, on_segment=segments.append, on_status=_status_printer(args.quiet))
     tr.start()
@@ -174,6 +196,10 @@ def cmd_transcribe(args) -> int:
     if not args.quiet:
         print(f"[done] {total:.1f} s of audio in {time.monotonic() - t0:.1f} s", file=sys.stderr)
     segments.sort(key=lambda s: (s.start, s.source.value))
+    if speakers:
+        from meeting_tui.speakers.commands import label_file_segments
+
+        label_file_segments(speakers.labeller, segments, streams[voice_source], voice_source)
     if out_fmt not in (None, "jsonl"):  # .txt .md .srt .vtt .json: the writers `export` uses
         from meeting_tui.session.commands import write_output
 
@@ -181,8 +207,8 @@ def cmd_transcribe(args) -> int:
                             meta={"title": os.path.basename(args.file), "duration_s": total},
                             stream=False if args.quiet else sys.stderr)
     as_jsonl = args.json or out_fmt == "jsonl"
-    lines = [json.dumps(segment_json(s, tr.label(s.source))) if as_jsonl else format_segment(s, tr.label(s.source))
-             for s in segments]
+    lines = [json.dumps(segment_json(s, s.speaker or tr.label(s.source))) if as_jsonl
+             else format_segment(s, s.speaker or tr.label(s.source)) for s in segments]
     text = "\n".join(lines) + ("\n" if lines else "")
     if args.output:
         with open(args.output, "w", encoding="utf-8") as fh:

@@ -83,6 +83,17 @@ class StatusEvent:
 
 
 @dataclass(frozen=True)
+class SpeakerLabelEvent:
+    """Far-side lines already delivered change speaker: ``kind`` "merge" (two voices were one) or "rename"
+    (the user named a voice); every line labelled ``old`` (``line_ids`` among them) now reads ``new``."""
+
+    kind: str
+    old: str
+    new: str
+    line_ids: tuple[int, ...] = ()
+
+
+@dataclass(frozen=True)
 class NoticeEvent:
     """Something the user should read once. ``severity``: information, warning or error."""
 
@@ -92,7 +103,7 @@ class NoticeEvent:
 
 
 MeetingEvent = Union[SegmentEvent, PartialEvent, RetractionEvent, HealthEvent, GapEvent, LevelsEvent, StatusEvent,
-                     NoticeEvent]
+                     NoticeEvent, SpeakerLabelEvent]
 
 
 class MeetingListener(Protocol):

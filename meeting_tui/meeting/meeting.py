@@ -27,6 +27,7 @@ from meeting_tui.meeting.events import (
     PartialEvent,
     RetractionEvent,
     SegmentEvent,
+    SpeakerLabelEvent,
     StatusEvent,
     TranscriptionStatus,
 )
@@ -81,6 +82,8 @@ class Meeting:
             if record_audio is None else record_audio
         self.session_extra = session_extra
         self.segment_stages = list(segment_stages or [])
+        self.speakers = None  # a SpeakerStage (meeting_tui/speakers) labelling far-side voices, when on
+        self.speakers_from_settings = True  # each session gets a fresh stage when [speakers] enabled is set
         self.model = SharedModel(self.config.model, self._model_changed)
         self.latency = ClientLatency()
         self.engine: CaptureEngine | None = None
@@ -196,6 +199,8 @@ class Meeting:
     def _audio(self, chunk: AudioChunk) -> None:
         if self.session is not None:
             self.session.on_audio(chunk)
+        if self.speakers is not None and self.transcription is not None:
+            self.speakers.on_audio(chunk)
         if self.transcription is not None:
             self.transcription.on_audio(chunk)
 
@@ -290,6 +295,8 @@ class Meeting:
         self.model.start()
         self.config.session_start_wall = time.time()
         self.verdicts = self.echo.make_verdicts()
+        if self.speakers_from_settings:
+            self.speakers = self._speaker_stage()
         loader = self.model.loader
         assert loader is not None
         self.transcription = LiveTranscription(
@@ -297,6 +304,9 @@ class Meeting:
             mode=lambda: self.mode, on_final=self._final, on_partial=self._partial,
             on_echo_status=self._echo_status, on_governor=self._governor_changed)
         self._tick_task = asyncio.get_running_loop().create_task(self._echo_ticks(), name="echo-verdicts")
+        if self.speakers is not None:
+            self.speakers.journal = self.session.append_event if self.session is not None else None
+            self.speakers._on_event = self._speaker_event
         return self.session.path if self.session is not None else None
 
     def _open_journal(self):
@@ -321,6 +331,8 @@ class Meeting:
         said_at = time.monotonic() - float(segment.extra.get("latency_s") or 0.0)
         for stage in self.segment_stages:
             segment = stage(segment)
+        if self.speakers is not None:
+            segment = self.speakers.process(segment)
         session = self.session
         if session is not None:
             try:
@@ -353,6 +365,30 @@ class Meeting:
             now = self._stopped_at_s if now is None else now
             if self.verdicts is not None and now is not None:
                 self._retract(self.verdicts.tick(now))
+
+    def _speaker_stage(self):
+        """A fresh speaker stage when the settings turn labels on; a model that cannot load is said once."""
+        settings = self.settings
+        if settings is None or not settings.speakers.enabled:
+            return None
+        from meeting_tui.speakers.commands import make_labeller
+        from meeting_tui.speakers.embedder import EmbedderUnavailable
+        from meeting_tui.speakers.stage import SpeakerStage
+
+        try:
+            return SpeakerStage(make_labeller(settings, prefix=self.config.labels.get(Source.LOOPBACK, "Them")))
+        except EmbedderUnavailable as exc:
+            self._post(NoticeEvent("Speakers", str(exc), "error"))
+            return None
+
+    def _speaker_event(self, event) -> None:  # transcriber thread (merge) or the client's (rename)
+        self._post(SpeakerLabelEvent(event.kind, event.old, event.new, tuple(event.line_ids)))
+
+    def rename_speaker(self, old: str, new: str) -> None:
+        """Name a far-side voice ("Them 2" -> "Sales lead"): journaled, and every client relabels its lines."""
+        if self.speakers is None:
+            raise MeetingError("speaker labels are off: turn them on first")
+        self.speakers.rename(old, new)
 
     def _governor_changed(self, state) -> None:  # transcriber thread; _post hands it to the loop
         """The load governor stepped down or back up: said once per change, never silently."""
@@ -394,6 +430,11 @@ class Meeting:
             self.verdicts = None
             self.session = None
             self.drain_fraction = None
+        if self.speakers is not None:
+            try:
+                self.speakers.finish(session.path if session is not None else None)
+            except OSError:
+                log.exception("voice memory write failed")
         if session is None:
             return None
         await asyncio.to_thread(session.close, reason, duration_s=duration)

@@ -48,6 +48,11 @@ def _label_map(labels: Labels | None) -> dict[Source, str]:
     return out
 
 
+def _who(item: Segment, labels: dict[Source, str]) -> str:
+    """A line's speaker: its voice label ("Them 2", or the name it was given), else its source's label."""
+    return item.speaker or labels[item.source]
+
+
 def _start(item: Item) -> float:
     return item.start if isinstance(item, Segment) else item.start_s
 
@@ -106,7 +111,7 @@ def to_text(items: Iterable[Item], labels: dict[Source, str], meta: Mapping[str,
         lines += [str(meta["title"]), *([f"Transcript {meta['transcript']}"] if meta.get("transcript") else []), ""]
     for item in ordered(items):
         if isinstance(item, Segment):
-            lines.append(f"[{_clock(item.start)}] {labels[item.source]}: {_one_line(item.text)}")
+            lines.append(f"[{_clock(item.start)}] {_who(item, labels)}: {_one_line(item.text)}")
         else:
             lines.append(f"[{_clock(item.start_s)}] {_gap_text(item, labels)}")
     return "\n".join(lines) + "\n"
@@ -123,7 +128,7 @@ def to_markdown(items: Iterable[Item], labels: dict[Source, str], meta: Mapping[
     for item in ordered(items):
         if isinstance(item, Segment):
             text = _one_line(item.text).translate(_MD_SPECIAL)
-            lines.append(f"**{labels[item.source]}** `{_clock(item.start)}`  ")
+            lines.append(f"**{_who(item, labels)}** `{_clock(item.start)}`  ")
             lines += [text, ""]
         else:
             lines += [f"> `{_clock(item.start_s)}` *{_gap_text(item, labels).translate(_MD_SPECIAL)}*", ""]
@@ -154,7 +159,7 @@ def to_srt(items: Iterable[Item], labels: dict[Source, str], meta: Mapping[str, 
     blocks = []
     for n, item in enumerate(ordered(items), start=1):
         start, end = _cue_bounds(item)
-        text = f"{labels[item.source]}: {_one_line(item.text)}" if isinstance(item, Segment) else _gap_text(item, labels)
+        text = f"{_who(item, labels)}: {_one_line(item.text)}" if isinstance(item, Segment) else _gap_text(item, labels)
         blocks.append(f"{n}\n{_cue_time(start, ',')} --> {_cue_time(end, ',')}\n{text}\n")
     return "\n".join(blocks)
 
@@ -168,7 +173,7 @@ def to_vtt(items: Iterable[Item], labels: dict[Source, str], meta: Mapping[str, 
     for n, item in enumerate(ordered(items), start=1):
         start, end = _cue_bounds(item)
         if isinstance(item, Segment):  # a voice span: players can style or show the speaker
-            text = f"<v {_vtt_escape(labels[item.source])}>{_vtt_escape(_one_line(item.text))}"
+            text = f"<v {_vtt_escape(_who(item, labels))}>{_vtt_escape(_one_line(item.text))}"
         else:
             text = _vtt_escape(_gap_text(item, labels))
         blocks.append(f"{n}\n{_cue_time(start, '.')} --> {_cue_time(end, '.')}\n{text}\n")
@@ -182,7 +187,7 @@ def to_json(items: Iterable[Item], labels: dict[Source, str], meta: Mapping[str,
             rec: dict[str, Any] = {
                 "type": "segment",
                 "source": item.source.value,
-                "speaker": labels[item.source],
+                "speaker": _who(item, labels),
                 "start": round(item.start, 3),
                 "end": round(item.end, 3),
                 "text": item.text.strip(),

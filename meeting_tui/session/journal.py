@@ -2,7 +2,10 @@
 
 Record types (``"t"`` key): ``start`` (first line), ``segment`` (a final Segment), ``gap`` (a Gap),
 ``retract`` (the echo text filter judged an earlier "You" segment an echo: ``action`` "drop" removes it
-when the journal is read, "mark" keeps it with ``extra["echo"]``), ``end`` (the clean-close marker; its absence means the session did not finish). Reading tolerates a torn
+when the journal is read, "mark" keeps it with ``extra["echo"]``), ``end`` (the clean-close marker; its absence means the session did not finish), ``speaker`` (a loopback
+voice relabelled: ``op`` "merge" or "rename", ``from`` -> ``to``; applies to every segment of the journal
+labelled ``from``, before or after it, so a rename written by another process still reaches later lines).
+Reading tolerates a torn
 last line (the app was killed mid-write) and skips, but counts, any other undecodable line.
 """
 
@@ -39,7 +42,31 @@ def segment_to_record(seg: Segment) -> dict[str, Any]:
         rec["wall_start"] = round(seg.wall_start, 3)
     if seg.extra:
         rec["extra"] = seg.extra
+    if seg.speaker is not None:
+        rec["speaker"] = seg.speaker
     return rec
+
+
+def speaker_event_record(op: str, old: str, new: str) -> dict[str, Any]:
+    """A journal line saying that the loopback voice labelled ``old`` is now ``new`` (merge or rename)."""
+    return {"t": "speaker", "op": op, "from": old, "to": new}
+
+
+def apply_speaker_events(segments: list[Segment], events: list[dict[str, Any]]) -> dict[str, str]:
+    """Relabel ``segments`` in place by the journal's speaker records, in order; returns old -> new label."""
+    alias: dict[str, str] = {}
+    for ev in events:
+        old, new = str(ev.get("from", "")), str(ev.get("to", ""))
+        if not old or not new or old == new:
+            continue
+        for k, v in alias.items():
+            if v == old:
+                alias[k] = new
+        alias.setdefault(old, new)
+    for seg in segments:
+        if seg.speaker is not None and seg.speaker in alias:
+            seg.speaker = alias[seg.speaker]
+    return alias
 
 
 def gap_to_record(gap: Gap) -> dict[str, Any]:
@@ -75,6 +102,7 @@ def record_to_item(rec: dict[str, Any]) -> Item | None:
             wall_start=rec.get("wall_start"),
             id=int(rec.get("id", 0)),
             extra=dict(rec.get("extra") or {}),
+            speaker=str(rec["speaker"]) if rec.get("speaker") else None,
         )
     if kind == "gap":
         return Gap(Source(rec["source"]), float(rec["start"]), float(rec["end"]), str(rec.get("reason", "")))
@@ -127,6 +155,8 @@ class JournalContents:
     torn_tail: bytes = b""  # an incomplete last line, left by a kill mid-write
     bad_lines: int = 0  # undecodable lines elsewhere (skipped)
     valid_length: int = 0  # bytes up to the end of the last complete line
+    speaker_events: list[dict[str, Any]] = field(default_factory=list)  # "speaker" records, in order
+    speaker_aliases: dict[str, str] = field(default_factory=dict)  # label written -> label now (applied)
 
     @property
     def finished(self) -> bool:
@@ -158,6 +188,8 @@ def read_journal(path: str | os.PathLike[str]) -> JournalContents:
         pos = next_pos
         if not last:
             out.valid_length = pos
+    if out.speaker_events:
+        out.speaker_aliases = apply_speaker_events(out.segments, out.speaker_events)
     return out
 
 
@@ -177,6 +209,8 @@ def _add(out: JournalContents, rec: dict[str, Any]) -> None:
         out.end = rec
     elif kind == "retract":
         apply_retraction(out.items, rec)
+    elif kind == "speaker":
+        out.speaker_events.append(rec)
     else:
         try:
             item = record_to_item(rec)

@@ -142,6 +142,10 @@ class Session:
         with self._mutex:
             self.items.append(gap)
 
+    def append_event(self, record: Mapping[str, Any]) -> None:
+        """Journal another record (e.g. ``journal.speaker_event_record``): fsynced on return."""
+        self._journal.append(dict(record))
+
     # Capture-engine listener contracts (AudioListener, MixListener, GapListener: engine.add_listener(session)).
     def on_gap(self, gap: Gap) -> None:
         self.append_gap(gap)

@@ -40,6 +40,7 @@ from meeting_tui.meeting import (
     PartialEvent,
     RetractionEvent,
     SegmentEvent,
+    SpeakerLabelEvent,
     StatusEvent,
     TranscriptionStatus,
     transcriber_config,
@@ -114,6 +115,8 @@ class _Events:
             app.feed_items([event.gap])
         elif isinstance(event, StatusEvent):
             app._update_status()
+        elif isinstance(event, SpeakerLabelEvent):
+            app.relabel_speaker(event)
         elif isinstance(event, NoticeEvent):
             app.notify(event.text, title=event.title, severity=event.severity,
                        timeout=20 if event.severity == "error" else 10)
@@ -657,6 +660,82 @@ class MeetingApp(Notices, App[int]):
         self._update_status()
         if path is not None:
             self.notify(f"Session saved in {path}", title="Session", timeout=6)
+            self._offer_polish(path)
+
+    # --- speakers, words, polish ----------------------------------------------------------------------
+
+    def relabel_speaker(self, event) -> None:
+        """Far-side lines change speaker (voices merged, or renamed): every shown line follows at once."""
+        self.transcript.relabel(event.old, event.new)
+        what = "is the same voice as" if event.kind == "merge" else "is now"
+        self.feed_items([Note(self._session_time(), f"{event.old} {what} {event.new}")])
+
+    def action_toggle_speakers(self) -> None:
+        on = not self.settings.speakers.enabled
+        notice = self.store.set("speakers.enabled", on)  # saved at once
+        when = "from the next session" if self.core.recording else "when a session starts"
+        self.notify(notice or f"Speaker labels {'on' if on else 'off'} {when}.", title="Speakers")
+
+    def action_rename_speaker(self, speaker: str) -> None:
+        from meeting_tui.ui.screens.rename_speaker import RenameSpeaker
+
+        def done(name: str | None) -> None:
+            if not name:
+                return
+            try:
+                self.core.rename_speaker(speaker, name)
+            except Exception as exc:  # labels off, or the session ended meanwhile
+                self.notify(f"Cannot rename {speaker}: {exc}", title="Speakers", severity="warning")
+
+        self.push_screen(RenameSpeaker(speaker), done)
+
+    def _decode_options(self):
+        live = self.core.transcription
+        return live.config.decode if live is not None else None
+
+    def action_edit_vocabulary(self) -> None:
+        from meeting_tui.ui.screens.words import open_vocabulary_editor
+
+        open_vocabulary_editor(self, self.store, self._decode_options())
+
+    def action_pick_language(self) -> None:
+        from meeting_tui.ui.screens.words import open_language_picker
+
+        open_language_picker(self, self.store, self._decode_options(), self.mode.sources,
+                             {Source.MIC: self.settings.ui.labels.mic, Source.LOOPBACK: self.settings.ui.labels.loopback})
+
+    def _offer_polish(self, path) -> None:
+        from meeting_tui.meeting.polish import polish_offer
+
+        question = polish_offer(path, self.settings)
+        if question:
+            self._polish_path = path
+            self.notify(f"{question} Choose \"Polish the last session\" in the palette (ctrl+p).", title="Polish",
+                        timeout=10)
+
+    @work(thread=True, exclusive=True, group="polish")
+    def action_polish_last(self) -> None:
+        from meeting_tui.meeting.polish import PolishConfig, PolishJob
+
+        path = getattr(self, "_polish_path", None) or self.last_session
+        if path is None:
+            self.call_from_thread(self.notify, "No session to polish yet.", title="Polish")
+            return
+        shown = {"pct": -10}
+
+        def progress(p) -> None:
+            pct = int(getattr(p, "fraction", p) * 100)
+            if pct >= shown["pct"] + 25:
+                shown["pct"] = pct
+                self.call_from_thread(self.notify, f"Polishing {path.name}: {pct}%", title="Polish")
+
+        job = PolishJob(path, PolishConfig.from_settings(self.settings), on_progress=progress)
+        try:
+            job.run()
+        except Exception as exc:
+            self.call_from_thread(self.notify, f"Polish failed: {exc}", title="Polish", severity="error")
+            return
+        self.call_from_thread(self.notify, f"Polished transcript saved in {path}; exports use it.", title="Polish")
 
     @work(thread=True, exclusive=True, group="recovery")
     def find_unfinished_sessions(self) -> None:

@@ -41,6 +41,16 @@ def palette_commands(app: "MeetingApp") -> list[tuple[str, str, Callable]]:
                  "probe mic and loopback in each configuration; a applies the recommendation", app.action_doctor))
     cmds.append(("Recover unfinished sessions", "close the journals of sessions that did not finish",
                  app.action_recover_sessions))
+    speakers_on = app.settings.speakers.enabled
+    cmds.append((f"Speakers: {'stop labelling' if speakers_on else 'label'} far-side voices (Them 1, Them 2, ...)",
+                 "speaker labels on the system audio, from the next session (saved)", app.action_toggle_speakers))
+    for name in app.transcript.speakers():
+        cmds.append((f"Rename speaker: {name}", "every line and export follows", lambda n=name: app.action_rename_speaker(n)))
+    cmds.append(("Vocabulary: names and jargon to spell right", "edit the custom vocabulary (saved, applies live)",
+                 app.action_edit_vocabulary))
+    cmds.append(("Language: per source", "fix the language of You and Them, or detect it", app.action_pick_language))
+    cmds.append(("Polish the last session", "re-transcribe its recorded audio with a larger model, in the background",
+                 app.action_polish_last))
     cmds.append(("Gain: reset both to 0 dB", "mic and system audio", app.action_reset_gains))
     cmds.append(("Help: keys", "every key and what the badges mean", app.action_help))
     return cmds

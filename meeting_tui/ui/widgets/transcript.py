@@ -12,6 +12,7 @@ and the subtitle counts the lines below, until they scroll back to the end (End 
 from __future__ import annotations
 
 import bisect
+import dataclasses
 from dataclasses import dataclass
 from typing import Iterable, Union
 
@@ -24,6 +25,11 @@ from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
 from meeting_tui.types import Gap, Segment, Source
+
+
+MAX_LABEL = 16  # a long speaker name is cut in the label column, not allowed to push the text away
+# One colour per far-side voice ("Them 1", "Them 2", ...), readable on the dark and the light themes.
+SPEAKER_COLOURS = ("#e5a50a", "#3584e4", "#c061cb", "#2ec27e", "#e66100", "#1c71d8", "#a51d2d", "#63452c")
 
 
 @dataclass(frozen=True)
@@ -97,6 +103,7 @@ class TranscriptView(ScrollView, can_focus=True):
         super().__init__(id=id, classes=classes)
         self.labels = dict(labels or {Source.MIC: "You", Source.LOOPBACK: "Them", Source.MIX: "Mixed"})
         self._items: list[Item] = []
+        self._speakers: dict[str, int] = {}  # far-side voice -> its colour's index
         self._starts: list[float] = []
         self._entry_line: list[int] = []  # first line of each item in _lines
         self._lines: list[Strip] = []
@@ -237,7 +244,30 @@ class TranscriptView(ScrollView, can_focus=True):
         return {name: get(f"transcript--{name}") for name in ("time", "you", "them", "mix", "text", "partial", "gap", "note")}
 
     def _label_width(self) -> int:
-        return max(len(v) for v in self.labels.values())
+        return min(MAX_LABEL, max([len(v) for v in self.labels.values()] + [len(s) for s in self._speakers]))
+
+    def relabel(self, old: str, new: str) -> int:
+        """Far-side lines labelled ``old`` now read ``new`` (voices merged, or the user named one); returns
+        how many lines changed."""
+        changed = 0
+        for index, item in enumerate(self._items):
+            if isinstance(item, Segment) and item.speaker == old:
+                self._items[index] = dataclasses.replace(item, speaker=new)
+                changed += 1
+        if old in self._speakers:  # a merged voice takes the colour of the one it joins; a renamed one keeps its own
+            self._speakers.setdefault(new, self._speakers.pop(old))
+        if changed:
+            self._relayout_all()
+            self.refresh()
+        return changed
+
+    def speakers(self) -> list[str]:
+        """The far-side voices shown, in order of first appearance."""
+        return list(self._speakers)
+
+    def _speaker_style(self, speaker: str, base: Style) -> Style:
+        n = self._speakers.setdefault(speaker, len(self._speakers))
+        return base + Style(color=SPEAKER_COLOURS[n % len(SPEAKER_COLOURS)])
 
     def _layout_item(self, item: Item, styles: dict[str, Style], *, partial: bool = False) -> list[Strip]:
         width = self._wrap_width
@@ -255,9 +285,11 @@ class TranscriptView(ScrollView, can_focus=True):
             head = [time_seg, RichSegment(" " * (indent - 8))]
         else:
             who = {Source.MIC: "you", Source.LOOPBACK: "them"}.get(item.source, "mix")
-            label = self.labels.get(item.source, item.source.value)
+            label = (item.speaker or self.labels.get(item.source, item.source.value))[:lw]
             text_style = styles["partial"] if partial else styles["text"]
             label_style = styles[who] + (styles["partial"] if partial else Style())
+            if item.speaker:  # one colour per far-side voice
+                label_style = self._speaker_style(item.speaker, label_style)
             body = Text(item.text.strip() + (" …" if partial else ""), style=text_style)
             if item.extra.get("echo"):  # the echo filter marked it: probably the speakers heard by the mic
                 body.stylize(styles["partial"])
