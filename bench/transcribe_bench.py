@@ -141,7 +141,7 @@ def run_offline(model_path: str, wavs: list[Path], threads: int) -> dict:
 
 
 async def run_live(model_path: str, tracks: list[tuple[Source, Path, list]], threads: int, partials: bool,
-                   baseline: bool = False, governor: bool = True) -> dict:
+                   baseline: bool = False, governor: bool = True, partial_interval: float | None = None) -> dict:
     """Replay the tracks at real time through file workers and the capture engine into one Transcriber.
     CPU is the whole process tree (this process, whose model load is excluded, and the capture workers)."""
     from meeting_tui.capture.engine import CaptureEngine, WorkerSpec
@@ -157,6 +157,8 @@ async def run_live(model_path: str, tracks: list[tuple[Source, Path, list]], thr
                  early_finals=False) if baseline else {}
     if not governor:
         extra["governor"] = GovernorConfig(enabled=False)
+    if partial_interval:
+        extra["partial_interval_s"] = partial_interval
     cfg = TranscriberConfig(model=ModelConfig(model_path, cpu_threads=threads), sources=sources,
                             partials=partials, **extra)
     levels: list[tuple[float, str]] = []
@@ -203,7 +205,8 @@ def quantile(values: list[float], q: float) -> float | None:
     return round(v[min(len(v) - 1, int(round(q * (len(v) - 1))))], 3)
 
 
-def bench_model(model: str, tracks, threads: int, partials: bool, baseline: bool, governor: bool = True) -> dict:
+def bench_model(model: str, tracks, threads: int, partials: bool, baseline: bool, governor: bool = True,
+                partial_interval: float | None = None) -> dict:
     reference = [" ".join(t for _, _, t in refs) for _, _, refs in tracks]
     audio_s = sum(len(read_audio(wav)[0]) for _, wav, _ in tracks) / SESSION_RATE
     offline = run_offline(model, [wav for _, wav, _ in tracks], threads)
@@ -215,7 +218,8 @@ def bench_model(model: str, tracks, threads: int, partials: bool, baseline: bool
                  "wer_offline_per_track": [round(wer_details(r, h).wer * 100, 2)
                                            for r, h in zip(reference, offline["texts"])]}
     for label, base in (("live", False),) + ((("baseline", True),) if baseline else ()):
-        live = asyncio.run(run_live(model, tracks, threads, partials, baseline=base, governor=governor))
+        live = asyncio.run(run_live(model, tracks, threads, partials, baseline=base, governor=governor,
+                                    partial_interval=None if base else partial_interval))
         w_live = wer_details(" ".join(reference), " ".join(live["texts"])).wer
         fs = live["final_stats"]
         lat = live["latencies"]
@@ -249,6 +253,7 @@ def main() -> int:
     ap.add_argument("--baseline", action="store_true", help="also run 30 s windows without the governor")
     ap.add_argument("--no-partials", action="store_true")
     ap.add_argument("--no-governor", action="store_true", help="keep full quality however loaded (accuracy floor)")
+    ap.add_argument("--partial-interval", type=float, help="seconds between partials (default: the transcriber's)")
     ap.add_argument("--json", help="write the figures here")
     args = ap.parse_args()
     from meeting_tui.transcribe.model import bundled_model_path, default_cpu_threads
@@ -269,7 +274,8 @@ def main() -> int:
               f"{os.cpu_count()} cores; load average {os.getloadavg()[0]:.2f}", flush=True)
         results = []
         for model in models:
-            res = bench_model(model, tracks, threads, not args.no_partials, args.baseline, not args.no_governor)
+            res = bench_model(model, tracks, threads, not args.no_partials, args.baseline, not args.no_governor,
+                              args.partial_interval)
             results.append(res)
             print(json.dumps({k: v for k, v in res.items() if not k.startswith("texts")}, indent=1), flush=True)
         if args.json:
