@@ -10,6 +10,7 @@ from meeting_tui.meeting.events import (
     PartialEvent,
     RetractionEvent,
     SegmentEvent,
+    SpeakerLabelEvent,
     StatusEvent,
     TranscriptionStatus,
 )
@@ -18,6 +19,6 @@ from meeting_tui.meeting.setup import CaptureSetup
 
 __all__ = [
     "CaptureSetup", "GapEvent", "HealthEvent", "LevelsEvent", "Meeting", "MeetingError", "MeetingEvent",
-    "MeetingListener", "NoticeEvent", "PartialEvent", "RetractionEvent", "SegmentEvent", "StatusEvent",
+    "MeetingListener", "NoticeEvent", "PartialEvent", "RetractionEvent", "SegmentEvent", "SpeakerLabelEvent", "StatusEvent",
     "TranscriptionStatus", "transcriber_config",
 ]
