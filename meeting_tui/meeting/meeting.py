@@ -395,8 +395,9 @@ class Meeting:
         self._post(NoticeEvent("Load", state.summary(), "warning" if state.degraded else "information"))
 
     def _echo_status(self, status) -> None:
-        # Only the echo notice: a wrong-source mic is already reported once, by its health transition.
-        if status.present and not status.wrong_source and status.message:
+        # The notice changed: echo measured, or the mic stream is the loopback (wrong source, with its fix;
+        # the guard notices this itself where the engine's check misses speech with pauses). Never both.
+        if status.message:
             self._post(NoticeEvent("Echo", status.message, "warning"))
 
     async def stop_session(self, on_progress: Callable[[float], None] | None = None, *,
