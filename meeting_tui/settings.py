@@ -163,8 +163,18 @@ class SessionSettings(_Section):
 
 
 class EchoSettings(_Section):
+    """The echo guard (audio) and its text filter: the one echo settings model (meeting/echo_stage.EchoPlan
+    turns it into the guard and the verdicts). The guard runs in meeting modes only (``active_for``)."""
+
     enabled: bool = True  # use the loopback as a reference to cancel the speakers in the mic
+    backend: Literal["auto", "webrtc", "gate"] = "auto"  # auto: WebRTC AEC3 if livekit loads, else the gate
     dedupe: Literal["off", "mark", "drop"] = "drop"  # a mic line repeating a loopback line: keep, flag, drop
+    text_window_s: float = Field(4.0, gt=0.0, le=30.0)  # loopback lines this close in time are compared
+    text_threshold: float = Field(0.6, gt=0.0, le=1.0)  # share of a mic line's words heard on the loopback
+
+    def active_for(self, mode: Mode) -> bool:
+        """The guard needs both sources: on by default in meeting modes, never in single-source modes."""
+        return self.enabled and mode in (Mode.MEETING, Mode.MEETING_FFMPEG)
 
 
 class SpeakerSettings(_Section):

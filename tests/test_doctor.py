@@ -115,6 +115,25 @@ def test_warnings():
     assert d.warnings_for([probe("separate", "live", "live")], LINUX, ["Speakers (Realtek(R) Audio)"]) == []
 
 
+def test_probe_workers_run_under_the_capture_supervisor(tmp_path):
+    """No rig: a file worker and a crashing worker, run the way every probe runs them (the capture engine's
+    WorkerSupervisor, no restarts). The live one is analysed as audio; the crash reaches the probe with the
+    worker's own last words and is not printed a second time by the supervisor's log."""
+    wav = str(write_tone(tmp_path / "tone.wav", seconds=3.0))
+    runs = d.run_workers([["--backend", "file", "--path", wav, "--speed", "1"], ["--backend", "no-such-backend"]],
+                         seconds=1.0)
+    live, results = d._worker_probe("mic", runs[:1], [["mic"]])
+    assert live.error is None and live.sources["mic"].state == "live", live
+    assert abs(live.sources["mic"].rms_db - 20 * math.log10(0.3 / math.sqrt(2))) < 0.5
+    crashed, _ = d._worker_probe("mic", runs[1:], [["mic"]])
+    assert crashed.sources["mic"].state == "no data"
+    assert "exit code 2" in crashed.error and "no-such-backend" in crashed.error
+    out = subprocess.run([sys.executable, "-c", "from meeting_tui.doctor import probes as d; "
+                          "d.run_workers([['--backend', 'no-such-backend']], 0.2)"], capture_output=True, text=True,
+                         timeout=60)
+    assert "doctor-probe" not in out.stderr, out.stderr
+
+
 def test_worker_args():
     assert LINUX.worker_args(Source.MIC) == ["--backend", "sounddevice", "--device", "mic", "--hostapi", "PulseAudio",
                                              "--samplerate", "48000", "--channels", "1"]

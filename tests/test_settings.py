@@ -204,3 +204,25 @@ def test_resolve_device_unset_or_nothing_available():
     assert resolve_device(None, [MIC_A, MIC_DEFAULT]) == (MIC_DEFAULT.ref, None)
     ref, notice = resolve_device(DeviceRef("Gone", "ALSA"), [LOOP], Source.MIC)
     assert ref is None and "no other microphone" in notice
+
+
+def test_the_echo_section_is_the_one_echo_model_the_meeting_reads(config):
+    """[echo] in the settings file reaches the meeting's echo plan; a bad backend names the choices."""
+    from meeting_tui.meeting.echo_stage import EchoPlan
+
+    config.parent.mkdir(parents=True)
+    config.write_text('[echo]\nbackend = "gate"\ndedupe = "mark"\ntext_window_s = 6.0\ntext_threshold = 0.7\n')
+    loaded = load_settings()
+    assert loaded.warnings == []
+    plan = EchoPlan.from_settings(loaded.settings, "separate")
+    assert (plan.guard_enabled, plan.backend, plan.text_action) == (True, "gate", "mark")
+    assert plan.make_verdicts().filter.window_s == 6.0 and plan.make_verdicts().filter.threshold == 0.7
+    assert type(plan.make_guard()).__name__ == "EchoGuard" and plan.make_guard().backend.name == "spectral-gate"
+    assert EchoPlan.from_settings(loaded.settings, "mixed").text_action == "off"  # one stream: nothing to compare
+    assert loaded.settings.echo.active_for(Mode.MEETING) and not loaded.settings.echo.active_for(Mode.MIC)
+
+    config.write_text('[echo]\nbackend = "speex"\n')
+    loaded = load_settings()
+    assert loaded.settings.echo.backend == "auto"
+    assert any("echo.backend" in w and "gate" in w for w in loaded.warnings)
+    assert EchoPlan.from_settings(Settings(), "separate") == EchoPlan(True, "auto", "drop", 4.0, 0.6)  # the defaults

@@ -39,7 +39,7 @@ class WorkerEvents:
     on_frames: Callable[[list[Frame]], None]
     on_exit: Callable[[str], None]  # reason; the worker will be restarted
     on_finished: Callable[[], None]  # clean end of a finite source: not restarted
-    on_message: Callable[[dict], None] = lambda msg: None
+    on_message: Callable[[dict], None] = lambda msg: None  # status lines; non-JSON stderr as event "stderr"
 
 
 @dataclass
@@ -198,7 +198,8 @@ class WorkerSupervisor:
                 if not isinstance(msg, dict):
                     raise ValueError
             except ValueError:
-                log.debug("%s worker stderr: %s", self.name, text)  # PortAudio/ALSA chatter
+                log.debug("%s worker stderr: %s", self.name, text)  # PortAudio/ALSA chatter, or a traceback
+                self.events.on_message({"event": "stderr", "message": text})
                 continue
             event = msg.get("event")
             if event == "started":

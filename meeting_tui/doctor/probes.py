@@ -1,7 +1,8 @@
 """``meeting-tui doctor``: find out which capture mode works on this machine, by trying each for a few seconds.
 
 Probes (each a subprocess, so a crash or a hung driver never takes the doctor down):
-1. ``mic``: the mic alone, in a worker (``python -m meeting_tui.capture.worker``).
+1. ``mic``: the mic alone, in a worker (``python -m meeting_tui.capture.worker``), run by the capture
+   engine's ``WorkerSupervisor`` (without restarts), as the app runs it.
 2. ``loopback``: the loopback alone, in a worker, while a quiet test signal plays on the output, so
    there is something to hear (WASAPI loopback delivers nothing while nothing plays).
 3. ``same-process``: mic and loopback opened in ONE process and one PortAudio instance: the set-up that
@@ -13,13 +14,15 @@ Each probe reports per-source level (dBFS) and whether signal was present. The r
 first mode in which both sources are live (meeting, then meeting-ffmpeg), else the VoiceMeeter route (one
 virtual input mixing both, docs/fallbacks.md), else whatever single source works. It also warns about
 Bluetooth hands-free endpoints and about echo (the mic hears the speakers: the test signal shows up in
-the mic, measured by cross-correlation with the loopback).
+the mic, measured with capture.similarity's cross-correlation against the loopback).
 """
 
 from __future__ import annotations
 
 import argparse
+import asyncio
 import json
+import logging
 import math
 import os
 import shutil
@@ -35,7 +38,9 @@ from pathlib import Path
 import numpy as np
 
 from meeting_tui.capture import winproc
-from meeting_tui.capture.frames import FLAG_SYNTH_SILENCE, Frame, FrameDecoder
+from meeting_tui.capture.frames import FLAG_SYNTH_SILENCE, Frame
+from meeting_tui.capture.similarity import cross_correlation
+from meeting_tui.capture.supervisor import WorkerEvents, WorkerSupervisor, worker_env, worker_python
 from meeting_tui.capture.wasapi_names import WASAPI, is_hands_free
 from meeting_tui.types import Mode, Source
 
@@ -182,8 +187,6 @@ def echo_correlation(mic: np.ndarray, mic_rate: int, loop: np.ndarray, loop_rate
     ea, eb = float(np.dot(a, a)), float(np.dot(b, b))
     if ea <= 0 or eb <= 0:
         return 0.0
-    from meeting_tui.capture.similarity import cross_correlation
-
     window, _ = cross_correlation(a, b, int(max_lag_s * 16_000))
     return float(np.max(np.abs(window)) / math.sqrt(ea * eb))
 
@@ -285,10 +288,12 @@ def make_plan(mic: str | None = None, loopback: str | None = None, *, platform: 
 
 @dataclass
 class WorkerRun:
+    """What one worker did during a probe: its frames (native rate, as sent), status lines and exit."""
+
     frames: list[Frame] = field(default_factory=list)
     events: list[dict] = field(default_factory=list)
-    returncode: int | None = None
-    stderr_text: list[str] = field(default_factory=list)
+    exit_reason: str | None = None  # the supervisor's account of an unplanned exit
+    stderr_tail: list[str] = field(default_factory=list)  # its last lines of non-JSON stderr (a traceback)
 
     def started(self) -> dict | None:
         return next((e for e in self.events if e.get("event") == "started"), None)
@@ -297,69 +302,65 @@ class WorkerRun:
         for e in self.events:
             if e.get("event") == "error":
                 return e.get("message"), e.get("hint")
-        if self.returncode not in (0, None):
-            tail = " | ".join(self.stderr_text[-3:])
-            return f"worker exited with code {self.returncode}{': ' + tail if tail else ''}", None
-        return None, None
+        if self.exit_reason is None:
+            return None, None
+        tail = " | ".join(self.stderr_tail)
+        return self.exit_reason + (f": {tail}" if tail else ""), None
 
 
-class _Worker:
-    def __init__(self, args: list[str], env: dict | None = None) -> None:
-        self.run = WorkerRun()
-        self.proc = subprocess.Popen([sys.executable, "-m", "meeting_tui.capture.worker", *args],
-                                     stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                                     env=env, **winproc.popen_kwargs())
-        winproc.attach_to_job(self.proc.pid)
-        self.started = threading.Event()
-        self._threads = [threading.Thread(target=self._out, daemon=True), threading.Thread(target=self._err, daemon=True)]
-        for t in self._threads:
-            t.start()
-
-    def _out(self) -> None:
-        dec = FrameDecoder()
-        fd = self.proc.stdout.fileno()
-        try:
-            while chunk := os.read(fd, 65536):
-                self.run.frames.extend(dec.feed(chunk))
-        except Exception as exc:  # a garbled pipe is a probe failure, not a doctor crash
-            self.run.events.append({"event": "error", "message": f"bad worker output: {exc}"})
-
-    def _err(self) -> None:
-        for raw in iter(self.proc.stderr.readline, b""):
-            line = raw.decode("utf-8", "replace").strip()
-            try:
-                event = json.loads(line)
-            except ValueError:
-                if line:
-                    self.run.stderr_text.append(line)
-                continue
-            self.run.events.append(event)
-            if event.get("event") in ("started", "error", "stopped"):
-                self.started.set()
-
-    def stop(self) -> WorkerRun:
-        try:
-            self.proc.stdin.close()  # the worker's stop signal
-        except OSError:
-            pass
-        try:
-            self.run.returncode = self.proc.wait(8)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            self.run.returncode = self.proc.wait(5)
-        for t in self._threads:
-            t.join(3)
-        return self.run
+_PROBE_WORKER = "doctor-probe"
 
 
-def run_workers(arg_lists: list[list[str]], seconds: float, env: dict | None = None) -> list[WorkerRun]:
-    """Start the workers together, capture ``seconds`` after they have all started, stop them."""
-    workers = [_Worker(a, env) for a in arg_lists]
-    deadline = time.monotonic() + STARTUP_TIMEOUT
+def _not_a_probe(record: logging.LogRecord) -> bool:
+    """The supervisor logs each worker failure; a probe's failures belong in the doctor's report only."""
+    return not (isinstance(record.args, tuple) and record.args[:1] == (_PROBE_WORKER,))
+
+
+logging.getLogger("meeting_tui.capture").addFilter(_not_a_probe)
+
+
+def _supervised(args: list[str], run: WorkerRun, settled: asyncio.Event, seconds: float) -> WorkerSupervisor:
+    """A worker under the capture engine's supervisor, told not to restart: a probe reports the first
+    failure as it is, and never kills a worker that is slow to open (it times the start-up itself)."""
+    def message(msg: dict) -> None:
+        if msg.get("event") == "stderr":  # not a status line: keep the last few for a crash's message
+            run.stderr_tail = [*run.stderr_tail[-2:], str(msg.get("message"))]
+            return
+        run.events.append(msg)
+        if msg.get("event") in ("started", "error", "stopped"):
+            settled.set()
+
+    def ended(reason: str | None) -> None:
+        run.exit_reason = reason
+        settled.set()
+
+    events = WorkerEvents(on_spawned=lambda: None, on_started=lambda info: None, on_frames=run.frames.extend,
+                          on_exit=ended, on_finished=lambda: ended(None), on_message=message)
+    argv = [worker_python()[0], "-m", "meeting_tui.capture.worker", *args]
+    never = STARTUP_TIMEOUT + seconds + 60.0
+    return WorkerSupervisor(_PROBE_WORKER, argv, events, env=worker_env(), restart=False, stall_restart_s=never,
+                            startup_timeout_s=never)
+
+
+async def _run_workers(arg_lists: list[list[str]], seconds: float) -> list[WorkerRun]:
+    runs = [WorkerRun() for _ in arg_lists]
+    settled = [asyncio.Event() for _ in arg_lists]
+    workers = [_supervised(a, r, e, seconds) for a, r, e in zip(arg_lists, runs, settled)]
     for w in workers:
-        w.started.wait(max(0.0, deadline - time.monotonic()))
-    time.sleep(seconds + SKIP_S)
-    return [w.stop() for w in workers]
+        w.start()
+    try:
+        await asyncio.wait_for(asyncio.gather(*(e.wait() for e in settled)), STARTUP_TIMEOUT)
+    except asyncio.TimeoutError:
+        pass  # a worker that never opened is reported from what it did (no data, or its error)
+    await asyncio.sleep(seconds + SKIP_S)
+    await asyncio.gather(*(w.stop() for w in workers), return_exceptions=True)
+    return runs
+
+
+def run_workers(arg_lists: list[list[str]], seconds: float) -> list[WorkerRun]:
+    """Start the workers together, capture ``seconds`` after they have all started, stop them. Blocking:
+    called from the CLI or a UI worker thread, neither of which runs an event loop in this thread."""
+    return asyncio.run(_run_workers(arg_lists, seconds))
 
 
 class TonePlayer:

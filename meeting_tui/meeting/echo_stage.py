@@ -15,6 +15,7 @@ import threading
 from dataclasses import dataclass
 from typing import Callable
 
+from meeting_tui.settings import EchoSettings
 from meeting_tui.types import AudioChunk, Mode, Segment, Source
 
 log = logging.getLogger("meeting_tui.echo")
@@ -97,21 +98,20 @@ def _echoes(released: list[Segment]) -> list[Verdict]:
 
 @dataclass(frozen=True)
 class EchoPlan:
-    """What echo handling a meeting gets from the settings: the audio guard's factory and the text action."""
+    """What echo handling a meeting gets from the settings (meeting_tui.settings.EchoSettings): the audio
+    guard's factory and the text action."""
 
     guard_enabled: bool = False
     backend: str = "auto"
     text_action: str = "off"  # "drop", "mark" or "off"
+    text_window_s: float = 4.0
+    text_threshold: float = 0.6
 
     @classmethod
     def from_settings(cls, settings, style: str, *, no_guard: bool = False) -> "EchoPlan":
-        from meeting_tui.echo import EchoSettings
-
-        cfg = getattr(settings, "echo", None)
-        enabled = (True if cfg is None else bool(cfg.enabled)) and not no_guard and style == "separate"
-        action = "drop" if cfg is None else cfg.dedupe
-        base = EchoSettings()
-        return cls(enabled, base.backend, action if enabled else "off")
+        cfg = getattr(settings, "echo", None) or EchoSettings()
+        enabled = cfg.enabled and not no_guard and style == "separate"
+        return cls(enabled, cfg.backend, cfg.dedupe if enabled else "off", cfg.text_window_s, cfg.text_threshold)
 
     def active_for(self, mode: Mode) -> bool:
         """The guard needs both sources: meeting modes only."""
@@ -121,10 +121,10 @@ class EchoPlan:
         """The audio guard, or None when it cannot load (a broken optional backend must not stop transcription)."""
         if not self.guard_enabled:
             return None
-        from meeting_tui.echo import EchoSettings
+        from meeting_tui.echo import EchoGuard
 
         try:
-            return EchoSettings(backend=self.backend).make_guard()
+            return EchoGuard(16_000, backend=self.backend)
         except Exception as exc:
             log.warning("echo guard unavailable, transcribing the raw mic: %s", exc)
             return None
@@ -134,4 +134,5 @@ class EchoPlan:
             return None
         from meeting_tui.echo.text import TextEchoFilter
 
-        return EchoVerdicts(TextEchoFilter(action="mark"))
+        # Always "mark": the meeting retracts (drop) or flags (mark) delivered lines itself.
+        return EchoVerdicts(TextEchoFilter(window_s=self.text_window_s, threshold=self.text_threshold, action="mark"))
