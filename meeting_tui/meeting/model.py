@@ -90,7 +90,10 @@ class SharedModel:
             self.notice = p.message
             self._set(self.status, p.message, "warning")
         elif p.stage == "ready":
-            self._set(TranscriptionStatus(model=self.name, state="ready"))
+            chosen = self.config.name in ("auto", "bundled") and p.model
+            if chosen:  # the status line names the model that runs, and says once why it was chosen
+                self.name = display_name(p.model)
+            self._set(TranscriptionStatus(model=self.name, state="ready"), p.message if chosen else None)
         else:
             self._set(TranscriptionStatus(model=self.name, state="loading", progress=p.fraction))
 

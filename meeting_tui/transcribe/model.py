@@ -95,6 +95,7 @@ class LoadProgress:
     fraction: float | None = None
     done_bytes: int | None = None
     total_bytes: int | None = None
+    model: str | None = None  # "ready": the model that runs (what "auto" chose)
 
 
 ProgressCallback = Callable[[LoadProgress], None]
@@ -364,8 +365,9 @@ def load_model(config: ModelConfig, progress: ProgressCallback | None = None) ->
     loaded = LoadedModel(model=model, name=shown, path=path, device=device, compute_type=compute_type,
                          cpu_threads=threads, load_s=time.monotonic() - t0,
                          english_only=_english_only(model, path, shown), notes=notes, auto=auto)
-    _safe(progress, LoadProgress("ready", f"{shown} ready on {device} ({compute_type}) in {loaded.load_s:.1f} s",
-                                 1.0))
+    why = f" (auto: {auto.reason})" if auto is not None and auto.reason else ""
+    _safe(progress, LoadProgress("ready", f"{shown} ready on {device} ({compute_type}) in {loaded.load_s:.1f} s{why}",
+                                 1.0, model=shown))
     return loaded
 
 
