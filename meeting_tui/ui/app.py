@@ -651,7 +651,16 @@ class MeetingApp(Notices, App[int]):
         self.transcript.clear()
         self.feed_items([Note(0.0, f"session started · {self.mode.label}")])
         self.notify(f"Recording to {path}", title="Session", timeout=4)
+        decode = self._decode_options()
+        if decode is not None:  # a detected language is shown once it is decided (transcriber thread)
+            decode.languages.on_change = lambda snap: self.call_from_thread(self._language_decided, snap)
         self._update_status()
+
+    def _language_decided(self, snap) -> None:
+        who = self.settings.ui.labels.mic if snap.source is Source.MIC else self.settings.ui.labels.loopback
+        text = f"language of {who}: {snap.label} (palette: Language, to set it)"
+        self.feed_items([Note(self._session_time(), text)])
+        self.notify(text, title="Language")
 
     @work(exclusive=True, group="session")
     async def stop_session(self) -> None:
