@@ -551,6 +551,13 @@ class LiveSession:
         return [line for line in self.stderr.splitlines() if line.startswith("[echo]")]
 
 
+def delivered(rows: list[dict]) -> list[dict]:
+    """The lines the user ends up with from `record --out`: its segment records, less the "You" lines a later
+    retraction record dropped (the echo text filter's verdict)."""
+    dropped = {(r["source"], r["id"]) for r in rows if r.get("type") == "retraction" and r.get("action") == "drop"}
+    return [r for r in rows if r.get("type", "segment") == "segment" and (r["source"], r["id"]) not in dropped]
+
+
 def record_session(sc: Scenario, env: dict[str, str], model_path: str, shared_audio: Path | None, workdir: Path,
                    *, model=None, mic: str = "mic", extra: tuple[str, ...] = (), settle_s: float = 3.0) -> LiveSession:
     """Play ``sc`` on the rig while `meeting-tui record` (a subprocess, mic ``mic``, loopback the
@@ -587,7 +594,7 @@ def record_session(sc: Scenario, env: dict[str, str], model_path: str, shared_au
         if proc.poll() is None:
             proc.kill()
             proc.wait()
-    rows = [json.loads(line) for line in out.read_text().splitlines()] if out.exists() else []
+    rows = delivered([json.loads(line) for line in out.read_text().splitlines()] if out.exists() else [])
     res = LiveSession(sc, rows, err, proc.returncode)
     them = [r for r in rows if r["label"] == "Them"]
     if them:

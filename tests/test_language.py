@@ -100,4 +100,4 @@ def test_german_and_english_sources_detected_each_on_its_own(multilingual_model,
                   "--language", "mic=de,loopback=en"], tmp_path)
     assert fixed.returncode == 0 and "[language]" not in fixed.stderr  # nothing to detect
     you_fixed = " ".join(json.loads(x)["text"] for x in fixed.stdout.splitlines() if json.loads(x)["label"] == "You")
-    assert wer(" ".join(GERMAN), you_fixed) <= 0.35, you_fixed
+    assert wer(" ".join(GERMAN), you_fixed) <= 0.45, you_fixed
