@@ -68,6 +68,13 @@ class GapListener(Protocol):
     def on_gap(self, gap: Gap) -> None: ...
 
 
+@runtime_checkable
+class WarningListener(Protocol):
+    """Something about the devices the user should read once (the communications default differs)."""
+
+    def on_warning(self, text: str) -> None: ...
+
+
 class CaptureConfigError(ValueError):
     """The requested mode cannot run on this platform/configuration; the message says what to do."""
 
@@ -180,6 +187,7 @@ class CaptureEngine:
         self._mix: list[MixListener] = []
         self._meters_out: list[MeterListener] = []
         self._gaps: list[GapListener] = []
+        self._warnings: list[WarningListener] = []
         self._meters = {s: LevelMeter(s) for s in self.sources}
         self._health = {s: HealthMonitor(s) for s in self.sources}
         self._last_health: dict[Source, Health] = {}
@@ -195,10 +203,10 @@ class CaptureEngine:
         self.running = False
 
     # -- listeners ---------------------------------------------------------------------------------
-    def add_listener(self, listener: AudioListener | MixListener | MeterListener | GapListener) -> None:
+    def add_listener(self, listener: AudioListener | MixListener | MeterListener | GapListener | WarningListener) -> None:
         """Register for each contract the listener implements (checked once, here: no per-call lookups)."""
         roles = [(AudioListener, self._audio), (MixListener, self._mix), (MeterListener, self._meters_out),
-                 (GapListener, self._gaps)]
+                 (GapListener, self._gaps), (WarningListener, self._warnings)]
         matched = [group for proto, group in roles if isinstance(listener, proto)]
         if not matched:
             raise TypeError(f"{listener!r} implements none of the engine's listener contracts")
@@ -206,7 +214,7 @@ class CaptureEngine:
             group.append(listener)
 
     def remove_listener(self, listener: object) -> None:
-        for group in (self._audio, self._mix, self._meters_out, self._gaps):
+        for group in (self._audio, self._mix, self._meters_out, self._gaps, self._warnings):
             if listener in group:
                 group.remove(listener)
 
@@ -252,7 +260,7 @@ class CaptureEngine:
 
     def _default_warning(self, text: str) -> None:
         log.warning("%s", text)
-        self._emit("on_warning", text)
+        self._call(self._warnings, lambda lst: lst.on_warning(text), "on_warning")
 
     async def stop(self) -> None:
         """Stop the workers, then hand out every sample still in the pipeline (the tail of the mix)."""

@@ -489,6 +489,10 @@ class _EngineTap:
         if self.engine is self.meeting.engine:
             self.meeting._health_changed(health)
 
+    def on_warning(self, text: str) -> None:
+        if self.engine is self.meeting.engine:
+            self.meeting._post(NoticeEvent("Devices", text, "warning"))
+
     def on_gap(self, gap: Gap) -> None:
         r = self._retimer()
         if r is not None:
