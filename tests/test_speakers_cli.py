@@ -221,8 +221,15 @@ def test_voices_played_through_the_rig_speakers_get_their_own_labels(rig, tiny_m
         if proc.poll() is None:
             proc.kill()
     assert proc.returncode == 0, stderr
-    rows = [json.loads(x) for x in stdout.splitlines() if x.startswith("{")]
-    rows = [r for r in rows if r.get("type", "segment") == "segment"]  # not health or the summary
+    records = [json.loads(x) for x in stdout.splitlines() if x.startswith("{")]
+    rows = []
+    for r in records:  # the labels as the stream leaves them: a later "speaker" record relabels earlier lines
+        if r.get("type", "segment") == "segment":
+            rows.append(r)
+        elif r.get("type") == "speaker":
+            for row in rows:
+                if row["label"] == r["from"]:
+                    row["label"] = r["to"]
     assert len(rows) >= 8, stderr
     found = [r["label"] for r in rows]
     true = [_voice_by_text(r["text"], scripts) for r in rows]
