@@ -3,25 +3,11 @@ retractions, a resize (unit, on the widget; and through the dashboard's event do
 
 from __future__ import annotations
 
-from textual.app import App, ComposeResult
 
 from meeting_tui.meeting import PartialEvent, RetractionEvent, SegmentEvent
 from meeting_tui.types import Segment, Source
-from meeting_tui.ui.themes import VARIABLE_DEFAULTS
 from meeting_tui.ui.widgets.transcript import Retraction, TranscriptView
-from tests.ui_conftest_helpers import snapshot_app
-
-
-class WidgetApp(App):
-    def __init__(self, widget) -> None:
-        super().__init__()
-        self.widget = widget
-
-    def get_theme_variable_defaults(self) -> dict[str, str]:
-        return dict(VARIABLE_DEFAULTS)
-
-    def compose(self) -> ComposeResult:
-        yield self.widget
+from tests.ui_conftest_helpers import WidgetApp, snapshot_app
 
 
 def screen_text(view: TranscriptView) -> list[str]:

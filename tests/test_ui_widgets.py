@@ -6,9 +6,9 @@ import math
 import time
 
 import pytest
-from textual.app import App, ComposeResult
 
 from meeting_tui.types import Gap, Health, HealthState, Level, Mode, Segment, Source
+from tests.ui_conftest_helpers import WidgetApp
 from meeting_tui.ui.themes import DEFAULT_THEME, VARIABLE_DEFAULTS, load_theme_file, load_themes, package_theme_dir
 from meeting_tui.ui.widgets.health_badge import hint_for
 from meeting_tui.ui.widgets.transcript import Note, TranscriptView
@@ -22,18 +22,6 @@ class Clock:
 
     def __call__(self) -> float:
         return self.t
-
-
-class WidgetApp(App):
-    def __init__(self, widget) -> None:
-        super().__init__()
-        self.widget = widget
-
-    def get_theme_variable_defaults(self) -> dict[str, str]:
-        return dict(VARIABLE_DEFAULTS)
-
-    def compose(self) -> ComposeResult:
-        yield self.widget
 
 
 # --- VU meter -----------------------------------------------------------------------------------------

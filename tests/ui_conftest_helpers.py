@@ -16,6 +16,7 @@ from pathlib import Path
 
 import pytest
 import pytest_textual_snapshot
+from textual.app import App, ComposeResult
 
 from meeting_tui.types import Gap, Health, HealthState, Level, Segment, Source
 
@@ -113,3 +114,19 @@ def recorded_notifications(app, monkeypatch) -> list[str]:
     real_notify = app.notify
     monkeypatch.setattr(app, "notify", lambda message, **kw: (notes.append(message), real_notify(message, **kw)))
     return notes
+
+
+class WidgetApp(App):
+    """One widget alone in an app with the project's theme variables (widget tests)."""
+
+    def __init__(self, widget) -> None:
+        super().__init__()
+        self.widget = widget
+
+    def get_theme_variable_defaults(self) -> dict[str, str]:
+        from meeting_tui.ui.themes import VARIABLE_DEFAULTS
+
+        return dict(VARIABLE_DEFAULTS)
+
+    def compose(self) -> ComposeResult:
+        yield self.widget
