@@ -254,8 +254,16 @@ def main() -> int:
     ap.add_argument("--no-partials", action="store_true")
     ap.add_argument("--no-governor", action="store_true", help="keep full quality however loaded (accuracy floor)")
     ap.add_argument("--partial-interval", type=float, help="seconds between partials (default: the transcriber's)")
+    ap.add_argument("--spinning-blas", action="store_true",
+                    help="keep numpy's BLAS thread pool, offline and live (the former behaviour; see blas.py)")
     ap.add_argument("--json", help="write the figures here")
     args = ap.parse_args()
+    from meeting_tui.transcribe import blas
+
+    if args.spinning_blas:
+        blas._done = True  # the transcriber's limit_blas_threads() then does nothing
+    else:
+        blas.limit_blas_threads()  # offline too: both sides of the ratio run with one BLAS thread
     from meeting_tui.transcribe.model import bundled_model_path, default_cpu_threads
 
     from meeting_tui.transcribe.model import ModelConfig, resolve_model_path

@@ -19,6 +19,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
 
+from meeting_tui.transcribe.blas import limit_blas_threads
+
 log = logging.getLogger(__name__)
 
 #: Names faster-whisper can fetch from the Hugging Face Hub (tiny.en ... large-v3, distil-*, turbo); kept
@@ -337,6 +339,7 @@ def load_model(config: ModelConfig, progress: ProgressCallback | None = None) ->
         config = dataclasses.replace(config, name=BUNDLED_NAME)
     device = resolve_device(config.device)
     compute_type = resolve_compute_type(device, config.compute_type)
+    limit_blas_threads()
     threads = config.cpu_threads or default_cpu_threads()
     from faster_whisper import WhisperModel
 

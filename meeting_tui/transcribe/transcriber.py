@@ -41,6 +41,7 @@ from typing import Any, Callable
 
 import numpy as np
 
+from meeting_tui.transcribe.blas import limit_blas_threads
 from meeting_tui.transcribe.decode_options import DecodeOptions
 from meeting_tui.transcribe.filters import FilterConfig, judge
 from meeting_tui.transcribe.governor import Governor, GovernorConfig, GovernorState
@@ -267,6 +268,7 @@ class Transcriber:
         if self._thread is not None:
             return self
         self._t_start = time.monotonic()
+        limit_blas_threads()  # the VAD's and the decoder's numpy work: see blas.py
         if self._given_model is not None:
             gm = self._given_model
             if not isinstance(gm, LoadedModel):
