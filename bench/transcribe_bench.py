@@ -238,6 +238,8 @@ def bench_model(model: str, tracks, threads: int, partials: bool, baseline: bool
             "cpu_outside_whisper_s": round(live["cpu_s"] - fs["asr_cpu_s"], 2),
             "governor_changes": live["governor_changes"], "load_avg_1min": round(os.getloadavg()[0], 2),
             "early_finals_used_wasted": [fs["early_finals"], fs["early_wasted"]] if "early_finals" in fs else None,
+            # how many final decodes found the other source's final ready too: what batching could join
+            "final_decodes_paired_of_all": [fs.get("final_decodes_paired"), fs.get("final_decodes")],
         }
         if label == "live":
             res["texts_live"] = live["texts"]

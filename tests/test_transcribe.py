@@ -86,6 +86,11 @@ def test_repetition_loops_are_collapsed():
     assert rep and text == "I'm going to do it."
     assert collapse_repetitions("no no no, that is fine") == ("no no no, that is fine", False)
     assert collapse_repetitions("thank you thank you") == ("thank you thank you", False)
+    # a whole sentence twice in one utterance: Whisper base did this on the bench (decoding behind a context)
+    text, rep = collapse_repetitions("Sarah will prevent the design changes next week. "
+                                     "Sarah will prevent the design changes next week.")
+    assert rep and text == "Sarah will prevent the design changes next week."
+    assert collapse_repetitions("I think I think that is it") == ("I think I think that is it", False)
     v = judge("Okay. Okay. Okay. Okay. Okay. Okay. Okay. Okay.", avg_logprob=-0.3, voiced_s=3.0)
     assert v.keep and v.repetition and v.text == "Okay."
 
@@ -370,3 +375,32 @@ def test_model_that_cannot_load_reports_and_capture_goes_on(tmp_path):
     errors = [s for s in statuses if s.state == "error"]
     assert errors and "missing-model" in errors[0].message and errors[0].fix
     assert tr.stats().queue_depth == 0
+
+
+def test_finals_are_decoded_behind_the_two_utterances_before_them():
+    """The context a final is decoded behind: the last two finals of its source, oldest first, as long as
+    each pause is short enough and everything fits in Whisper's window."""
+    from meeting_tui.transcribe.vad_segmenter import Utterance
+
+    tr = Transcriber(TranscriberConfig(sources=(Source.MIC,)))
+    sec = SESSION_RATE
+
+    def utt(start_s: float, dur_s: float) -> Utterance:
+        n = int(dur_s * sec)
+        return Utterance(id=0, start=int(start_s * sec), samples=np.full(n, start_s, np.float32),
+                         speech_start=int(start_s * sec), speech_end=int(start_s * sec) + n, voiced_s=dur_s)
+
+    def said(u: Utterance, text: str) -> None:
+        tr._context.setdefault(Source.MIC, []).append((u.samples, text, u.start, u.end))
+
+    assert tr._context_for(utt(0, 2), Source.MIC) is None  # nothing before the first
+    said(utt(0, 2), "one")  # then a 20 s pause: too long ago to help
+    said(utt(22, 3), "two")
+    said(utt(27, 3), "three")
+    audio, text = tr._context_for(utt(32, 3), Source.MIC)
+    assert text == "two three"
+    assert len(audio) == 6 * sec + int(0.3 * sec) and audio[0] == 22 and audio[-1] == 27
+    # a long next utterance leaves room for only the latest one in the 28 s window
+    audio, text = tr._context_for(utt(32, 24), Source.MIC)
+    assert text == "three" and len(audio) == 3 * sec
+    assert tr._context_for(utt(45, 3), Source.MIC) is None  # 15 s after the latest: no context

@@ -47,6 +47,7 @@ class FilterConfig:
     filler_logprob: float = -0.8
     max_word_repeats: int = 3  # "no no no" stays, a fourth is a loop
     max_phrase_repeats: int = 2  # a phrase of 2+ words said a third time in a row is a loop
+    long_phrase_words: int = 5  # ... and a phrase this long said twice in a row (a decoder that lost its place)
 
 
 @dataclass(frozen=True)
@@ -70,16 +71,19 @@ def clean_text(text: str) -> str:
     return re.sub(r"\s+", " ", text).strip()
 
 
-def collapse_repetitions(text: str, max_word_repeats: int = 3, max_phrase_repeats: int = 2) -> tuple[str, bool]:
-    """Collapse any run of an n-gram (n = 1..12) repeated more often than allowed to one occurrence."""
+def collapse_repetitions(text: str, max_word_repeats: int = 3, max_phrase_repeats: int = 2,
+                         long_phrase_words: int = 5) -> tuple[str, bool]:
+    """Collapse any run of an n-gram repeated more often than allowed to one occurrence. A phrase of
+    ``long_phrase_words`` or more may not follow itself at all: people repeat a word or two ("no no no",
+    "thank you thank you"), while a whole sentence twice in one breath is Whisper restarting its window."""
     words = text.split()
     keys = [_key(w) for w in words]
     changed = False
     again = True
     while again:
         again = False
-        for n in range(1, min(12, len(words) // 2) + 1):
-            limit = max_word_repeats if n == 1 else max_phrase_repeats
+        for n in range(1, len(words) // 2 + 1):
+            limit = max_word_repeats if n == 1 else max_phrase_repeats if n < long_phrase_words else 1
             i = 0
             while i + 2 * n <= len(words):
                 unit = keys[i:i + n]
@@ -102,7 +106,7 @@ def judge(text: str, *, no_speech_prob: float = 0.0, avg_logprob: float = 0.0, v
     """Decide whether one decoded segment is kept, and its cleaned text."""
     cfg = config or FilterConfig()
     text = clean_text(text)
-    text, rep = collapse_repetitions(text, cfg.max_word_repeats, cfg.max_phrase_repeats)
+    text, rep = collapse_repetitions(text, cfg.max_word_repeats, cfg.max_phrase_repeats, cfg.long_phrase_words)
     norm = normalise_phrase(text)
     if not norm:
         return Verdict(False, text, "empty", rep)

@@ -75,7 +75,8 @@ class TranscriberConfig:
     early_finals: bool = True
     temperatures: tuple[float, ...] = FINAL_TEMPERATURES
     context_prompt: bool = False  # prompt each final with the previous final of the same source
-    context_audio: bool = True  # decode each final behind the previous utterance (audio + forced text prefix)
+    context_audio: bool = True  # decode each final behind the previous utterances (audio + forced text prefix)
+    context_utterances: int = 2  # ... at most this many (docs/transcription.md: 1 vs 2 vs 3)
     context_max_gap_s: float = 10.0  # ... when it ended at most this long before
     context_max_window_s: float = 28.0  # ... and both fit in Whisper's 30 s window
     session_start_wall: float | None = None  # UNIX time of session sample 0 (None: inferred from arrivals)
@@ -150,6 +151,8 @@ class TranscriberStats:
     governor: GovernorState = field(default_factory=GovernorState)  # the load governor's level and why
     early_finals: int = 0  # finals decoded during their closing pause and used
     early_wasted: int = 0  # ... decoded, then speech went on
+    final_decodes: int = 0  # final decodes run (early ones included)
+    final_decodes_paired: int = 0  # ... while another source's final was ready too (what batching could join)
 
     def as_dict(self) -> dict:
         return asdict(self)
@@ -189,6 +192,7 @@ class Transcriber:
         self._smaller_spec: tuple[str, str] | None = None
         self._early: dict[Source, tuple[int, int, int, tuple]] = {}  # source -> (id, speech_end, n, decoded)
         self._early_used = self._early_wasted = 0
+        self._final_decodes = self._final_decodes_paired = 0
         self._given_model = model
         self._loaded: LoadedModel | None = None
         self._loader: ModelLoader | None = None
@@ -208,7 +212,8 @@ class Transcriber:
         self._last_partial: dict[Source, tuple[int, float]] = {}
         self._partial_shown: set[int] = set()
         self._prev_text: dict[Source, str] = {}
-        self._context: dict[Source, tuple[np.ndarray, str, int]] = {}
+        # per source, the latest finals as (samples, text, start, end), oldest first
+        self._context: dict[Source, list[tuple[np.ndarray, str, int, int]]] = {}
         self._language: str | None = self.config.model.language
         self._wall0 = self.config.session_start_wall
         self._status = TranscriberStatus("loading", "not started", model=self.config.model.name)
@@ -374,6 +379,7 @@ class Transcriber:
             model=ld.name if ld else self.config.model.name,
             device=ld.device if ld else None, compute_type=ld.compute_type if ld else None,
             governor=self.governor_state, early_finals=self._early_used, early_wasted=self._early_wasted,
+            final_decodes=self._final_decodes, final_decodes_paired=self._final_decodes_paired,
         )
 
     @property
@@ -623,24 +629,54 @@ class Transcriber:
         return segments, info, dt
 
     def _decode_final(self, utt: Utterance, source: Source) -> tuple[list[Any], Any, float]:
-        """Decode an utterance; with ``context_audio``, behind the previous utterance of the same source and
-        its text as a forced prefix (Whisper then hears the new words in context, as offline decoding does),
+        """Decode an utterance; with ``context_audio``, behind the previous utterances of the same source and
+        their text as a forced prefix (Whisper then hears the new words in context, as offline decoding does),
         keeping only what follows the prefix."""
-        ctx = self._context.get(source) if self.config.context_audio else None
+        self._final_decodes += 1
+        self._final_decodes_paired += self._other_final_ready(source)
+        ctx = self._context_for(utt, source) if self.config.context_audio else None
         if ctx is not None:
-            prev_audio, prev_text, prev_end = ctx
-            gap = utt.start - prev_end
-            pad = int(0.3 * SESSION_RATE)
-            fits = len(prev_audio) + pad + len(utt.samples) <= self.config.context_max_window_s * SESSION_RATE
-            if 0 <= gap <= self.config.context_max_gap_s * SESSION_RATE and fits and prev_text:
-                audio = np.concatenate([prev_audio, np.zeros(pad, np.float32), utt.samples])
-                segments, info, dt = self._decode(audio, final=True, source=source, prefix=prev_text)
-                stripped = _strip_prefix(segments, prev_text)
-                if stripped is not None:
-                    return stripped, info, dt
-                segments, info, dt2 = self._decode(utt.samples, final=True, source=source)
-                return segments, info, dt + dt2
+            prev_audio, prev_text = ctx
+            audio = np.concatenate([prev_audio, np.zeros(int(0.3 * SESSION_RATE), np.float32), utt.samples])
+            segments, info, dt = self._decode(audio, final=True, source=source, prefix=prev_text)
+            stripped = _strip_prefix(segments, prev_text)
+            if stripped is not None:
+                return stripped, info, dt
+            segments, info, dt2 = self._decode(utt.samples, final=True, source=source)
+            return segments, info, dt + dt2
         return self._decode(utt.samples, final=True, source=source)
+
+    def _other_final_ready(self, source: Source) -> bool:
+        """Whether another source has a final to decode now (queued, or its closing pause has begun)."""
+        if any(job.source != source for job in self._jobs):
+            return True
+        for other, vad in self._vad.items():
+            utt = vad.closing() if other != source else None
+            held = self._early.get(other)
+            if utt is not None and (held is None or held[:3] != (utt.id, utt.speech_end, len(utt.samples))):
+                return True
+        return False
+
+    def _context_for(self, utt: Utterance, source: Source) -> tuple[np.ndarray, str] | None:
+        """The audio and text of the finals just before ``utt`` (at most ``context_utterances``, each pause at
+        most ``context_max_gap_s``, all within ``context_max_window_s`` with ``utt``), joined by 0.3 s pauses."""
+        pad = int(0.3 * SESSION_RATE)
+        budget = self.config.context_max_window_s * SESSION_RATE - len(utt.samples)
+        audio: list[np.ndarray] = []
+        texts: list[str] = []
+        after = utt.start
+        for samples, text, start, end in reversed(self._context.get(source, [])[-self.config.context_utterances:]):
+            if not (0 <= after - end <= self.config.context_max_gap_s * SESSION_RATE):
+                break
+            if len(samples) + pad > budget or not text:
+                break
+            budget -= len(samples) + pad
+            audio[:0] = [samples, np.zeros(pad, np.float32)]
+            texts.insert(0, text)
+            after = start
+        if not texts:
+            return None
+        return np.concatenate(audio[:-1]), " ".join(texts)
 
     def _maybe_early_final(self) -> bool:
         """Decode the final of an utterance whose closing pause has begun (see ``early_finals``)."""
@@ -708,7 +744,9 @@ class Transcriber:
                 return
             self._partial_shown.discard(utt.id)
             self._prev_text[source] = text[-200:]
-            self._context[source] = (utt.samples, text, utt.end)
+            history = self._context.setdefault(source, [])
+            history.append((utt.samples, text, utt.start, utt.end))
+            del history[:-max(1, self.config.context_utterances)]
             start_s, end_s = utt.speech_start / SESSION_RATE, utt.speech_end / SESSION_RATE
             latency = time.monotonic() - job.arrival
             if not self._stop_asked.is_set():
