@@ -404,3 +404,26 @@ def test_finals_are_decoded_behind_the_two_utterances_before_them():
     audio, text = tr._context_for(utt(32, 24), Source.MIC)
     assert text == "three" and len(audio) == 3 * sec
     assert tr._context_for(utt(45, 3), Source.MIC) is None  # 15 s after the latest: no context
+
+
+def test_loading_a_model_leaves_blas_one_thread(tiny_model_path):
+    """numpy's OpenBLAS pool spun after every small product and cost more CPU than Whisper's encoder
+    (docs/transcription.md, BLAS): loading a model limits it to one thread, in a fresh process."""
+    import subprocess
+    import sys
+
+    code = (
+        "import json, numpy\n"
+        "from threadpoolctl import threadpool_info\n"
+        "before = [i['num_threads'] for i in threadpool_info() if i['user_api'] == 'blas']\n"
+        "from meeting_tui.transcribe.model import ModelConfig, load_model\n"
+        f"load_model(ModelConfig({tiny_model_path!r}, cpu_threads=1))\n"
+        "after = [i['num_threads'] for i in threadpool_info() if i['user_api'] == 'blas']\n"
+        "print(json.dumps([before, after]))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr
+    import json
+
+    before, after = json.loads(out.stdout.strip().splitlines()[-1])
+    assert after and all(n == 1 for n in after), (before, after)
