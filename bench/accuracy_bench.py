@@ -11,7 +11,7 @@ stereo_diarization.wav, 18 espeak-ng sentences) in a seeded random order with 1-
 - offline: faster-whisper's transcribe() on each whole track (beam 5, defaults), same model and threads;
 - live: the Transcriber's finals on the same track, fed unpaced (finals do not depend on pacing: the
   paced transcribe_bench gives the same text), with its defaults or a variant of TranscriberConfig
-  (``--variant ctx1='{"context_utterances": 1}'``).
+  (``--variant ctx1='{"context_utterances": 1}'``; ``beam_size`` goes to the model config).
 CPU is process CPU seconds of each whole pass (Whisper and VAD).
 """
 
@@ -65,7 +65,12 @@ def track(parts: list[tuple[np.ndarray, str]], seed: int) -> tuple[np.ndarray, s
 def live(loaded, model_cfg, audio: np.ndarray, overrides: dict) -> str:
     from meeting_tui.transcribe.transcriber import Transcriber, TranscriberConfig
 
+    import dataclasses
+
     lines: list = []
+    overrides = dict(overrides)
+    if "beam_size" in overrides:  # a ModelConfig field
+        model_cfg = dataclasses.replace(model_cfg, beam_size=overrides.pop("beam_size"))
     cfg = TranscriberConfig(model=model_cfg, sources=(Source.MIC,), partials=False, **overrides)
     tr = Transcriber(cfg, model=loaded, on_segment=lines.append).start()
     feed_arrays(tr, {Source.MIC: audio})

@@ -665,7 +665,10 @@ class Transcriber:
         audio: list[np.ndarray] = []
         texts: list[str] = []
         after = utt.start
-        for samples, text, start, end in reversed(self._context.get(source, [])[-self.config.context_utterances:]):
+        depth = self.config.context_utterances
+        if self.config.decode is not None and self.config.decode.vocabulary:
+            depth = 1  # the glossary is a prompt, and two sentences of forced prefix drowned it ("next cloud")
+        for samples, text, start, end in reversed(self._context.get(source, [])[-depth:]):
             if not (0 <= after - end <= self.config.context_max_gap_s * SESSION_RATE):
                 break
             if len(samples) + pad > budget or not text:
