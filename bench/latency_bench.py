@@ -1,10 +1,11 @@
 """Client latency of a meeting of alternating turns on the PulseAudio rig: `record` and the dashboard.
 
-    HF_HUB_OFFLINE=1 .venv/bin/python bench/latency_bench.py [--model PATH_OR_NAME] [--rounds 3] [--json OUT]
+    HF_HUB_OFFLINE=1 .venv/bin/python bench/latency_bench.py [--model PATH_OR_NAME] [--rounds 3] [--both] [--json OUT]
 
 Latency is measured where the user sees a line: from the end of speech (the moment the utterance's last
 voiced sample reached the app) to the line delivered to the client (printed by `record`, drawn by the
-dashboard's frame), for "You" (the rig's virtual mic) and "Them" (its speakers' monitor). Both front ends
+dashboard's frame), for "You" (the rig's virtual mic) and "Them" (its speakers' monitor). ``--both``: instead
+of alternating turns, transcribe_bench's two tracks play at once, so both sides talk, often together. Both front ends
 drive the same meeting (meeting_tui/meeting); figures per source: median (p50) and p95. Default model:
 the bundled tiny.en. Report the load average with any figure (printed at the end).
 """
@@ -54,6 +55,17 @@ def turns(tmp: Path) -> tuple[Path, Path, float]:
     sf.write(mic_path, np.concatenate(mic), rate)
     sf.write(loop_path, np.concatenate(loop), rate)
     return mic_path, loop_path, len(np.concatenate(mic)) / rate
+
+
+def both_talking(tmp: Path) -> tuple[Path, Path, float]:
+    """transcribe_bench's two 111 s tracks (21 utterances each, the second in reverse order with other
+    pauses): both sides talk, often at once."""
+    sys.path.insert(0, str(REPO / "bench"))
+    from transcribe_bench import build_recording
+
+    mic, _ = build_recording(tmp)
+    loop, _ = build_recording(tmp, reverse=True, gap_shift=4, name="them.wav")
+    return mic, loop, sf.info(str(mic)).duration
 
 
 def settings_file(tmp: Path, model: str) -> Path:
@@ -124,7 +136,7 @@ def main() -> None:
         tmp = Path(d)
         rig = start_rig(tmp / "rig")
         try:
-            mic, loop, seconds = turns(tmp)
+            mic, loop, seconds = both_talking(tmp) if ARGS.both else turns(tmp)
             env = dict(rig.env, MEETING_TUI_CONFIG=str(settings_file(tmp, model)),
                        MEETING_TUI_DATA_DIR=str(tmp / "data"), PYTHONPATH=str(REPO))
             os.environ.update({k: v for k, v in env.items() if k.startswith(("PULSE", "RIG", "MEETING_TUI"))})
@@ -133,7 +145,7 @@ def main() -> None:
         finally:
             rig.stop()
     report = {
-        "model": display_name(model), "audio_s": round(seconds, 1),
+        "model": display_name(model), "audio_s": round(seconds, 1), "both_talking": ARGS.both,
         "record": record["latency"], "record_lines": record["lines"],
         "dashboard": {"You": summary(dashboard["values"]["mic"]), "Them": summary(dashboard["values"]["loopback"])},
         "dashboard_lines": dashboard["lines"], "loadavg": [round(x, 2) for x in os.getloadavg()],
@@ -147,6 +159,7 @@ if __name__ == "__main__":
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--model", help="default: the bundled tiny.en")
     p.add_argument("--rounds", type=int, default=3, help="You/Them turn pairs")
+    p.add_argument("--both", action="store_true", help="both sides talking (transcribe_bench's two tracks)")
     p.add_argument("--json", metavar="OUT")
     ARGS = p.parse_args()
     main()

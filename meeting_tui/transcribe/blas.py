@@ -28,4 +28,7 @@ def limit_blas_threads() -> None:
         return
     import numpy  # noqa: F401  -- load numpy's BLAS first, so that the limit reaches it
 
-    threadpool_limits(limits=1, user_api="blas")
+    try:
+        threadpool_limits(limits=1, user_api="blas")
+    except Exception as exc:  # an unknown BLAS build costs CPU, not transcription
+        log.warning("could not limit BLAS threads: %s", exc)
