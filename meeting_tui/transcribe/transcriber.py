@@ -123,6 +123,10 @@ class TranscriberStatus:
     compute_type: str | None = None
 
 
+#: The silence between a final's context utterances and the final itself (samples).
+_CONTEXT_PAUSE = int(0.3 * SESSION_RATE)
+
+
 @dataclass
 class TranscriberStats:
     state: str
@@ -637,7 +641,7 @@ class Transcriber:
         ctx = self._context_for(utt, source) if self.config.context_audio else None
         if ctx is not None:
             prev_audio, prev_text = ctx
-            audio = np.concatenate([prev_audio, np.zeros(int(0.3 * SESSION_RATE), np.float32), utt.samples])
+            audio = np.concatenate([prev_audio, np.zeros(_CONTEXT_PAUSE, np.float32), utt.samples])
             segments, info, dt = self._decode(audio, final=True, source=source, prefix=prev_text)
             stripped = _strip_prefix(segments, prev_text)
             if stripped is not None:
@@ -660,7 +664,7 @@ class Transcriber:
     def _context_for(self, utt: Utterance, source: Source) -> tuple[np.ndarray, str] | None:
         """The audio and text of the finals just before ``utt`` (at most ``context_utterances``, each pause at
         most ``context_max_gap_s``, all within ``context_max_window_s`` with ``utt``), joined by 0.3 s pauses."""
-        pad = int(0.3 * SESSION_RATE)
+        pad = _CONTEXT_PAUSE
         budget = self.config.context_max_window_s * SESSION_RATE - len(utt.samples)
         audio: list[np.ndarray] = []
         texts: list[str] = []
