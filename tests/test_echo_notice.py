@@ -202,3 +202,32 @@ def test_same_signal_a_fraction_of_a_sample_apart_is_still_the_loopback(shared_a
     room = np.convolve(a, h)[:len(a)]
     room *= np.sqrt((a @ a) / (room @ room))
     assert not EchoNotice.is_same_signal(room, a, est)
+
+
+def test_same_signal_whose_latency_slides_within_the_window_is_still_the_loopback(shared_audio):
+    """The two capture workers' latencies slide against each other (the rig measured about 3 samples a
+    second, 200 ppm): over one estimate's 4 s window no single lag lines the streams up, and a whole
+    window judged at one lag missed the loopback, so a CI run took it for echo ("headphones help")."""
+    import soundfile as sf
+    import soxr
+
+    x, sr = sf.read(str(shared_audio / "jfk.flac"), dtype="float32")
+    x = x.mean(axis=1) if x.ndim > 1 else x
+    ref = soxr.resample(x, sr, 16_000)[16_000:80_000].astype(np.float32)
+    for ppm in (100, 200, 400):
+        t = np.arange(len(ref)) * (1 + ppm * 1e-6)
+        mic = np.interp(t, np.arange(len(ref)), ref).astype(np.float32)
+        est = DelayEstimate(-int(len(ref) * ppm * 1e-6 / 2), 50.0, 0.0, 16_000)  # the window's middle lag
+        assert EchoNotice.is_same_signal(mic, ref, est), ppm
+        # and with the far side's pauses (digital silence on both) in the window
+        paused = mic.copy(), ref.copy()
+        for x in paused:
+            x[20_000:40_000] = 0.0
+        assert EchoNotice.is_same_signal(*paused, est), ppm
+    # the notice: such windows, at the loopback's level, are wrong source, never echo
+    notice = EchoNotice(16_000)
+    for s in range(4, 30):
+        same = EchoNotice.is_same_signal(mic, ref, est)
+        notice.observe(s * 16_000, DelayEstimate(-21 + s // 3, 120.0, -0.05, 16_000), same)
+        assert notice.notice.kind is not NoticeKind.ECHO, s
+    assert notice.notice.kind is NoticeKind.WRONG_SOURCE

@@ -44,11 +44,14 @@ def _pearson(x: np.ndarray, y: np.ndarray) -> float:
 def similarity(a: np.ndarray, b: np.ndarray, max_lag: int, factor: int = 8, pieces: int = 8) -> float:
     """How near-identical ``a`` and ``b`` are, in [0, 1]: the median over ``pieces`` short slices of ``a``
     of the Pearson correlation with ``b`` at that slice's own best lag (±max_lag), on the low band. Short
-    slices with their own lag tolerate a latency that slides; the median ignores a glitch. The lag is
-    searched on every (factor/2)-th sample of the low band (alias-free there) and refined at full rate."""
+    slices with their own lag tolerate a latency that slides; the median ignores a glitch. Slices where
+    either side is digital silence (a pause on the loopback) say nothing and are left out; fewer than two
+    left: 0. The lag is searched on every (factor/2)-th sample of the low band (alias-free there) and
+    refined at full rate."""
     n = min(len(a), len(b))
     if n < 2 * max_lag + 16:
         return 0.0
+    raw_a, raw_b = a[:n], b[:n]
     a, b = low_band(a[:n], factor), low_band(b[:n], factor)
     step = max(1, factor // 2)
     size = (n - 2 * max_lag) // pieces
@@ -57,6 +60,8 @@ def similarity(a: np.ndarray, b: np.ndarray, max_lag: int, factor: int = 8, piec
     scores = []
     for k in range(pieces):
         lo = max_lag + k * size
+        if not (np.any(raw_a[lo:lo + size]) and np.any(raw_b[lo - max_lag:lo + size + max_lag])):
+            continue
         piece = a[lo:lo + size]
         ref = b[lo - max_lag:lo + size + max_lag]
         coarse_piece, coarse_ref = piece[::step], ref[::step]
@@ -67,4 +72,4 @@ def similarity(a: np.ndarray, b: np.ndarray, max_lag: int, factor: int = 8, piec
         for at_fine in range(max(0, at - step + 1), min(len(ref) - size, at + step - 1) + 1):
             best = max(best, _pearson(piece, ref[at_fine:at_fine + size]))
         scores.append(best)
-    return float(np.median(scores))
+    return float(np.median(scores)) if len(scores) >= 2 else 0.0

@@ -26,11 +26,14 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from meeting_tui.capture.similarity import similarity
 from meeting_tui.echo.delay import DelayEstimate
 from meeting_tui.types import HealthState
 
 SAME_SIGNAL_RATE = 16_000
 SAME_SIGNAL_BAND_HZ = 1_000.0
+SAME_SIGNAL_PIECE_S = 0.25
+SAME_SIGNAL_SLIDE_S = 0.005  # how far the two streams' latencies may slide within one estimate's window
 ECHO_MESSAGE = "the mic hears your speakers: headphones help"
 WRONG_SOURCE_MESSAGE = ("wrong source: the mic stream records the speakers' sound, not your mic (its device was "
                         "probably removed): pick your mic again")
@@ -97,29 +100,22 @@ class EchoNotice:
 
     @staticmethod
     def is_same_signal(mic: np.ndarray, ref: np.ndarray, est: DelayEstimate) -> bool:
-        """The mic carries the loopback itself, not its echo: at the estimated lag the two are
-        near-identical (Pearson correlation 0.99 or more over the window) at the same level (coupling
-        -1 dB or more). An echo through a room is coloured and reverberant, and quieter."""
+        """The mic carries the loopback itself, not its echo: near-identical (Pearson correlation 0.99 or
+        more) at the same level (coupling -1 dB or more). An echo through a room is coloured and
+        reverberant, and quieter. Judged piece by piece (``SAME_SIGNAL_PIECE_S``), each at its own lag near
+        the estimate's: the two capture workers' latencies slide by a millisecond or more within one
+        estimate's window, which alone takes a whole window's correlation under 0.99."""
         if est.coupling_db is None or est.coupling_db < -1.0:
             return False
         d = est.delay_samples
         m, r = (mic[d:], ref[:len(ref) - d]) if d >= 0 else (mic[:len(mic) + d], ref[-d:])
         n = min(len(m), len(r))
-        if n < 2:
+        slack = int(SAME_SIGNAL_RATE * SAME_SIGNAL_SLIDE_S)
+        pieces = (n - 2 * slack) // int(SAME_SIGNAL_RATE * SAME_SIGNAL_PIECE_S)
+        if pieces < 2:
             return False
-        # Below 1 kHz only: the two streams come from separate workers, so the same signal sits a fraction
-        # of a sample apart, which alone takes the full band's correlation under 0.99 for consonants.
-        spec_m, spec_r = np.fft.rfft(np.asarray(m[:n], np.float64)), np.fft.rfft(np.asarray(r[:n], np.float64))
-        freqs = np.fft.rfftfreq(n, 1.0 / SAME_SIGNAL_RATE)
-        band = (freqs > 0) & (freqs <= SAME_SIGNAL_BAND_HZ)  # no DC
-        cross = spec_m[band] * np.conj(spec_r[band])
-        den = float(np.sqrt(np.sum(np.abs(spec_m[band]) ** 2) * np.sum(np.abs(spec_r[band]) ** 2)))
-        if den <= 0:
-            return False
-        # the band's correlation at the best shift within half a sample either way
-        shifts = np.linspace(-0.5, 0.5, 9)[:, None] / SAME_SIGNAL_RATE
-        corr = np.real(np.exp(2j * np.pi * freqs[band][None, :] * shifts) @ cross) / den
-        return float(corr.max()) >= 0.99
+        return similarity(m[:n], r[:n], slack, factor=SAME_SIGNAL_RATE // int(2 * SAME_SIGNAL_BAND_HZ),
+                          pieces=pieces) >= 0.99
 
     def is_echo_like(self, est: DelayEstimate) -> bool:
         return (est.confidence >= self.min_confidence and est.coupling_db is not None
@@ -199,3 +195,4 @@ class EchoNotice:
             if len(group) >= self.min_share * between:
                 return True
         return False
+
