@@ -50,3 +50,48 @@ def test_implausible_sizes_rejected_before_buffering():
     with pytest.raises(FrameError, match="implausible"):
         FrameDecoder().feed(bad)
     assert struct.calcsize("<4sBBHIQdI") == 32
+
+
+class _Pipe:
+    """What the worker's stdout sees: each write() is one pipe write, so one wake-up of the parent."""
+
+    def __init__(self) -> None:
+        self.writes: list[bytes] = []
+
+    def write(self, data: bytes) -> None:
+        self.writes.append(bytes(data))
+
+    def flush(self) -> None:
+        pass
+
+
+def test_writer_merges_10ms_blocks_into_fewer_frames_and_keeps_every_sample_and_its_time():
+    import time
+
+    from meeting_tui.capture.worker import COALESCE_S, FrameWriter
+
+    rate = 48_000
+    pipe = _Pipe()
+    writer = FrameWriter(pipe)
+    writer.start(rate)
+    rng = np.random.default_rng(3)
+    blocks = [rng.standard_normal((480, 2)).astype(np.float32) for _ in range(30)]
+    t0 = 100.0
+    times = [t0 + 0.01 * i for i in range(30)]
+    times[20:] = [t + 0.1 for t in times[20:]]  # a 100 ms jump (a stalled device): not merged across
+    for i, (b, t) in enumerate(zip(blocks, times)):
+        writer.emit(b, t, FLAG_SYNTH_SILENCE if i == 25 else 0)  # one made-up block: its own frame
+        time.sleep(0.01)  # blocks arrive in real time, as from the audio callback
+    writer.close()
+    dec = FrameDecoder()
+    frames = [f for w in pipe.writes for f in dec.feed(w)]
+    dec.finish()
+    assert len(pipe.writes) <= 30 * 0.01 / COALESCE_S + 4  # about one write per COALESCE_S, not per block
+    assert len(frames) < 20
+    np.testing.assert_array_equal(np.concatenate([f.samples for f in frames]), np.concatenate(blocks))
+    starts = np.cumsum([0] + [len(f.samples) for f in frames])[:-1] // 480  # each frame's first block
+    for f, k in zip(frames, starts):
+        assert f.capture_time == pytest.approx(times[k]), k
+        assert f.synthesized == (k == 25)
+    assert 20 in starts and 25 in starts and 26 in starts
+    assert [f.seq for f in frames] == list(range(len(frames)))

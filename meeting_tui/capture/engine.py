@@ -11,7 +11,7 @@ import collections
 import logging
 import sys
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Callable, Protocol, runtime_checkable
 
 import numpy as np
@@ -34,6 +34,7 @@ SIMILARITY_WINDOW = 2 * SESSION_RATE
 SIMILARITY_MAX_LAG = SESSION_RATE // 2  # the two streams' latencies may differ by a few hundred ms
 SIMILAR_ABOVE = 0.95  # "near-identical" on the low band: an acoustic echo through a room stays well below
 SIMILAR_MIN_DB = -50.0
+LEVEL_HOLD_S = 0.15  # a meter holds its last reading this long after the last frame (wall time)
 ABSENT_AFTER_S = 0.3  # a source silent on the pipe this long (wall time) no longer holds the mix back
 
 
@@ -195,6 +196,7 @@ class CaptureEngine:
         self._similar_hits = 0
         self._mix_chunk = mix_chunk
         self._last_block: dict[Source, float | None] = {s: None for s in self.sources}
+        self._held_level: dict[Source, Level] = {}
         self._workers: list[WorkerSupervisor] = []
         self._finished: set[str] = set()
         self._all_finished = asyncio.Event()
@@ -362,7 +364,16 @@ class CaptureEngine:
             now = self.clock()
             levels = {}
             for s, meter in self._meters.items():
-                levels[s] = meter.read() or Level(s, FLOOR_DB, FLOOR_DB, False)
+                level = meter.read()
+                if level is not None:
+                    self._held_level[s] = level
+                else:
+                    # Workers send a frame every few ticks (worker.COALESCE_S): between frames the meter
+                    # holds its last reading, without the clip flag, instead of flickering to the floor.
+                    last, held = self._last_block.get(s), self._held_level.get(s)
+                    recent = last is not None and now - last <= LEVEL_HOLD_S and held is not None
+                    level = replace(held, clipped=False) if recent else Level(s, FLOOR_DB, FLOOR_DB, False)
+                levels[s] = level
             self._emit_levels(levels)
             if now >= next_similarity and Source.MIC in self.sources and Source.LOOPBACK in self.sources:
                 next_similarity = now + SIMILARITY_EVERY_S

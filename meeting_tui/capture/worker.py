@@ -15,13 +15,24 @@ import os
 import queue
 import sys
 import threading
+import time
+
+import numpy as np
 
 from meeting_tui.capture.backends.base import CaptureError
-from meeting_tui.capture.frames import encode_frame
+from meeting_tui.capture.frames import MAX_FRAMES, encode_frame
 
 BACKENDS = ("sounddevice", "file", "pyaudiowpatch", "ffmpeg")
 POLL_INTERVAL = 0.1
 QUEUE_BLOCKS = 2000  # ~20 s of 10 ms blocks: the parent is slow, not dead, if this fills
+# Blocks go to the parent at most this often, merged: every frame costs the parent's event loop a wake-up,
+# a read and a pass through meters, resampler and listeners, which at 10-20 ms blocks was most of the
+# capture's CPU (docs/capture.md). 40 ms adds at most that much to when the parent sees a sample.
+COALESCE_S = 0.06
+# Consecutive blocks whose capture times are this far from back to back (callback-time stamps jitter by
+# milliseconds) are still merged; a larger jump starts a new frame so that the parent sees it.
+MERGE_SLACK_S = 0.02
+MERGE_MAX_S = 0.1  # no merged frame longer than this (the parent's clock tracking works on such frames)
 
 
 def status(event: str, **fields) -> None:
@@ -36,6 +47,24 @@ def status(event: str, **fields) -> None:
 
 def backend_module(name: str):
     return importlib.import_module(f"meeting_tui.capture.backends.{name}_backend")
+
+
+def _merge(blocks: list[tuple], rate: int) -> list[tuple]:
+    """Consecutive blocks as one: same flags and channels, each starting where the previous one ended
+    (within ``MERGE_SLACK_S``), so that the merged frame's capture time stays true for all its samples."""
+    out: list[list] = []
+    max_n = min(MAX_FRAMES, int(MERGE_MAX_S * rate))  # a replay faster than real time queues many blocks
+    for samples, t, flags in blocks:
+        data = samples if samples.ndim == 2 else samples.reshape(-1, 1)
+        if out:
+            prev = out[-1]
+            n = sum(len(b) for b in prev[0])
+            if (prev[2] == flags and prev[0][0].shape[1] == data.shape[1] and n + len(data) <= max_n
+                    and abs(t - (prev[1] + n / rate)) <= MERGE_SLACK_S):
+                prev[0].append(data)
+                continue
+        out.append([[data], t, flags])
+    return [(parts[0] if len(parts) == 1 else np.concatenate(parts), t, flags) for parts, t, flags in out]
 
 
 class FrameWriter:
@@ -71,18 +100,35 @@ class FrameWriter:
                 continue
 
     def _run(self) -> None:
-        while True:
+        done = False
+        while not done:
             item = self._queue.get()
             if item is None:
                 break
-            samples, t, flags = item
+            batch, done = self._gather(item)
+            frames = _merge(batch, self._rate)
             try:
-                self._out.write(encode_frame(self._seq, t, self._rate, samples, flags))
+                self._out.write(b"".join(encode_frame(self._seq + i, t, self._rate, samples, flags)
+                                         for i, (samples, t, flags) in enumerate(frames)))
                 self._out.flush()
             except (BrokenPipeError, OSError, ValueError):
                 self.broken.set()  # the parent is gone
                 return
-            self._seq += 1
+            self._seq += len(frames)
+
+    def _gather(self, first: tuple) -> tuple[list[tuple], bool]:
+        """``first`` and the blocks queued within ``COALESCE_S`` after it. Sleeps rather than waking for
+        each block. Returns them and whether the stop marker came."""
+        time.sleep(COALESCE_S)
+        batch = [first]
+        while True:
+            try:
+                item = self._queue.get_nowait()
+            except queue.Empty:
+                return batch, False
+            if item is None:
+                return batch, True
+            batch.append(item)
 
     def close(self, timeout: float = 30.0) -> None:
         if self._thread.is_alive():
