@@ -64,6 +64,7 @@ def track(parts: list[tuple[np.ndarray, str]], seed: int) -> tuple[np.ndarray, s
 
 def live(loaded, model_cfg, audio: np.ndarray, overrides: dict) -> str:
     from meeting_tui.transcribe.transcriber import Transcriber, TranscriberConfig
+    from meeting_tui.transcribe.window import WindowPolicy
 
     import dataclasses
 
@@ -71,6 +72,9 @@ def live(loaded, model_cfg, audio: np.ndarray, overrides: dict) -> str:
     overrides = dict(overrides)
     if "beam_size" in overrides:  # a ModelConfig field
         model_cfg = dataclasses.replace(model_cfg, beam_size=overrides.pop("beam_size"))
+    for key in ("final_window", "partial_window"):  # '{"final_window": {"margin_s": 1.5, "min_s": 10}}'
+        if isinstance(overrides.get(key), dict):
+            overrides[key] = WindowPolicy(**overrides[key])
     cfg = TranscriberConfig(model=model_cfg, sources=(Source.MIC,), partials=False, **overrides)
     tr = Transcriber(cfg, model=loaded, on_segment=lines.append).start()
     feed_arrays(tr, {Source.MIC: audio})

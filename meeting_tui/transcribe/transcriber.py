@@ -46,6 +46,7 @@ from meeting_tui.transcribe.decode_options import DecodeOptions
 from meeting_tui.transcribe.filters import FilterConfig, judge
 from meeting_tui.transcribe.governor import Governor, GovernorConfig, GovernorState
 from meeting_tui.transcribe.model import LoadedModel, LoadProgress, ModelConfig, ModelLoader
+from meeting_tui.transcribe.vad_segmenter import WINDOW as VAD_WINDOW
 from meeting_tui.transcribe.vad_segmenter import StreamingVAD, Utterance, VadConfig
 from meeting_tui.transcribe.window import WindowPolicy, sized_window
 from meeting_tui.types import SESSION_RATE, AudioChunk, DrainProgress, Mode, Segment, Source
@@ -55,7 +56,7 @@ log = logging.getLogger("meeting_tui.transcribe")
 DEFAULT_LABELS = {Source.MIC: "You", Source.LOOPBACK: "Them", Source.MIX: "Mixed"}
 FINAL_TEMPERATURES = (0.0, 0.2, 0.4, 0.6, 0.8, 1.0)
 FINAL_WINDOW = WindowPolicy(margin_s=2.0, min_s=10.0)
-PARTIAL_WINDOW = WindowPolicy(margin_s=2.0, min_s=5.0)
+PARTIAL_WINDOW = WindowPolicy(margin_s=1.5, min_s=4.0)
 
 
 @dataclass
@@ -205,6 +206,7 @@ class Transcriber:
         self._vad = {s: StreamingVAD(self.config.vad, id_source=ids) for s in self._streams}
         self._intake: collections.deque = collections.deque()  # (source, start, samples, arrival)
         self._intake_samples = 0
+        self._window_due: dict[Source, int] = {}  # per source, the session sample that completes a VAD window
         self._count_lock = threading.Lock()
         self._jobs: collections.deque[_Job] = collections.deque()
         self._current_job: _Job | None = None
@@ -262,10 +264,22 @@ class Transcriber:
         data = np.array(samples, dtype=np.float32, copy=True).reshape(-1)
         if self._wall0 is None:
             self._wall0 = time.time() - (start + len(data)) / SESSION_RATE
+        end = int(start) + len(data)
         with self._count_lock:
             self._intake.append((source, int(start), data, now))
             self._intake_samples += len(data)
-        self._wake.set()
+            # Wake the thread only when this source completes a VAD window: nothing can be decided on
+            # less, and waking on every 10 ms block cost tiny.en's live path a tenth of its CPU
+            # (docs/transcription.md, run 6). After a gap the VAD may start its windows anew.
+            due = self._window_due.get(source)
+            if due is None or start - due > self.config.vad.max_gap_fill_s * SESSION_RATE:
+                due = int(start) + VAD_WINDOW
+            woke = end >= due
+            if woke:
+                due += ((end - due) // VAD_WINDOW + 1) * VAD_WINDOW
+            self._window_due[source] = due
+        if woke:
+            self._wake.set()
 
     def set_session_start_wall(self, wall: float) -> None:
         """UNIX time of session sample 0, e.g. ``time.time() - (time.monotonic() - engine.t0)``."""
