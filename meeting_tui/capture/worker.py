@@ -27,7 +27,7 @@ POLL_INTERVAL = 0.1
 QUEUE_BLOCKS = 2000  # ~20 s of 10 ms blocks: the parent is slow, not dead, if this fills
 # Blocks go to the parent at most this often, merged: every frame costs the parent's event loop a wake-up,
 # a read and a pass through meters, resampler and listeners, which at 10-20 ms blocks was most of the
-# capture's CPU (docs/capture.md). 40 ms adds at most that much to when the parent sees a sample.
+# capture's CPU (docs/architecture.md). It adds at most that much to when the parent sees a sample.
 COALESCE_S = 0.06
 # Consecutive blocks whose capture times are this far from back to back (callback-time stamps jitter by
 # milliseconds) are still merged; a larger jump starts a new frame so that the parent sees it.

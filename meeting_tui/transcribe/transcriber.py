@@ -124,6 +124,10 @@ class TranscriberStatus:
     compute_type: str | None = None
 
 
+#: How long the thread sleeps with nothing to do. New audio wakes it (a completed VAD window), so this only
+#: paces what is due by the clock alone (a partial of speech that stopped arriving, the governor, the model
+#: becoming ready); each wake-up of an idle thread costs CPU on a laptop.
+_IDLE_WAIT_S = 0.2
 #: The silence between a final's context utterances and the final itself (samples).
 _CONTEXT_PAUSE = int(0.3 * SESSION_RATE)
 
@@ -558,7 +562,7 @@ class Transcriber:
                     continue
                 if self._loaded is not None and self.config.partials and self._maybe_partial():
                     continue
-                self._wait(0.05)
+                self._wait(_IDLE_WAIT_S)
         except Exception as exc:  # a bug must not pass silently
             log.exception("transcriber thread failed")
             self._set_status(TranscriberStatus("error", f"transcriber failed: {type(exc).__name__}: {exc}",
