@@ -195,4 +195,3 @@ class EchoNotice:
             if len(group) >= self.min_share * between:
                 return True
         return False
-

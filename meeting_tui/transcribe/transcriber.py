@@ -273,7 +273,7 @@ class Transcriber:
             self._intake.append((source, int(start), data, now))
             self._intake_samples += len(data)
             # Wake the thread only when this source completes a VAD window: nothing can be decided on
-            # less, and waking on every 10 ms block cost tiny.en's live path a tenth of its CPU
+            # less, and waking on every block cost tiny.en's live path about 6 % of its CPU
             # (docs/transcription.md, run 6). After a gap the VAD may start its windows anew.
             due = self._window_due.get(source)
             if due is None or start - due > self.config.vad.max_gap_fill_s * SESSION_RATE:
