@@ -52,7 +52,7 @@ def similarity(a: np.ndarray, b: np.ndarray, max_lag: int, factor: int = 8, piec
     if n < 2 * max_lag + 16:
         return 0.0
     raw_a, raw_b = a[:n], b[:n]
-    a, b = low_band(a[:n], factor), low_band(b[:n], factor)
+    a, b = low_band(raw_a, factor), low_band(raw_b, factor)
     step = max(1, factor // 2)
     size = (n - 2 * max_lag) // pieces
     if size < 256:

@@ -52,19 +52,19 @@ def backend_module(name: str):
 def _merge(blocks: list[tuple], rate: int) -> list[tuple]:
     """Consecutive blocks as one: same flags and channels, each starting where the previous one ended
     (within ``MERGE_SLACK_S``), so that the merged frame's capture time stays true for all its samples."""
-    out: list[list] = []
+    out: list[list] = []  # [parts, capture time, flags, frames so far]
     max_n = min(MAX_FRAMES, int(MERGE_MAX_S * rate))  # a replay faster than real time queues many blocks
     for samples, t, flags in blocks:
         data = samples if samples.ndim == 2 else samples.reshape(-1, 1)
         if out:
-            prev = out[-1]
-            n = sum(len(b) for b in prev[0])
-            if (prev[2] == flags and prev[0][0].shape[1] == data.shape[1] and n + len(data) <= max_n
-                    and abs(t - (prev[1] + n / rate)) <= MERGE_SLACK_S):
-                prev[0].append(data)
+            parts, t0, flags0, n = out[-1]
+            if (flags0 == flags and parts[0].shape[1] == data.shape[1] and n + len(data) <= max_n
+                    and abs(t - (t0 + n / rate)) <= MERGE_SLACK_S):
+                parts.append(data)
+                out[-1][3] = n + len(data)
                 continue
-        out.append([[data], t, flags])
-    return [(parts[0] if len(parts) == 1 else np.concatenate(parts), t, flags) for parts, t, flags in out]
+        out.append([[data], t, flags, len(data)])
+    return [(parts[0] if len(parts) == 1 else np.concatenate(parts), t, flags) for parts, t, flags, _ in out]
 
 
 class FrameWriter:

@@ -268,16 +268,17 @@ class Transcriber:
         data = np.array(samples, dtype=np.float32, copy=True).reshape(-1)
         if self._wall0 is None:
             self._wall0 = time.time() - (start + len(data)) / SESSION_RATE
-        end = int(start) + len(data)
+        start = int(start)
+        end = start + len(data)
         with self._count_lock:
-            self._intake.append((source, int(start), data, now))
+            self._intake.append((source, start, data, now))
             self._intake_samples += len(data)
             # Wake the thread only when this source completes a VAD window: nothing can be decided on
             # less, and waking on every block cost tiny.en's live path about 6 % of its CPU
             # (docs/transcription.md, run 6). After a gap the VAD may start its windows anew.
             due = self._window_due.get(source)
             if due is None or start - due > self.config.vad.max_gap_fill_s * SESSION_RATE:
-                due = int(start) + VAD_WINDOW
+                due = start + VAD_WINDOW
             woke = end >= due
             if woke:
                 due += ((end - due) // VAD_WINDOW + 1) * VAD_WINDOW
