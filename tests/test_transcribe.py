@@ -378,8 +378,8 @@ def test_model_that_cannot_load_reports_and_capture_goes_on(tmp_path):
 
 
 def test_finals_are_decoded_behind_the_two_utterances_before_them():
-    """The context a final is decoded behind: the last two finals of its source, oldest first, as long as
-    each pause is short enough and everything fits in Whisper's window."""
+    """The context a final is decoded behind: the last finals of its source, oldest first, two at most and
+    no more once 3 s are held, as long as each pause is short enough and everything fits in Whisper's window."""
     from meeting_tui.transcribe.vad_segmenter import Utterance
 
     tr = Transcriber(TranscriberConfig(sources=(Source.MIC,)))
@@ -395,15 +395,19 @@ def test_finals_are_decoded_behind_the_two_utterances_before_them():
 
     assert tr._context_for(utt(0, 2), Source.MIC) is None  # nothing before the first
     said(utt(0, 2), "one")  # then a 20 s pause: too long ago to help
-    said(utt(22, 3), "two")
-    said(utt(27, 3), "three")
-    audio, text = tr._context_for(utt(32, 3), Source.MIC)
+    said(utt(22, 2), "two")
+    said(utt(26, 2), "three")
+    audio, text = tr._context_for(utt(30, 3), Source.MIC)
     assert text == "two three"
-    assert len(audio) == 6 * sec + int(0.3 * sec) and audio[0] == 22 and audio[-1] == 27
+    assert len(audio) == 4 * sec + int(0.3 * sec) and audio[0] == 22 and audio[-1] == 26
     # a long next utterance leaves room for only the latest one in the 28 s window
-    audio, text = tr._context_for(utt(32, 24), Source.MIC)
-    assert text == "three" and len(audio) == 3 * sec
-    assert tr._context_for(utt(45, 3), Source.MIC) is None  # 15 s after the latest: no context
+    audio, text = tr._context_for(utt(30, 25), Source.MIC)
+    assert text == "three" and len(audio) == 2 * sec
+    assert tr._context_for(utt(43, 3), Source.MIC) is None  # 15 s after the latest: no context
+    # 3 s of context are enough: the one before is left out (each of its words would be a forced decoder step)
+    said(utt(30, 3), "four")
+    audio, text = tr._context_for(utt(35, 2), Source.MIC)
+    assert text == "four" and len(audio) == 3 * sec
 
 
 def test_loading_a_model_leaves_blas_one_thread(tiny_model_path):

@@ -78,6 +78,9 @@ class TranscriberConfig:
     context_prompt: bool = False  # prompt each final with the previous final of the same source
     context_audio: bool = True  # decode each final behind the previous utterances (audio + forced text prefix)
     context_utterances: int = 2  # ... at most this many (docs/transcription.md: 1 vs 2 vs 3)
+    # ... and no more once they hold this much audio: every context word is a forced decoder step as dear as a
+    # decoded one, and a second utterance behind 3 s of context did not help (docs/transcription.md, run 7)
+    context_enough_s: float = 3.0
     context_max_gap_s: float = 10.0  # ... when it ended at most this long before
     context_max_window_s: float = 28.0  # ... and both fit in Whisper's 30 s window
     session_start_wall: float | None = None  # UNIX time of session sample 0 (None: inferred from arrivals)
@@ -681,13 +684,15 @@ class Transcriber:
         return False
 
     def _context_for(self, utt: Utterance, source: Source) -> tuple[np.ndarray, str] | None:
-        """The audio and text of the finals just before ``utt`` (at most ``context_utterances``, each pause at
-        most ``context_max_gap_s``, all within ``context_max_window_s`` with ``utt``), joined by 0.3 s pauses."""
+        """The audio and text of the finals just before ``utt`` (at most ``context_utterances``, none once
+        ``context_enough_s`` are held, each pause at most ``context_max_gap_s``, all within
+        ``context_max_window_s`` with ``utt``), joined by 0.3 s pauses."""
         pad = _CONTEXT_PAUSE
         budget = self.config.context_max_window_s * SESSION_RATE - len(utt.samples)
         audio: list[np.ndarray] = []
         texts: list[str] = []
         after = utt.start
+        held = 0  # context samples so far
         depth = self.config.context_utterances
         if self.config.decode is not None and self.config.decode.vocabulary:
             depth = 1  # the glossary is a prompt, and two sentences of forced prefix drowned it ("next cloud")
@@ -700,6 +705,9 @@ class Transcriber:
             audio[:0] = [samples, np.zeros(pad, np.float32)]
             texts.insert(0, text)
             after = start
+            held += len(samples)
+            if held >= self.config.context_enough_s * SESSION_RATE:
+                break
         if not texts:
             return None
         return np.concatenate(audio[:-1]), " ".join(texts)
