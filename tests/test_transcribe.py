@@ -216,6 +216,49 @@ def test_max_segment_length_is_bounded(shared_audio):
             assert a.end == b.start
 
 
+def test_closing_pause_gives_the_utterance_before_it_closes(shared_audio):
+    """While a pause runs, ``closing(after)`` gives the utterance it will close with once ``after`` samples of
+    silence have passed: the same id, start and speech end as the closed one, and its samples a prefix of
+    the closed one's (less of the trailing silence when asked before the padding has passed)."""
+    jfk = read_audio(shared_audio / "jfk.flac")[0]
+    speech = jfk[: int(2.2 * SESSION_RATE)]  # "And so my fellow Americans"
+    audio = np.concatenate([silence(0.5), speech, silence(1.0)])
+    vad = StreamingVAD()
+    seen: dict[str, object] = {}
+    closed = []
+    for i in range(0, len(audio), 512):
+        closed += vad.feed(audio[i:i + 512], i)
+        if closed:
+            break
+        early, default = vad.closing(int(0.1 * SESSION_RATE)), vad.closing()
+        if early is not None:
+            seen.setdefault("early", early)
+        if default is not None:
+            assert early is not None  # asked for less silence, it is known at least as soon
+            seen.setdefault("default", default)
+    assert closed and "early" in seen and "default" in seen
+    final, early, default = closed[0], seen["early"], seen["default"]
+    for u in (early, default):
+        assert (u.id, u.start, u.speech_start, u.speech_end) == (final.id, final.start, final.speech_start,
+                                                                 final.speech_end)
+        assert np.array_equal(u.samples, final.samples[:len(u.samples)])
+    assert len(default.samples) == len(final.samples)
+    assert len(early.samples) < len(final.samples)
+
+
+def test_early_finals_start_sooner_for_a_slower_decoder():
+    """An early final starts after the padding's worth of silence while decodes are quick, and sooner (down
+    to 0.1 s) when the recent finals took long enough to end after the closing pause."""
+    tr = Transcriber(TranscriberConfig(sources=(Source.MIC,)))
+    pad = int(tr.config.vad.pad_s * SESSION_RATE)
+    tr._final_dt = 0.15
+    assert tr._early_after() == pad
+    tr._final_dt = 0.3
+    assert abs(tr._early_after() - 0.15 * SESSION_RATE) <= 1
+    tr._final_dt = 2.0
+    assert tr._early_after() == int(0.1 * SESSION_RATE)
+
+
 def test_config_from_settings():
     from meeting_tui.settings import Settings
 

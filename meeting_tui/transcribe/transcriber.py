@@ -131,6 +131,10 @@ class TranscriberStatus:
 #: paces what is due by the clock alone (a partial of speech that stopped arriving, the governor, the model
 #: becoming ready); each wake-up of an idle thread costs CPU on a laptop.
 _IDLE_WAIT_S = 0.2
+#: An early final starts after at least this much silence (fewer pauses inside sentences get a wasted one)
+_EARLY_MIN_S = 0.1
+#: ... and this long before the closing pause is expected to end, beyond its decode time.
+_EARLY_SLACK_S = 0.05
 #: The silence between a final's context utterances and the final itself (samples).
 _CONTEXT_PAUSE = int(0.3 * SESSION_RATE)
 
@@ -202,7 +206,8 @@ class Transcriber:
         self._smaller: LoadedModel | None = None  # the governor's last step, loaded when first needed
         self._smaller_loader: ModelLoader | None = None
         self._smaller_spec: tuple[str, str] | None = None
-        self._early: dict[Source, tuple[int, int, int, tuple]] = {}  # source -> (id, speech_end, n, decoded)
+        self._early: dict[Source, tuple[int, int, tuple]] = {}  # source -> (id, speech_end, decoded)
+        self._final_dt = 0.0  # recent final decode time (EWMA), for when to start an early final
         self._early_used = self._early_wasted = 0
         self._final_decodes = self._final_decodes_paired = 0
         self._given_model = model
@@ -655,6 +660,12 @@ class Transcriber:
         return segments, info, dt
 
     def _decode_final(self, utt: Utterance, source: Source) -> tuple[list[Any], Any, float]:
+        result = self._decode_final_in_context(utt, source)
+        dt = result[2]
+        self._final_dt = dt if self._final_decodes == 1 else 0.7 * self._final_dt + 0.3 * dt
+        return result
+
+    def _decode_final_in_context(self, utt: Utterance, source: Source) -> tuple[list[Any], Any, float]:
         """Decode an utterance; with ``context_audio``, behind the previous utterances of the same source and
         their text as a forced prefix (Whisper then hears the new words in context, as offline decoding does),
         keeping only what follows the prefix."""
@@ -677,9 +688,9 @@ class Transcriber:
         if any(job.source != source for job in self._jobs):
             return True
         for other, vad in self._vad.items():
-            utt = vad.closing() if other != source else None
+            utt = vad.closing(self._early_after()) if other != source else None
             held = self._early.get(other)
-            if utt is not None and (held is None or held[:3] != (utt.id, utt.speech_end, len(utt.samples))):
+            if utt is not None and (held is None or held[:2] != (utt.id, utt.speech_end)):
                 return True
         return False
 
@@ -712,15 +723,25 @@ class Transcriber:
             return None
         return np.concatenate(audio[:-1]), " ".join(texts)
 
+    def _early_after(self) -> int:
+        """Silence (samples) after which an early final starts: late enough that few pauses inside a sentence
+        get one, early enough that the decode ends as the closing pause does (a slow model starts sooner)."""
+        vad = self.config.vad
+        start_s = vad.min_silence_s - self._final_dt - _EARLY_SLACK_S
+        return int(min(vad.pad_s, max(_EARLY_MIN_S, start_s)) * SESSION_RATE)
+
     def _maybe_early_final(self) -> bool:
-        """Decode the final of an utterance whose closing pause has begun (see ``early_finals``)."""
+        """Decode the final of an utterance whose closing pause has begun (see ``early_finals``). Started
+        before ``pad_s`` of silence, it decodes a little less trailing silence than the closed utterance; the
+        words are the same, so it is kept as long as no speech came (same id and speech end)."""
+        after = self._early_after()
         for source, vad in self._vad.items():
-            utt = vad.closing()
+            utt = vad.closing(after)
             if utt is None:
                 continue
-            key = (utt.id, utt.speech_end, len(utt.samples))
+            key = (utt.id, utt.speech_end)
             held = self._early.get(source)
-            if held is not None and held[:3] == key:
+            if held is not None and held[:2] == key:
                 continue
             if held is not None:
                 self._early_wasted += 1  # speech went on: that decode is of no use
@@ -730,9 +751,9 @@ class Transcriber:
 
     def _take_early(self, utt: Utterance, source: Source) -> tuple | None:
         held = self._early.pop(source, None)
-        if held is not None and held[:3] == (utt.id, utt.speech_end, len(utt.samples)):
+        if held is not None and held[:2] == (utt.id, utt.speech_end):
             self._early_used += 1
-            return held[3]
+            return held[2]
         if held is not None:
             self._early_wasted += 1
         return None

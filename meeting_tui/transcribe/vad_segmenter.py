@@ -140,10 +140,12 @@ class StreamingVAD:
     def open_start(self) -> int | None:
         return self._start if self._open else None
 
-    def closing(self) -> Utterance | None:
-        """The utterance this pause will close with, if it lasts ``min_silence_s``: known once the silence is
-        as long as the padding kept after speech (the same samples ``feed`` will return). None otherwise."""
-        if not (self._open and self._in_silence) or self._silence_run * WINDOW < self._pad:
+    def closing(self, after: int | None = None) -> Utterance | None:
+        """The utterance this pause will close with, if it lasts ``min_silence_s``: known once ``after``
+        samples of it have passed (default: the padding kept after speech, when the samples are those ``feed``
+        will return; fewer leave out some of the trailing silence). None otherwise."""
+        after = self._pad if after is None else min(after, self._pad)
+        if not (self._open and self._in_silence) or self._silence_run * WINDOW < after:
             return None
         if self._voiced * WINDOW < self.cfg.min_speech_s * SESSION_RATE:
             return None
