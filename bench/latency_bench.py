@@ -88,6 +88,7 @@ def run_record(rig, env, model: str, seconds: float, mic: Path, loop: Path) -> d
     rows = [json.loads(x) for x in out.splitlines() if x.startswith("{")]
     summary_row = next((r for r in rows if r["type"] == "summary"), {"latency": {}})
     return {"latency": summary_row["latency"], "lines": sum(r["type"] == "segment" for r in rows),
+            "retractions": [r.get("action") for r in rows if r["type"] == "retraction"],
             "stderr_tail": err.splitlines()[-3:]}
 
 
@@ -146,7 +147,7 @@ def main() -> None:
             rig.stop()
     report = {
         "model": display_name(model), "audio_s": round(seconds, 1), "both_talking": ARGS.both,
-        "record": record["latency"], "record_lines": record["lines"],
+        "record": record["latency"], "record_lines": record["lines"], "record_retractions": record["retractions"],
         "dashboard": {"You": summary(dashboard["values"]["mic"]), "Them": summary(dashboard["values"]["loopback"])},
         "dashboard_lines": dashboard["lines"], "loadavg": [round(x, 2) for x in os.getloadavg()],
     }
