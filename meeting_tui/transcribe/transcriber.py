@@ -71,8 +71,9 @@ class TranscriberConfig:
     partial_interval_s: float = 1.5  # measured: 1.0 s put base at 3.05x offline CPU, 1.5 s at 2.85x
     partial_min_s: float = 0.8  # audio in the utterance before its first partial
     partial_max_lag_s: float = 1.0
-    # decode an utterance's final during the pause that will close it (once the pause is as long as the
-    # padding, the samples are known), and publish it the moment the pause completes
+    # decode an utterance's final during the pause that will close it and publish it the moment the pause
+    # completes: once the pause is as long as the padding (the samples are known), or sooner for a slow
+    # decoder (Transcriber._early_after)
     early_finals: bool = True
     temperatures: tuple[float, ...] = FINAL_TEMPERATURES
     context_prompt: bool = False  # prompt each final with the previous final of the same source
@@ -725,15 +726,20 @@ class Transcriber:
 
     def _early_after(self) -> int:
         """Silence (samples) after which an early final starts: late enough that few pauses inside a sentence
-        get one, early enough that the decode ends as the closing pause does (a slow model starts sooner)."""
+        get one, early enough that the decode ends as the closing pause does (a slow model starts sooner).
+        Not sooner once the governor has stepped down: a decode wasted on a pause inside a sentence cannot be
+        stopped, and a loaded CPU has no time for it."""
         vad = self.config.vad
+        if self._governor is not None and self._governor.state.level > 0:
+            return int(vad.pad_s * SESSION_RATE)
         start_s = vad.min_silence_s - self._final_dt - _EARLY_SLACK_S
         return int(min(vad.pad_s, max(_EARLY_MIN_S, start_s)) * SESSION_RATE)
 
     def _maybe_early_final(self) -> bool:
         """Decode the final of an utterance whose closing pause has begun (see ``early_finals``). Started
-        before ``pad_s`` of silence, it decodes a little less trailing silence than the closed utterance; the
-        words are the same, so it is kept as long as no speech came (same id and speech end)."""
+        before ``pad_s`` of silence, it decodes a little less trailing silence than the closed utterance (a
+        window 0.15 s shorter can move a word, either way: docs/transcription.md, run 7); it is kept as long
+        as no speech came (same id and speech end)."""
         after = self._early_after()
         for source, vad in self._vad.items():
             utt = vad.closing(after)
