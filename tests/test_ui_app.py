@@ -63,6 +63,38 @@ async def test_first_frame_fast_then_meters_move_in_demo():
     assert app.return_value == 0
 
 
+async def test_meters_hold_between_frames_instead_of_flickering_to_the_floor():
+    """The capture workers send a frame every 60 ms and the meters refresh at 25 Hz: between two frames a
+    meter keeps its last reading. What the panels are given, over a second or more of the demo's speech on
+    each side, never drops to the floor for one reading between two audible ones (as it did, about every
+    other reading, before the engine held levels)."""
+    from meeting_tui.ui.widgets.vu_meter import FLOOR_DB
+
+    app = demo_app()
+    shown: dict[Source, list[float | None]] = {Source.MIC: [], Source.LOOPBACK: []}
+    async with app.run_test(size=SIZE) as pilot:
+        assert await wait_for(pilot, lambda: live(app, Source.MIC, Source.LOOPBACK), timeout=20)
+        for source, readings in shown.items():
+            meter = app.panel(source).meter
+            original = meter.show
+
+            def show(level, now=None, original=original, readings=readings):
+                readings.append(None if level is None else level.rms_db)
+                original(level, now)
+
+            meter.show = show
+        # until both sides have spoken for a while (the far side's recording opens with a pause)
+        assert await wait_for(pilot, lambda: all(sum(r is not None and r > -45 for r in readings) >= 25
+                                                 for readings in shown.values()), timeout=30), shown
+        await quit_app(app, pilot)
+    for source, readings in shown.items():
+        assert len(readings) >= 40, (source, len(readings))  # the meters were fed all along
+        dips = [i for i in range(1, len(readings) - 1)
+                if all(r is not None and r > -45 for r in (readings[i - 1], readings[i + 1]))
+                and (readings[i] is None or readings[i] <= FLOOR_DB)]
+        assert dips == [], (source, [readings[i - 1:i + 2] for i in dips])
+
+
 async def test_no_sound_server_says_what_is_missing(monkeypatch):
     """No demo and no sound server (clients pointed at a socket nobody serves): the app starts and explains."""
     monkeypatch.setenv("PULSE_SERVER", "unix:/nonexistent/meeting-tui-test/native")
