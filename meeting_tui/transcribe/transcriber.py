@@ -48,6 +48,7 @@ from meeting_tui.transcribe.governor import Governor, GovernorConfig, GovernorSt
 from meeting_tui.transcribe.model import LoadedModel, LoadProgress, ModelConfig, ModelLoader
 from meeting_tui.transcribe.vad_segmenter import WINDOW as VAD_WINDOW
 from meeting_tui.transcribe.vad_segmenter import StreamingVAD, Utterance, VadConfig
+from meeting_tui.transcribe.wer import normalize
 from meeting_tui.transcribe.window import WindowPolicy, sized_window
 from meeting_tui.types import SESSION_RATE, AudioChunk, DrainProgress, Mode, Segment, Source
 
@@ -79,9 +80,6 @@ class TranscriberConfig:
     context_prompt: bool = False  # prompt each final with the previous final of the same source
     context_audio: bool = True  # decode each final behind the previous utterances (audio + forced text prefix)
     context_utterances: int = 2  # ... at most this many (docs/transcription.md: 1 vs 2 vs 3)
-    # ... and no more once they hold this much audio: every context word is a forced decoder step as dear as a
-    # decoded one, and a second utterance behind 3 s of context did not help (docs/transcription.md, run 7)
-    context_enough_s: float = 3.0
     context_max_gap_s: float = 10.0  # ... when it ended at most this long before
     context_max_window_s: float = 28.0  # ... and both fit in Whisper's 30 s window
     session_start_wall: float | None = None  # UNIX time of session sample 0 (None: inferred from arrivals)
@@ -170,6 +168,7 @@ class TranscriberStats:
     early_wasted: int = 0  # ... decoded, then speech went on
     final_decodes: int = 0  # final decodes run (early ones included)
     final_decodes_paired: int = 0  # ... while another source's final was ready too (what batching could join)
+    context_retries: int = 0  # finals decoded again without their context (it came back in the output)
 
     def as_dict(self) -> dict:
         return asdict(self)
@@ -209,6 +208,7 @@ class Transcriber:
         self._smaller_spec: tuple[str, str] | None = None
         self._early: dict[Source, tuple[int, int, tuple]] = {}  # source -> (id, speech_end, decoded)
         self._final_dt = 0.0  # recent final decode time (EWMA), for when to start an early final
+        self._context_retries = 0  # context decodes redone without the context
         self._early_used = self._early_wasted = 0
         self._final_decodes = self._final_decodes_paired = 0
         self._given_model = model
@@ -412,6 +412,7 @@ class Transcriber:
             device=ld.device if ld else None, compute_type=ld.compute_type if ld else None,
             governor=self.governor_state, early_finals=self._early_used, early_wasted=self._early_wasted,
             final_decodes=self._final_decodes, final_decodes_paired=self._final_decodes_paired,
+            context_retries=self._context_retries,
         )
 
     @property
@@ -678,8 +679,11 @@ class Transcriber:
             audio = np.concatenate([prev_audio, np.zeros(_CONTEXT_PAUSE, np.float32), utt.samples])
             segments, info, dt = self._decode(audio, final=True, source=source, prefix=prev_text)
             stripped = _strip_prefix(segments, prev_text)
-            if stripped is not None:
+            if stripped is not None and not _repeats_context(prev_text, " ".join(s.text for s in stripped)):
                 return stripped, info, dt
+            # no prefix at the start, or the decoder went back and said the context again (tiny.en on a
+            # reverberant mic, tests/test_echo_rig.py): the utterance alone
+            self._context_retries += 1
             segments, info, dt2 = self._decode(utt.samples, final=True, source=source)
             return segments, info, dt + dt2
         return self._decode(utt.samples, final=True, source=source)
@@ -696,15 +700,13 @@ class Transcriber:
         return False
 
     def _context_for(self, utt: Utterance, source: Source) -> tuple[np.ndarray, str] | None:
-        """The audio and text of the finals just before ``utt`` (at most ``context_utterances``, none once
-        ``context_enough_s`` are held, each pause at most ``context_max_gap_s``, all within
-        ``context_max_window_s`` with ``utt``), joined by 0.3 s pauses."""
+        """The audio and text of the finals just before ``utt`` (at most ``context_utterances``, each pause at
+        most ``context_max_gap_s``, all within ``context_max_window_s`` with ``utt``), joined by 0.3 s pauses."""
         pad = _CONTEXT_PAUSE
         budget = self.config.context_max_window_s * SESSION_RATE - len(utt.samples)
         audio: list[np.ndarray] = []
         texts: list[str] = []
         after = utt.start
-        held = 0  # context samples so far
         depth = self.config.context_utterances
         if self.config.decode is not None and self.config.decode.vocabulary:
             depth = 1  # the glossary is a prompt, and two sentences of forced prefix drowned it ("next cloud")
@@ -717,9 +719,6 @@ class Transcriber:
             audio[:0] = [samples, np.zeros(pad, np.float32)]
             texts.insert(0, text)
             after = start
-            held += len(samples)
-            if held >= self.config.context_enough_s * SESSION_RATE:
-                break
         if not texts:
             return None
         return np.concatenate(audio[:-1]), " ".join(texts)
@@ -924,6 +923,17 @@ def _strip_prefix(segments: list[Any], prefix: str) -> list[Any] | None:
         return None
     rest = text[len(p):].strip()
     return [_Seg(segments[0], rest)] if rest else []
+
+
+def _repeats_context(context: str, text: str) -> bool:
+    """Whether ``text`` says a run of the context again: five words in a row of it (all of a shorter text of
+    three or four words). Whisper behind a forced prefix sometimes repeats the prefix instead of going on."""
+    words = normalize(text).split()
+    if len(words) < 3:
+        return False
+    run = min(5, len(words))
+    ctx = " " + normalize(context) + " "
+    return any(" " + " ".join(words[i:i + run]) + " " in ctx for i in range(len(words) - run + 1))
 
 
 def _call(cb: Callable[..., Any] | None, *args: Any) -> None:
