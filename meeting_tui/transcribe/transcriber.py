@@ -80,6 +80,11 @@ class TranscriberConfig:
     context_prompt: bool = False  # prompt each final with the previous final of the same source
     context_audio: bool = True  # decode each final behind the previous utterances (audio + forced text prefix)
     context_utterances: int = 2  # ... at most this many (docs/transcription.md: 1 vs 2 vs 3)
+    # ... and, while finals take too long to end within their closing pause (a slow machine or model), none
+    # more once this much audio is held: each context word is a forced decoder step as dear as a decoded one
+    # (docs/transcription.md, run 7). A quick decoder keeps the whole context, which tiny.en needs on a
+    # reverberant mic.
+    context_enough_s: float = 3.0
     context_max_gap_s: float = 10.0  # ... when it ended at most this long before
     context_max_window_s: float = 28.0  # ... and both fit in Whisper's 30 s window
     session_start_wall: float | None = None  # UNIX time of session sample 0 (None: inferred from arrivals)
@@ -701,12 +706,14 @@ class Transcriber:
 
     def _context_for(self, utt: Utterance, source: Source) -> tuple[np.ndarray, str] | None:
         """The audio and text of the finals just before ``utt`` (at most ``context_utterances``, each pause at
-        most ``context_max_gap_s``, all within ``context_max_window_s`` with ``utt``), joined by 0.3 s pauses."""
+        most ``context_max_gap_s``, all within ``context_max_window_s`` with ``utt``, fewer when finals are slow:
+        ``_context_enough``), joined by 0.3 s pauses."""
         pad = _CONTEXT_PAUSE
         budget = self.config.context_max_window_s * SESSION_RATE - len(utt.samples)
         audio: list[np.ndarray] = []
         texts: list[str] = []
         after = utt.start
+        held, enough = 0, self._context_enough()
         depth = self.config.context_utterances
         if self.config.decode is not None and self.config.decode.vocabulary:
             depth = 1  # the glossary is a prompt, and two sentences of forced prefix drowned it ("next cloud")
@@ -719,6 +726,9 @@ class Transcriber:
             audio[:0] = [samples, np.zeros(pad, np.float32)]
             texts.insert(0, text)
             after = start
+            held += len(samples)
+            if held >= enough:
+                break
         if not texts:
             return None
         return np.concatenate(audio[:-1]), " ".join(texts)
@@ -733,6 +743,14 @@ class Transcriber:
             return int(vad.pad_s * SESSION_RATE)
         start_s = vad.min_silence_s - self._final_dt - _EARLY_SLACK_S
         return int(min(vad.pad_s, max(_EARLY_MIN_S, start_s)) * SESSION_RATE)
+
+    def _context_enough(self) -> float:
+        """Context samples that are enough: unbounded while finals end within their closing pause (started
+        early, at the soonest), ``context_enough_s`` once they take longer."""
+        vad = self.config.vad
+        if self._final_dt <= vad.min_silence_s - _EARLY_MIN_S - _EARLY_SLACK_S:
+            return math.inf
+        return self.config.context_enough_s * SESSION_RATE
 
     def _maybe_early_final(self) -> bool:
         """Decode the final of an utterance whose closing pause has begun (see ``early_finals``). Started
