@@ -754,9 +754,9 @@ class Transcriber:
 
     def _maybe_early_final(self) -> bool:
         """Decode the final of an utterance whose closing pause has begun (see ``early_finals``). Started
-        before ``pad_s`` of silence, it decodes a little less trailing silence than the closed utterance (a
-        window 0.15 s shorter can move a word, either way: docs/transcription.md, run 7); it is kept as long
-        as no speech came (same id and speech end)."""
+        before ``pad_s`` of silence, it decodes the padding not heard yet as digital silence, in the window
+        the closed utterance will get (a window 0.15 s shorter moved base's words: docs/transcription.md,
+        run 7); it is kept as long as no speech came (same id and speech end)."""
         after = self._early_after()
         for source, vad in self._vad.items():
             utt = vad.closing(after)
@@ -768,6 +768,9 @@ class Transcriber:
                 continue
             if held is not None:
                 self._early_wasted += 1  # speech went on: that decode is of no use
+            missing = utt.speech_end + vad.pad - utt.end
+            if missing > 0:  # the padding not heard yet, as silence: the window the closed utterance will get
+                utt = dataclasses.replace(utt, samples=np.concatenate([utt.samples, np.zeros(missing, np.float32)]))
             self._early[source] = (*key, self._decode_final(utt, source))
             return True
         return False

@@ -123,6 +123,11 @@ class StreamingVAD:
         return self._pos + len(self._rest)
 
     @property
+    def pad(self) -> int:
+        """Samples of audio kept after the last voiced window of an utterance."""
+        return self._pad
+
+    @property
     def is_open(self) -> bool:
         return self._open
 
