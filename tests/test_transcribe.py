@@ -456,12 +456,16 @@ def test_finals_are_decoded_behind_the_utterances_before_them():
     assert tr._context_for(utt(43, 3), Source.MIC) is None  # 15 s after the latest: no context
     # while finals take longer than their closing pause can hide (a slow machine or model), 3 s of context
     # are enough: the one before is left out (each of its words would be a forced decoder step)
+    tr._final_dt = 0.6
+    audio, text = tr._context_for(utt(30, 3), Source.MIC)
+    assert text == "two three"  # the latest is short: the one before it too
     said(utt(30, 3), "four")
     audio, text = tr._context_for(utt(35, 2), Source.MIC)
-    assert text == "three four"
-    tr._final_dt = 0.6
-    audio, text = tr._context_for(utt(35, 2), Source.MIC)
     assert text == "four" and len(audio) == 3 * sec
+    tr._final_dt = 0.3  # quicker, but not by enough to switch back (the shorter context made it quicker)
+    assert tr._context_for(utt(35, 2), Source.MIC)[1] == "four"
+    tr._final_dt = 0.2
+    assert tr._context_for(utt(35, 2), Source.MIC)[1] == "three four"
 
 
 def test_a_final_that_says_its_context_again_is_decoded_without_it():

@@ -225,11 +225,22 @@ def test_early_finals_are_decoded_in_the_closing_pause_and_match(tiny, shared_au
         tr = Transcriber(cfg, model=tiny, on_segment=lines.append)
         if after is not None:
             tr._early_after = lambda after=after: after  # this machine's decode time must not choose for the test
+        decoded = []  # (samples decoded, samples the closed utterance has up to speech end + padding)
+        original = tr._decode_final
+
+        def decode_final(utt, source, original=original, decoded=decoded):
+            decoded.append((len(utt.samples), utt.speech_end + int(VadConfig().pad_s * SESSION_RATE) - utt.start))
+            return original(utt, source)
+
+        tr._decode_final = decode_final
         tr.start()
         feed_arrays(tr, {Source.MIC: jfk}, realtime=1.0)
         time.sleep(1.0)
         tr.drain_and_stop()
         texts[run], stats[run] = " ".join(s.text for s in lines), tr.stats()
+        # every final, early ones included, is decoded in its closed utterance's window (an early one started
+        # before the padding has passed gets the rest as silence); the last may close at the end of the audio
+        assert sum(n != want for n, want in decoded) <= 1, (run, decoded)
     assert stats["off"].early_finals == 0
     assert stats["at the padding"].early_finals >= 1 and stats["sooner"].early_finals >= 1
     assert texts["at the padding"] == texts["off"]

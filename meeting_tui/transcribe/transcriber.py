@@ -79,7 +79,7 @@ class TranscriberConfig:
     temperatures: tuple[float, ...] = FINAL_TEMPERATURES
     context_prompt: bool = False  # prompt each final with the previous final of the same source
     context_audio: bool = True  # decode each final behind the previous utterances (audio + forced text prefix)
-    context_utterances: int = 2  # ... at most this many (docs/transcription.md: 1 vs 2 vs 3)
+    context_utterances: int = 2  # ... at most this many (docs/transcription.md: 1 vs 2 vs 3, run 5)
     # ... and, while finals take too long to end within their closing pause (a slow machine or model), none
     # more once this much audio is held: each context word is a forced decoder step as dear as a decoded one
     # (docs/transcription.md, run 7). A quick decoder keeps the whole context, which tiny.en needs on a
@@ -139,6 +139,8 @@ _IDLE_WAIT_S = 0.2
 _EARLY_MIN_S = 0.1
 #: ... and this long before the closing pause is expected to end, beyond its decode time.
 _EARLY_SLACK_S = 0.05
+#: Finals count as slow above (pause - _EARLY_MIN_S - _EARLY_SLACK_S) and as quick again this much below it.
+_SLOW_FINALS_HYSTERESIS_S = 0.1
 #: The silence between a final's context utterances and the final itself (samples).
 _CONTEXT_PAUSE = int(0.3 * SESSION_RATE)
 
@@ -173,7 +175,7 @@ class TranscriberStats:
     early_wasted: int = 0  # ... decoded, then speech went on
     final_decodes: int = 0  # final decodes run (early ones included)
     final_decodes_paired: int = 0  # ... while another source's final was ready too (what batching could join)
-    context_retries: int = 0  # finals decoded again without their context (it came back in the output)
+    context_retries: int = 0  # finals decoded again alone: the context came back in the output, or the prefix did not
 
     def as_dict(self) -> dict:
         return asdict(self)
@@ -214,6 +216,7 @@ class Transcriber:
         self._early: dict[Source, tuple[int, int, tuple]] = {}  # source -> (id, speech_end, decoded)
         self._final_dt = 0.0  # recent final decode time (EWMA), for when to start an early final
         self._context_retries = 0  # context decodes redone without the context
+        self._slow_finals = False  # finals take longer than their closing pause can hide (_context_enough)
         self._early_used = self._early_wasted = 0
         self._final_decodes = self._final_decodes_paired = 0
         self._given_model = model
@@ -747,10 +750,13 @@ class Transcriber:
     def _context_enough(self) -> float:
         """Context samples that are enough: unbounded while finals end within their closing pause (started
         early, at the soonest), ``context_enough_s`` once they take longer."""
-        vad = self.config.vad
-        if self._final_dt <= vad.min_silence_s - _EARLY_MIN_S - _EARLY_SLACK_S:
-            return math.inf
-        return self.config.context_enough_s * SESSION_RATE
+        line = self.config.vad.min_silence_s - _EARLY_MIN_S - _EARLY_SLACK_S
+        # with a margin either way: the shorter context makes the decodes quicker, which must not switch it back
+        if self._final_dt > line:
+            self._slow_finals = True
+        elif self._final_dt < line - _SLOW_FINALS_HYSTERESIS_S:
+            self._slow_finals = False
+        return self.config.context_enough_s * SESSION_RATE if self._slow_finals else math.inf
 
     def _maybe_early_final(self) -> bool:
         """Decode the final of an utterance whose closing pause has begun (see ``early_finals``). Started
@@ -777,7 +783,8 @@ class Transcriber:
 
     def _take_early(self, utt: Utterance, source: Source) -> tuple | None:
         held = self._early.pop(source, None)
-        if held is not None and held[:2] == (utt.id, utt.speech_end):
+        # a cut at the maximum length is no pause: its speech end is where it was cut
+        if held is not None and held[:2] == (utt.id, utt.speech_end) and utt.cut != "max_length":
             self._early_used += 1
             return held[2]
         if held is not None:
