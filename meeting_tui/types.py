@@ -13,6 +13,11 @@ import numpy as np
 #: The rate of the session clock and of everything handed to the transcriber.
 SESSION_RATE = 16_000
 
+#: A hole on the session clock at least this long is the machine asleep (Windows' monotonic clock counts
+#: sleep and Modern Standby) or a long outage, not a pause: stages skip it instead of filling it with zeros
+#: (an hour asleep would be about 230 MB of zeros per stream, processed in one loop turn).
+SKIP_GAP_S = 30.0
+
 
 class Source(str, enum.Enum):
     """Where audio comes from. "mix" is the gain-weighted sum of the other two."""

@@ -59,3 +59,34 @@ def test_session_as_engine_listener_records_audio(tmp_path):
     session.close()
     assert sf.info(session.path / session.meta["audio"]["mic"]).frames == SESSION_RATE // 2
     assert sf.info(session.path / "audio" / "mix.wav").frames == SESSION_RATE // 2
+
+
+def test_a_file_held_for_a_moment_by_a_scanner_does_not_end_the_recording(tmp_path, monkeypatch):
+    """Fault injection: the header rewrite's reopen fails twice as a sharing violation (an antivirus or the
+    search indexer opening the WAV file the moment it is closed, on Windows); recording goes on."""
+    import soundfile
+
+    from meeting_tui.session import recorder as recorder_module
+
+    real, failures = soundfile.SoundFile, []
+
+    def held_twice(path, mode="r", *args, **kwargs):
+        if mode == "r+" and len(failures) < 2:
+            failures.append(path)
+            raise soundfile.LibsndfileError(2, "Error opening '%s': System error." % path)
+        return real(path, mode, *args, **kwargs)
+
+    rec = recorder_module.AudioRecorder(tmp_path / "audio", [Source.MIC], header_every_s=0.05)
+    monkeypatch.setattr(recorder_module.sf, "SoundFile", held_twice)
+    block = np.full(1600, 0.1, np.float32)
+    for i in range(20):
+        rec.write(AudioChunk(Source.MIC, i * 1600, block))
+        time.sleep(0.01)
+    deadline = time.monotonic() + 10
+    while len(failures) < 2 and time.monotonic() < deadline:
+        time.sleep(0.02)
+    rec.close()
+    monkeypatch.undo()
+    assert len(failures) == 2 and rec.error is None
+    data, rate = soundfile.read(str(tmp_path / "audio" / "mic.wav"), dtype="float32")
+    assert len(data) == 20 * 1600 and rate == 16000

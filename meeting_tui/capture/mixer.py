@@ -9,7 +9,9 @@ three a second at 16 kHz, each spread over a block: inaudible and harmless to sp
 ``MixBus``: sums the tracks in fixed-size chunks with per-source gain and a soft limiter. A stalled or
 dead source never holds the mix back: the engine names the sources that stopped delivering (by wall
 time, so replaying files faster than real time mixes exactly), the mix moves on without them and the
-missing side is silence. ``max_wait`` caps how far any source may run ahead regardless.
+missing side is silence. ``max_wait`` caps how far any source may run ahead regardless. A hole longer
+than ``SKIP_GAP_S`` (the machine slept) is skipped, not filled: what was buffered is mixed out, and the
+mix goes on from the new position.
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ import math
 import numpy as np
 import soxr
 
-from meeting_tui.types import SESSION_RATE, AudioChunk, Gap, Source
+from meeting_tui.types import SESSION_RATE, SKIP_GAP_S, AudioChunk, Gap, Source
 
 GAP_MIN_SAMPLES = SESSION_RATE // 10  # shorter holes are scheduling jitter, not gaps worth reporting
 DRIFT_TAU_S = 2.0  # smoothing of the timestamp error: averages callback jitter away
@@ -192,6 +194,8 @@ class MixBus:
         self._buf_start = {s: 0 for s in sources}
         self.ends = {s: 0 for s in sources}
         self.late_samples = 0  # samples that arrived after the mix had moved past them
+        self.skipped_samples = 0  # session time jumped over (sleep), neither mixed nor filled
+        self._done: list[AudioChunk] = []  # mixed before a skip, handed out by the next pull
 
     def set_gain_db(self, source: Source, db: float) -> None:
         self.gains[source] = db_to_gain(db)
@@ -209,6 +213,9 @@ class MixBus:
         buf, buf_start = self._buf[s], self._buf_start[s]
         if not len(buf):
             buf_start = max(self.pos, buf_start)
+        if start - (buf_start + len(buf)) >= SKIP_GAP_S * SESSION_RATE:
+            self._skip_to(start)
+            buf, buf_start = self._buf[s], self._buf_start[s]
         hole = start - (buf_start + len(buf))
         if hole > 0:
             buf = np.concatenate([buf, np.zeros(hole, np.float32), samples])
@@ -219,7 +226,18 @@ class MixBus:
         self._buf[s], self._buf_start[s] = buf, buf_start
         self.ends[s] = max(self.ends[s], chunk.end)
 
+    def _skip_to(self, start: int) -> None:
+        """Mix out what is buffered, then move every source's position to ``start`` without filling."""
+        self._done.extend(self.pull(flush=True))
+        self.skipped_samples += max(0, start - self.pos)
+        self.pos = max(self.pos, start)
+        for s in self.sources:
+            self._buf[s] = np.zeros(0, np.float32)
+            self._buf_start[s] = self.pos
+            self.ends[s] = max(self.ends[s], self.pos)
+
     def pull(self, *, absent: frozenset[Source] | set[Source] = frozenset(), flush: bool = False) -> list[AudioChunk]:
+        out, self._done = self._done, []
         lead = max(self.ends.values())
         waiting_for = [end for s, end in self.ends.items() if s not in absent]
         ready = min(waiting_for) if waiting_for else lead
@@ -227,7 +245,6 @@ class MixBus:
             ready = lead - self.max_wait  # a lagging or dead source does not hold the mix back
         if flush:
             ready = lead
-        out = []
         while self.pos + self.chunk <= ready or (flush and self.pos < ready):
             n = min(self.chunk, ready - self.pos)
             out.append(AudioChunk(Source.MIX, self.pos, self._mix(n)))

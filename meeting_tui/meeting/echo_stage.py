@@ -16,19 +16,37 @@ from dataclasses import dataclass
 from typing import Callable
 
 from meeting_tui.settings import EchoSettings
-from meeting_tui.types import AudioChunk, Mode, Segment, Source
+from meeting_tui.types import SESSION_RATE, SKIP_GAP_S, AudioChunk, Mode, Segment, Source
 
 log = logging.getLogger("meeting_tui.echo")
 
 
 class EchoStage:
-    def __init__(self, downstream, guard, *, on_status: Callable | None = None) -> None:
+    def __init__(self, downstream, guard, *, on_status: Callable | None = None,
+                 rebuild: Callable | None = None) -> None:
+        """``rebuild`` makes a fresh guard after a skipped sleep (``SKIP_GAP_S``): the old one would fill the
+        hole with silence and run its canceller over all of it in one call."""
         self.downstream = downstream
         self.guard = guard
         self.on_status = on_status
+        self._rebuild = rebuild
+        self._ends: dict[Source, int] = {}
         self._last_notice = None
 
+    def _skip_if_slept(self, chunk: AudioChunk) -> None:
+        end = self._ends.get(chunk.source)
+        self._ends[chunk.source] = chunk.start + len(chunk.samples)
+        if self._rebuild is None or end is None or chunk.start - end < SKIP_GAP_S * SESSION_RATE:
+            return
+        self.flush()
+        fresh = self._rebuild()
+        if fresh is not None:
+            self.guard = fresh
+            self._ends = {chunk.source: self._ends[chunk.source]}
+
     def on_audio(self, chunk: AudioChunk) -> None:
+        if chunk.source in (Source.MIC, Source.LOOPBACK):
+            self._skip_if_slept(chunk)
         if chunk.source is Source.LOOPBACK:
             self.guard.push_reference(chunk)
             self.downstream.on_audio(chunk)

@@ -302,7 +302,7 @@ class Meeting:
         self.transcription = LiveTranscription(
             self.config, loader, guard=self.echo.make_guard() if self.echo.guard_enabled else None,
             mode=lambda: self.mode, on_final=self._final, on_partial=self._partial,
-            on_echo_status=self._echo_status, on_governor=self._governor_changed)
+            on_echo_status=self._echo_status, on_governor=self._governor_changed, rebuild_guard=self.echo.make_guard)
         self._tick_task = asyncio.get_running_loop().create_task(self._echo_ticks(), name="echo-verdicts")
         if self.speakers is not None:
             self.speakers.journal = self.session.append_event if self.session is not None else None

@@ -231,6 +231,7 @@ class PolishJob:
                 notes: list[str]) -> PolishResult:
         from meeting_tui.session.journal import JOURNAL_NAME, read_journal
         from meeting_tui.session.polished import PolishedWriter
+        from meeting_tui.session.recorder import SkipMap
         from meeting_tui.transcribe.audio_io import read_audio
         from meeting_tui.transcribe.filters import FilterConfig, judge
         from meeting_tui.transcribe.vocabulary import Vocabulary
@@ -238,7 +239,8 @@ class PolishJob:
         audio = {s: read_audio(p)[0] for s, p in files.items()}
         total = sum(len(a) for a in audio.values()) / SESSION_RATE
         resumed = previous is not None
-        done = {s: (len(audio[s]) / SESSION_RATE if s in previous.done else previous.resume_at(s))
+        maps = {s: SkipMap(p.parent, s) for s, p in files.items()}  # file time <-> session time across sleeps
+        done = {s: (len(audio[s]) / SESSION_RATE if s in previous.done else maps[s].to_file(previous.resume_at(s)))
                 for s in audio} if resumed else {s: 0.0 for s in audio}
         next_id = 1 + max((seg.id for seg in previous.items), default=0) if resumed else 1
         segments = len(previous.items) if resumed else 0
@@ -255,6 +257,7 @@ class PolishJob:
                     continue
                 offset = done[source]
                 clip = samples[int(offset * SESSION_RATE):]
+                at = maps[source].to_session
                 language = self._language(source, live)
                 t0 = time.perf_counter()
                 if len(clip) >= SESSION_RATE // 2:
@@ -272,7 +275,7 @@ class PolishJob:
                                         voiced_s=seg.end - seg.start, config=filters)
                         done[source] = offset + seg.end
                         if verdict.keep and verdict.text:
-                            writer.segment(Segment(source, round(offset + seg.start, 3), round(offset + seg.end, 3),
+                            writer.segment(Segment(source, round(at(offset + seg.start), 3), round(at(offset + seg.end), 3),
                                                    verdict.text, final=True,
                                                    confidence=round(math.exp(seg.avg_logprob), 4),
                                                    id=next_id, extra={"polished": True}))

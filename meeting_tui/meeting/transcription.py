@@ -15,14 +15,16 @@ from meeting_tui.types import AudioChunk, DrainProgress, Mode, Segment
 class LiveTranscription:
     def __init__(self, config: TranscriberConfig, loader: ModelLoader, *, guard, mode: Callable[[], Mode],
                  on_final: Callable[[Segment], None], on_partial: Callable[[Segment], None],
-                 on_echo_status: Callable | None = None, on_governor: Callable | None = None) -> None:
+                 on_echo_status: Callable | None = None, on_governor: Callable | None = None,
+                 rebuild_guard: Callable | None = None) -> None:
         """``on_final``/``on_partial`` run on the transcriber's thread; ``mode`` says what is captured now."""
         self.config = config
         self._loader = loader
         self._mode = mode
         self._on_final, self._on_partial = on_final, on_partial
         self._on_governor = on_governor
-        self._stage = EchoStage(_Downstream(self), guard, on_status=on_echo_status) if guard is not None else None
+        self._stage = EchoStage(_Downstream(self), guard, on_status=on_echo_status,
+                                rebuild=rebuild_guard) if guard is not None else None
         self._stage_used = False
         self.tr: Transcriber | None = None
         self.error: str | None = None
