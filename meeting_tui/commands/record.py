@@ -186,9 +186,10 @@ def cmd_record(args) -> int:
     result = {"rc": 0, "path": None}
 
     async def main() -> None:
-        from meeting_tui.stop_signals import stop_event
+        from meeting_tui.stop_signals import CLOSE_DRAIN_S, stop_signals
 
-        stop = stop_event()
+        stop = stop_signals()
+        signals["stop"] = stop
         try:  # opens the journal, then starts loading the model (nothing loads if the folder fails)
             path = meeting.start_session(journal=not args.no_session)
         except MeetingError as exc:
@@ -205,7 +206,7 @@ def cmd_record(args) -> int:
         if path is not None and not args.quiet:
             err(f"[session] {path}")
         await meeting.start_capture(setup)
-        waiters = [asyncio.create_task(stop.wait()), asyncio.create_task(printer.failed.wait()),
+        waiters = [asyncio.create_task(stop.event.wait()), asyncio.create_task(printer.failed.wait()),
                    asyncio.create_task(_closed(printer.stdout))]
         if from_files:
             waiters.append(asyncio.create_task(meeting.wait_capture_finished()))
@@ -226,15 +227,25 @@ def cmd_record(args) -> int:
                 if not args.quiet and not printer.failed.is_set():
                     err(f"[draining] {fraction * 100:3.0f}%")
 
-            result["path"] = await meeting.stop_session(progress)
+            drain = asyncio.create_task(meeting.stop_session(progress))
+            # A closed terminal tab gives us about 5 s: transcribe what fits, then close the journal.
+            await asyncio.wait({drain}, timeout=CLOSE_DRAIN_S if stop.closing.is_set() else None)
+            if drain.done():
+                result["path"] = drain.result()
+            else:
+                result["path"] = meeting.close_session_now("console closed")
+                err("[closed] the terminal was closed: the rest of the queued audio was not transcribed")
 
+    signals: dict = {}
     try:
         asyncio.run(main())
-    except KeyboardInterrupt:  # Windows, or a second Ctrl+C: still drain what we have
-        result["path"] = meeting.abandon_session("interrupted")
+    except KeyboardInterrupt:  # a Ctrl+C that reached Python before our handlers: still drain what we have
+        result["path"] = meeting.abandon_session("interrupted") or result["path"]
     finally:
         if out is not None:
             out.close()
+        if "stop" in signals:
+            signals["stop"].closed.set()  # a console close handler waiting on us may return now
     if args.json and result["rc"] == 0:
         printer.stdout.line(json.dumps({"type": "summary", "segments": printer.segments,
                                         "session": str(result["path"]) if result["path"] else None,

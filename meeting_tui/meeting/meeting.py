@@ -458,6 +458,15 @@ class Meeting:
         session.close(reason, duration_s=duration)
         return session.path
 
+    def close_session_now(self, reason: str) -> Path | None:
+        """Close the journal at once with what is transcribed so far (a console close leaves seconds):
+        the end marker and summary are written; audio still queued is not transcribed."""
+        session = self.session
+        if session is None:
+            return None
+        session.close(reason, duration_s=self._stopped_at_s or self.session_time() or 0.0)
+        return session.path
+
     async def shutdown(self, on_progress: Callable[[float], None] | None = None) -> Path | None:
         await self.stop_capture()  # first: the engine hands its last samples to the session
         return await self.stop_session(on_progress)
