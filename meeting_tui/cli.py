@@ -64,6 +64,9 @@ def main(argv: list[str] | None = None) -> int:
         from meeting_tui.capture.worker import run
 
         return run(argv[1:])
+    from meeting_tui.capture.winproc import opt_out_of_power_throttling
+
+    opt_out_of_power_throttling()  # the app too: its terminal is often in the background during a call
     parser = build_parser()
     args = parser.parse_args(argv)
     if args.version:

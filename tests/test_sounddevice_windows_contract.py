@@ -58,3 +58,17 @@ def test_mic_list_hides_wdm_ks_and_shows_each_device_once_under_wasapi():
     assert [(r["name"], r["hostapi"]) for r in rows] == [(LONG, "Windows WASAPI"),
                                                          ("Microsoft Sound Mapper - Input", "MME")]
     assert rows[0]["is_default"] and not rows[1]["is_default"]
+
+
+def test_a_wasapi_mic_block_is_stamped_when_it_began_not_a_block_late():
+    """pa_win_wasapi.c sets inputBufferAdcTime to now + the buffer's padding: taken at its word, the lag
+    is negative and the block was stamped at the callback (one block late against the loopback)."""
+    from meeting_tui.capture.backends.sounddevice_backend import block_capture_time
+
+    now, current, frames, rate = 100.0, 50.0, 480, 48000
+    wasapi = block_capture_time(now, frames, rate, current, current + 0.01, wasapi=True)
+    assert wasapi == pytest.approx(now - 0.01)  # began one 10 ms block before the callback
+    assert block_capture_time(now, frames, rate, current, current + 0.01, wasapi=False) == pytest.approx(now - 0.01)
+    # ALSA and PulseAudio report the ADC time of the first frame: trusted as it is.
+    assert block_capture_time(now, frames, rate, current, current - 0.025, wasapi=False) == pytest.approx(now - 0.025)
+    assert block_capture_time(now, frames, rate, current, 0.0, wasapi=False) == pytest.approx(now - 0.01)

@@ -142,3 +142,15 @@ def test_hands_free_detection():
     assert wn.is_hands_free("Headset (WH-1000XM4 Hands-Free AG Audio)")
     assert wn.is_hands_free("Headset Microphone (Jabra Handsfree)")
     assert not wn.is_hands_free("Headphones (WH-1000XM4 Stereo)")
+
+
+def test_power_throttling_opt_out_follows_the_documented_shapes():
+    """SetProcessInformation(ProcessPowerThrottling): PROCESS_POWER_THROTTLING_STATE is three ULONGs
+    (Version = PROCESS_POWER_THROTTLING_CURRENT_VERSION = 1, ControlMask, StateMask); the class is 4 in
+    PROCESS_INFORMATION_CLASS; ControlMask EXECUTION_SPEED with StateMask 0 opts out of EcoQoS."""
+    state = winproc.no_throttling_state()
+    assert ctypes.sizeof(state) == 12
+    assert (state.Version, state.ControlMask, state.StateMask) == (1, 0x1, 0)
+    assert winproc.PROCESS_POWER_THROTTLING_CLASS == 4
+    if sys.platform != "win32":
+        assert winproc.opt_out_of_power_throttling() is False  # a no-op elsewhere

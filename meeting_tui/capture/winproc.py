@@ -12,6 +12,9 @@ r"""Windows process hardening for capture children (workers, FFmpeg, doctor prob
   kill-on-close job (tests/windows/test_winproc_wine.py). Workers avoid the launcher altogether:
   supervisor.worker_python() starts the base interpreter, as multiprocessing does.
   A no-op returning False on POSIX, where workers exit on stdin EOF instead.
+- ``opt_out_of_power_throttling()``: Windows 11 runs processes without a visible window (our workers,
+  and the app while its terminal is in the background) under EcoQoS, which slows them; a process opts
+  out with ``SetProcessInformation(ProcessPowerThrottling)``, ControlMask = execution speed, StateMask 0.
 
 Usage (subprocess or asyncio)::
 
@@ -147,3 +150,36 @@ def attach_to_job(pid: int) -> bool:
 def popen_kwargs() -> dict:
     """Keyword arguments for subprocess.Popen / asyncio.create_subprocess_exec on every OS."""
     return {"creationflags": creationflags()} if IS_WINDOWS else {}
+
+
+class PROCESS_POWER_THROTTLING_STATE(ctypes.Structure):
+    _fields_ = [("Version", ctypes.c_uint32), ("ControlMask", ctypes.c_uint32), ("StateMask", ctypes.c_uint32)]  # ULONGs
+
+
+PROCESS_POWER_THROTTLING_CURRENT_VERSION = 1
+PROCESS_POWER_THROTTLING_EXECUTION_SPEED = 0x1
+PROCESS_POWER_THROTTLING_CLASS = 4  # PROCESS_INFORMATION_CLASS.ProcessPowerThrottling
+
+
+def no_throttling_state() -> PROCESS_POWER_THROTTLING_STATE:
+    """Control execution speed, state off: never EcoQoS, whatever the window state."""
+    return PROCESS_POWER_THROTTLING_STATE(PROCESS_POWER_THROTTLING_CURRENT_VERSION,
+                                          PROCESS_POWER_THROTTLING_EXECUTION_SPEED, 0)
+
+
+def opt_out_of_power_throttling() -> bool:
+    """Ask Windows not to throttle this process; False on POSIX or where the call is not there (before
+    Windows 10 1709, or Wine), which changes nothing else."""
+    if not IS_WINDOWS:
+        return False
+    try:
+        k32 = ctypes.WinDLL("kernel32", use_last_error=True)  # type: ignore[attr-defined]
+        set_info = k32.SetProcessInformation
+    except (OSError, AttributeError):
+        return False
+    set_info.argtypes = [wintypes.HANDLE, ctypes.c_int, ctypes.c_void_p, wintypes.DWORD]
+    set_info.restype = wintypes.BOOL
+    k32.GetCurrentProcess.restype = wintypes.HANDLE
+    state = no_throttling_state()
+    return bool(set_info(k32.GetCurrentProcess(), PROCESS_POWER_THROTTLING_CLASS, ctypes.byref(state),
+                         ctypes.sizeof(state)))

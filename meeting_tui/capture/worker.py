@@ -180,6 +180,9 @@ def run(argv: list[str] | None = None) -> int:
         print(json.dumps(list_devices()))
         return 0
 
+    from meeting_tui.capture.winproc import opt_out_of_power_throttling
+
+    opt_out_of_power_throttling()  # a windowless worker would be slowed by EcoQoS on Windows 11
     stop = threading.Event()
     threading.Thread(target=_watch_stdin, args=(stop,), name="stdin-watch", daemon=True).start()
     writer = FrameWriter(sys.stdout.buffer)

@@ -129,9 +129,9 @@ class SoundDeviceBackend:
             if status.input_overflow:
                 self.overflows += 1
             now = time.monotonic()
-            lag = time_info.currentTime - time_info.inputBufferAdcTime if time_info.inputBufferAdcTime else 0.0
             block = downmix(indata, channels) if open_channels != channels else indata
-            emit(block, now - max(0.0, min(lag, 1.0)), 0)
+            emit(block, block_capture_time(now, frames, rate, time_info.currentTime, time_info.inputBufferAdcTime,
+                                           wasapi=wasapi), 0)
 
         try:
             # No WasapiSettings(auto_convert=True): it returned all-zero buffers on some endpoints.
@@ -243,3 +243,15 @@ def list_devices() -> list[dict]:
     except sd.PortAudioError as exc:
         raise CaptureError(f"PortAudio cannot list devices: {exc}")
     return found
+
+
+def block_capture_time(now: float, frames: int, rate: int, current: float, adc: float, *, wasapi: bool) -> float:
+    """When a callback's first frame was captured, on ``time.monotonic()``.
+
+    PortAudio's ``inputBufferAdcTime`` says it on ALSA and PulseAudio. WASAPI's is "now + padding"
+    (pa_win_wasapi.c), later than the call itself: there the block ended about now and began one block
+    earlier, as the loopback backend stamps its packets."""
+    lag = current - adc if adc else 0.0
+    if wasapi or lag <= 0.0:
+        lag = frames / rate
+    return now - min(lag, 1.0)
