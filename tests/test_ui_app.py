@@ -12,7 +12,8 @@ from pathlib import Path
 import pytest
 
 from meeting_tui.types import HealthState, Mode, Source
-from meeting_tui.ui.app import WINDOWS_TERMINAL_RESERVED, MeetingApp
+from meeting_tui.ui.app import MeetingApp
+from meeting_tui.ui.console import WINDOWS_TERMINAL_RESERVED
 from meeting_tui.ui.screens.device_picker import DeviceList, DevicePicker
 from meeting_tui.ui.screens.help import HelpScreen
 from meeting_tui.ui.screens.mode_picker import ModePicker

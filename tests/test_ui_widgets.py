@@ -195,3 +195,35 @@ async def test_reserved_key_in_keymap_is_flagged(monkeypatch):
     async with app.run_test(size=(100, 30)) as pilot:
         await pilot.pause()
         assert any("ctrl+shift+p" in n and "Windows Terminal" in n for n in notes)
+
+
+async def test_ctrl_shift_letters_and_more_terminal_keys_in_the_keymap_are_flagged(monkeypatch):
+    """Windows reads ctrl+shift+<letter> as ctrl+<letter> (Textual #872); Windows Terminal also keeps
+    alt+shift+d, ctrl+shift+tab and ctrl+alt+<digit> by default."""
+    from tests.ui_conftest_helpers import write_settings
+
+    write_settings('[ui.keymap]\nhelp = "ctrl+shift+k,f1"\nsave = "alt+shift+d,s"\n"export.format" = "ctrl+alt+2,e"\n')
+    app = snapshot_app()
+    notes = recorded_notifications(app, monkeypatch)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await pilot.pause()
+        assert any("alt+shift+d" in n and "ctrl+alt+2" in n and "Windows Terminal" in n for n in notes), notes
+        assert any("ctrl+shift+k arrive as ctrl+k" in n for n in notes), notes
+        await pilot.press("ctrl+q")
+
+
+async def test_the_meter_uses_half_blocks_in_the_legacy_windows_console(monkeypatch):
+    """conhost with Consolas shows the eighth blocks as boxes; without Windows Terminal (no WT_SESSION) the
+    meter draws with full and half blocks only."""
+    from meeting_tui.ui import console
+
+    assert console.fine_blocks({}, "linux") and console.fine_blocks({"WT_SESSION": "x"}, "win32")
+    assert not console.fine_blocks({}, "win32")
+    monkeypatch.setenv("MEETING_TUI_BLOCKS", "coarse")
+    meter = VUMeter(clock=Clock())
+    async with WidgetApp(meter).run_test(size=(80, 3)) as pilot:
+        for db in (-20.0, -21.3, -33.7, -45.1):
+            meter.show(Level(Source.MIC, db, db + 6))
+            await pilot.pause()
+            line = "".join(seg.text for seg in meter.render_line(0))
+            assert "█" in line and not set(line) & set("▏▎▍▋▊▉"), line

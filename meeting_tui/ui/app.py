@@ -57,6 +57,7 @@ from meeting_tui.ui.themes import DEFAULT_THEME, VARIABLE_DEFAULTS, load_themes
 from meeting_tui.ui.widgets.health_badge import hint_for
 from meeting_tui.ui.widgets.source_panel import SourcePanel
 from meeting_tui.ui.widgets.status_line import StatusLine
+from meeting_tui.ui.console import keymap_warnings
 from meeting_tui.ui.widgets.transcript import Note, Retraction, TranscriptView
 from meeting_tui.wording import plural
 
@@ -66,16 +67,6 @@ SETTINGS_SAVE_DELAY_S = 0.4
 GAIN_STEP_DB = 1.0
 GAIN_MIN_DB, GAIN_MAX_DB = -60.0, 40.0
 
-#: Keys Windows Terminal keeps for itself (docs: WINDOWS.md); no default binding may use them.
-WINDOWS_TERMINAL_RESERVED = frozenset(
-    [f"ctrl+shift+{k}" for k in "cvamfptnwd123456789"]
-    + ["ctrl+shift+space", "ctrl+shift+comma", "ctrl+shift+full_stop", "ctrl+shift+up", "ctrl+shift+down",
-       "ctrl+shift+left", "ctrl+shift+right", "ctrl+shift+pageup", "ctrl+shift+pagedown", "ctrl+shift+home",
-       "ctrl+shift+end", "ctrl+tab", "alt+up", "alt+down", "alt+left", "alt+right", "alt+shift+up",
-       "alt+shift+down", "alt+shift+left", "alt+shift+right", "alt+shift+minus", "alt+shift+plus",
-       "alt+enter", "f11", "alt+space", "ctrl+plus", "ctrl+minus", "ctrl+0", "ctrl+comma", "shift+insert",
-       "ctrl+insert"]
-)
 
 _MIC_GAIN = Binding.Group("Mic gain", compact=True)
 _THEM_GAIN = Binding.Group("Them gain", compact=True)
@@ -256,10 +247,8 @@ class MeetingApp(Notices, App[int]):
         if self.settings.ui.keymap:
             keymap = dict(self.settings.ui.keymap)
             self.set_keymap(keymap)
-            reserved = sorted({k.strip() for keys in keymap.values() for k in keys.split(",")} & WINDOWS_TERMINAL_RESERVED)
-            if reserved:
-                self.notify(f"Windows Terminal keeps {', '.join(reserved)} for itself: those keys from [ui.keymap] "
-                            "may never reach meeting-tui there.", title="Keys", severity="warning", timeout=10)
+            for warning in keymap_warnings(keymap):
+                self.notify(warning, title="Keys", severity="warning", timeout=10)
         self.theme_changed_signal.subscribe(self, self._theme_changed)
         for warning in self.store.warnings:
             self.notify(warning, title="Settings", severity="warning", timeout=10)

@@ -16,6 +16,7 @@ from textual.strip import Strip
 from textual.widget import Widget
 
 from meeting_tui.types import Level
+from meeting_tui.ui.console import fine_blocks
 
 FLOOR_DB = -60.0
 MID_DB = -18.0
@@ -25,6 +26,8 @@ PEAK_FALL_DB_PER_S = 20.0
 CLIP_HOLD_S = 1.0
 READOUT_WIDTH = 17  # " -23.4 dBFS CLIP "
 _EIGHTHS = " ▏▎▍▌▋▊▉█"
+# The legacy Windows console with Consolas has only full and half blocks (ui/console.py): eighths rounded.
+_HALVES = "   ▌▌▌██"
 
 
 def fraction(db: float) -> float:
@@ -64,6 +67,8 @@ class VUMeter(Widget):
                  id: str | None = None, classes: str | None = None) -> None:
         super().__init__(name=name, id=id, classes=classes)
         self._clock = clock
+        fine = fine_blocks()
+        self._parts, self._peak_mark = (_EIGHTHS, "▏") if fine else (_HALVES, "│")
         self.level: Level | None = None
         self.peak_hold_db = -math.inf
         self._peak_time = -math.inf
@@ -144,9 +149,9 @@ class VUMeter(Widget):
             if cell < full:
                 segments.append(Segment("█", colour))
             elif cell == full and part:
-                segments.append(Segment(_EIGHTHS[part], colour))
+                segments.append(Segment(self._parts[part], colour))
             elif cell == peak_cell:
-                segments.append(Segment("▏", peak))
+                segments.append(Segment(self._peak_mark, peak))
             else:
                 segments.append(Segment(" ", track))
         segments.append(Segment(" " + self.readout(), base + style("vu-meter--readout")))
