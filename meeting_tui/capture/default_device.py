@@ -97,6 +97,7 @@ class _PROPVARIANT(ctypes.Structure):
 CLSID_MMDeviceEnumerator = "BCDE0395-E52F-467C-8E3D-C4579291692E"
 IID_IMMDeviceEnumerator = "A95664D2-9614-4F35-A746-DE8DB63617E6"
 PKEY_Device_FriendlyName = ("A45C254E-DF1C-4EFD-8020-67D146A850E0", 14)
+IID_IAudioMeterInformation = "C02216F6-8C67-4B5B-9D00-D008E73E0064"  # endpointvolume.h
 E_RENDER, E_CAPTURE = 0, 1
 E_MULTIMEDIA, E_COMMUNICATIONS = 1, 2
 CLSCTX_ALL = 0x17
@@ -108,7 +109,8 @@ RPC_E_CHANGED_MODE = -2147417850  # 0x80010106: COM already initialised in anoth
 _ENUM_ENDPOINTS, _ENUM_GET_DEFAULT = 3, 4
 _COLL_COUNT, _COLL_ITEM = 3, 4
 DEVICE_STATE_ACTIVE = 0x1
-_DEV_OPEN_PROPS, _DEV_GET_ID = 4, 5
+_DEV_ACTIVATE, _DEV_OPEN_PROPS, _DEV_GET_ID = 3, 4, 5
+_METER_GET_PEAK = 3  # IAudioMeterInformation::GetPeakValue
 _PROPS_GET_VALUE = 5
 _RELEASE = 2
 
@@ -155,6 +157,13 @@ class WindowsEndpoints:
 
     def endpoints(self, flow: int) -> list[Endpoint]:
         """Every active endpoint of one direction (IMMDeviceEnumerator::EnumAudioEndpoints)."""
+        return [e for e, _ in self._each(flow, lambda dev: None)]
+
+    def render_peaks(self) -> list[tuple[Endpoint, float]]:
+        """Each active output with its peak meter now (0..1: what the volume mixer shows)."""
+        return [(e, peak) for e, peak in self._each(E_RENDER, self._peak) if peak is not None]
+
+    def _each(self, flow: int, read) -> list[tuple[Endpoint, object]]:
         coll, out = ctypes.c_void_p(), []
         if _call(self._enum, _ENUM_ENDPOINTS, flow, DEVICE_STATE_ACTIVE, ctypes.byref(coll),
                  argtypes=(ctypes.c_int, ctypes.c_uint32, ctypes.POINTER(ctypes.c_void_p))) != 0:
@@ -170,12 +179,26 @@ class WindowsEndpoints:
                 try:
                     ident = self._id(dev)
                     if ident:
-                        out.append(Endpoint(ident, self._friendly_name(dev) or ident))
+                        out.append((Endpoint(ident, self._friendly_name(dev) or ident), read(dev)))
                 finally:
                     _release(dev)
         finally:
             _release(coll)
         return out
+
+    def _peak(self, dev: ctypes.c_void_p) -> float | None:
+        meter, iid = ctypes.c_void_p(), _GUID.parse(IID_IAudioMeterInformation)
+        if _call(dev, _DEV_ACTIVATE, ctypes.byref(iid), CLSCTX_ALL, None, ctypes.byref(meter),
+                 argtypes=(ctypes.POINTER(_GUID), ctypes.c_uint32, ctypes.c_void_p,
+                           ctypes.POINTER(ctypes.c_void_p))) != 0 or not meter:
+            return None
+        try:
+            peak = ctypes.c_float()
+            if _call(meter, _METER_GET_PEAK, ctypes.byref(peak), argtypes=(ctypes.POINTER(ctypes.c_float),)) != 0:
+                return None
+            return float(peak.value)
+        finally:
+            _release(meter)
 
     def _id(self, dev: ctypes.c_void_p) -> str | None:
         pid = ctypes.c_void_p()

@@ -17,6 +17,7 @@ from typing import Callable, Protocol, runtime_checkable
 import numpy as np
 
 from meeting_tui.capture.default_device import DefaultFollower
+from meeting_tui.capture.playback_watch import LoopbackWatch
 from meeting_tui.capture.devices import PULSE_DEFAULT_MONITOR
 from meeting_tui.capture.frames import Frame
 from meeting_tui.capture.health import HealthMonitor
@@ -259,6 +260,9 @@ class CaptureEngine:
         self._tick_task = asyncio.create_task(self._tick_loop(), name="capture-tick")
         # Workers on "the default" device reopen when the user switches it (headset plugged in).
         self.default_follower = DefaultFollower.start_for(self.specs, self._workers, self._default_warning)
+        # A quiet loopback: nothing plays, or it is dead or on another output than the call's.
+        self.playback_watch = LoopbackWatch.start_for(self.specs, self._workers, lambda: self.health,
+                                                      self._default_warning, self.clock)
 
     def _default_warning(self, text: str) -> None:
         log.warning("%s", text)
@@ -271,6 +275,8 @@ class CaptureEngine:
         self.running = False
         if getattr(self, "default_follower", None) is not None:
             await self.default_follower.stop()
+        if getattr(self, "playback_watch", None) is not None:
+            await self.playback_watch.stop()
         await asyncio.gather(*(w.stop() for w in self._workers), return_exceptions=True)
         if self._tick_task:
             self._tick_task.cancel()

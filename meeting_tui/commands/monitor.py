@@ -11,7 +11,7 @@ import time
 
 from meeting_tui.commands.health import Transitions, health_json, health_text
 from meeting_tui.commands.output import Stdout, err
-from meeting_tui.meeting.events import HealthEvent, LevelsEvent, MeetingEvent
+from meeting_tui.meeting.events import HealthEvent, LevelsEvent, MeetingEvent, NoticeEvent
 from meeting_tui.types import DeviceRef, Mode, Source
 
 
@@ -66,6 +66,9 @@ class _Printer:
                 return
             line = json.dumps(health_json(event, what)) if self.as_json else "  ! " + health_text(event, what)
             self.stdout.line(line)
+        elif isinstance(event, NoticeEvent):  # device warnings: a quiet output that is not the call's
+            self.stdout.line(json.dumps({"type": "notice", "title": event.title, "text": event.text}) if self.as_json
+                             else f"  ! [{event.title.lower()}] {event.text}")
 
     def _levels(self, event: LevelsEvent) -> None:
         for s, lv in event.levels.items():

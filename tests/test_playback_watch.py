@@ -1,0 +1,127 @@
+"""A flat "Them" meter told apart: nothing plays (idle, fine), the captured output plays but its loopback
+gives only silence (reopened, the user told), or the call plays on another output (the user told which,
+and how to pick it). The rig drives the second through `monitor`; the decisions are also driven one by one
+with a clock, and the Windows meter's COM shapes checked against endpointvolume.h."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+from meeting_tui.capture import default_device as dd
+from meeting_tui.capture.default_device import Endpoint
+from meeting_tui.capture.playback_watch import Activity, LoopbackCheck, captured_endpoint
+from meeting_tui.types import DeviceRef
+from tests.capture_helpers import write_tone
+from tests.test_record_cli import REPO, env_for
+
+SPEAKERS = Endpoint("speakers", "Speakers")
+HEADSET = Endpoint("{0.0.0.00000000}.{hands-free}", "Headset (Hands-Free AG Audio)")
+
+
+@pytest.mark.rig
+def test_monitor_says_the_call_plays_on_another_output_than_the_one_recorded(rig, tmp_path):
+    module = rig.pactl("load-module", "module-null-sink", "sink_name=headset",
+                       "sink_properties=device.description=Headset").strip()
+    try:
+        rig.play(write_tone(tmp_path / "call.wav", 500, 40), "speakers")
+        env = env_for(tmp_path, **{k: v for k, v in rig.env.items() if k.startswith("PULSE")})
+        out = subprocess.run([sys.executable, "-m", "meeting_tui", "monitor", "--mode", "loopback", "--loopback",
+                              "headset.monitor", "--duration", "14", "--json"], capture_output=True, text=True,
+                             env=env, cwd=REPO, timeout=90, stdin=subprocess.DEVNULL)
+    finally:
+        rig.stop_players()
+        rig.pactl("unload-module", module)
+    assert out.returncode == 0, out.stderr
+    notices = [r for r in map(json.loads, out.stdout.splitlines()) if r.get("type") == "notice"]
+    assert len(notices) == 1, out.stdout[-3000:]  # said once, not at every poll
+    text = notices[0]["text"]
+    assert "'Speakers'" in text and "records 'Headset'" in text and "d (devices)" in text
+
+
+@pytest.mark.rig
+def test_monitor_on_the_output_that_plays_says_nothing_about_it(rig, tmp_path):
+    rig.play(write_tone(tmp_path / "call.wav", 500, 40), "speakers")
+    env = env_for(tmp_path, **{k: v for k, v in rig.env.items() if k.startswith("PULSE")})
+    out = subprocess.run([sys.executable, "-m", "meeting_tui", "monitor", "--mode", "loopback", "--loopback",
+                          "speakers.monitor", "--duration", "10", "--json"], capture_output=True, text=True,
+                         env=env, cwd=REPO, timeout=90, stdin=subprocess.DEVNULL)
+    assert out.returncode == 0, out.stderr
+    rows = [json.loads(x) for x in out.stdout.splitlines()]
+    assert not [r for r in rows if r.get("type") == "notice"]
+    assert any(r.get("loopback", {}).get("state") == "live" for r in rows)
+
+
+def _acts(speakers: bool, headset: bool) -> list[Activity]:
+    return [Activity(SPEAKERS, speakers, default=True), Activity(HEADSET, headset)]
+
+
+def test_a_loopback_silent_while_its_output_plays_is_reopened_once_confirmed_and_not_in_a_loop():
+    check = LoopbackCheck(confirm_s=4, restart_every_s=30)
+    acts = _acts(True, False)
+    captured = captured_endpoint(None, acts)
+    assert captured.endpoint == SPEAKERS
+    assert check.step(0, captured, acts, idle=True) == []
+    assert check.step(2, captured, acts, idle=True) == []  # a notification sound is shorter
+    first = check.step(4, captured, acts, idle=True)
+    assert len(first) == 1 and first[0].restart and "'Speakers' is playing" in first[0].warning
+    assert check.step(10, captured, acts, idle=True) == []  # not restarted again at once
+    assert check.step(34, captured, acts, idle=True)[0].restart
+    assert check.step(40, captured, acts, idle=False) == []  # sound arrives: all is well
+
+
+def test_a_quiet_output_while_another_plays_is_said_once_per_episode():
+    check = LoopbackCheck(confirm_s=4)
+    acts = _acts(False, True)
+    captured = captured_endpoint(DeviceRef("Speakers [Loopback]", "Windows WASAPI"), acts)
+    assert captured.endpoint == SPEAKERS
+    assert check.step(0, captured, acts, idle=True) == []
+    said = check.step(5, captured, acts, idle=True)
+    assert len(said) == 1 and not said[0].restart and "'Headset (Hands-Free AG Audio)'" in said[0].warning
+    assert check.step(9, captured, acts, idle=True) == []
+    # Nothing plays anywhere: idle is idle.
+    assert LoopbackCheck(confirm_s=0).step(0, captured, _acts(False, False), idle=True) == []
+
+
+def test_the_captured_output_is_found_from_each_way_of_naming_it():
+    acts = _acts(False, False)
+    assert captured_endpoint(DeviceRef("speakers.monitor", "PulseAudio"), acts).endpoint == SPEAKERS
+    assert captured_endpoint(DeviceRef("@DEFAULT_MONITOR@", "PulseAudio"), acts).endpoint == SPEAKERS
+    assert captured_endpoint(DeviceRef("Monitor of Speakers", "ALSA"), acts).endpoint == SPEAKERS
+    cut = HEADSET.name[:20]  # PortAudio cut the loopback's name
+    assert captured_endpoint(DeviceRef(cut + " [Loopback]", "Windows WASAPI"), acts).endpoint == HEADSET
+    assert captured_endpoint(DeviceRef("No such output", "Windows WASAPI"), acts) is None
+
+
+def test_the_meter_interface_follows_endpointvolume_h():
+    # IMMDevice: QueryInterface, AddRef, Release, Activate(3), OpenPropertyStore(4), GetId(5);
+    # IAudioMeterInformation: IUnknown, then GetPeakValue(3).
+    assert (dd._DEV_ACTIVATE, dd._DEV_OPEN_PROPS, dd._DEV_GET_ID, dd._METER_GET_PEAK) == (3, 4, 5, 3)
+    assert dd.IID_IAudioMeterInformation == "C02216F6-8C67-4B5B-9D00-D008E73E0064"
+    guid = dd._GUID.parse(dd.IID_IAudioMeterInformation)
+    assert (guid.Data1, guid.Data2, guid.Data3, bytes(guid.Data4)) == (
+        0xC02216F6, 0x8C67, 0x4B5B, bytes.fromhex("9D00D008E73E0064"))
+
+
+@pytest.mark.rig
+def test_a_sink_that_feeds_a_virtual_microphone_is_not_an_output_that_plays(rig, tmp_path):
+    from meeting_tui.capture import playback_watch
+
+    rig.play(write_tone(tmp_path / "voice.wav", 300, 20), "micsink")  # the rig's virtual mic, fed by a sink
+    rig.play(write_tone(tmp_path / "call.wav", 500, 20), "speakers")
+    import os
+
+    old = {k: os.environ.get(k) for k in rig.env if k.startswith("PULSE")}
+    os.environ.update({k: v for k, v in rig.env.items() if k.startswith("PULSE")})
+    try:
+        for _ in range(20):  # the players take a moment to start
+            acts = {a.endpoint.id: a.playing for a in playback_watch.pulse_activity()}
+            if acts.get("speakers"):
+                break
+    finally:
+        for k, v in old.items():
+            os.environ.pop(k, None) if v is None else os.environ.__setitem__(k, v)
+    assert acts == {"speakers": True}
