@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import sys
 import tempfile
 from pathlib import Path
 
@@ -140,3 +141,25 @@ def atomic_write(path: str | os.PathLike[str], data: str | bytes, *, mode: int =
         raise
     fsync_dir(path.parent)
     return path
+
+
+def shown(path: str | os.PathLike[str], *, executable: str | None = None,
+          environ: dict[str, str] | None = None) -> str:
+    """``path`` as the user finds it in Explorer. Microsoft Store Python redirects its writes under
+    %LOCALAPPDATA% into its package's ``LocalCache\\Local`` (cpython #85368): a folder we print from there
+    would not exist where the user looks. Other paths, and other Pythons, are shown unchanged."""
+    import re
+    from pathlib import PureWindowsPath
+
+    exe = sys.executable if executable is None else executable
+    env = os.environ if environ is None else environ
+    local = env.get("LOCALAPPDATA")
+    found = re.search(r"WindowsApps\\(PythonSoftwareFoundation\.Python\.[0-9.]+)_[^\\]*?_{0,2}([a-z0-9]{13})\\", exe)
+    if not found or not local:
+        return str(path)
+    try:
+        rel = PureWindowsPath(path).relative_to(PureWindowsPath(local))
+    except ValueError:
+        return str(path)
+    family = f"{found.group(1)}_{found.group(2)}"
+    return str(PureWindowsPath(local, "Packages", family, "LocalCache", "Local", rel))

@@ -20,6 +20,7 @@ from meeting_tui.meeting.events import (
     StatusEvent,
 )
 from meeting_tui.commands.transcribe import format_segment, model_args, model_config, segment_json, settings_of
+from meeting_tui.paths import shown
 from meeting_tui.types import DeviceRef, Mode, Source
 
 
@@ -204,7 +205,7 @@ def cmd_record(args) -> int:
             result["rc"] = 1
             return
         if path is not None and not args.quiet:
-            err(f"[session] {path}")
+            err(f"[session] {shown(path)}")
         await meeting.start_capture(setup)
         waiters = [asyncio.create_task(stop.event.wait()), asyncio.create_task(printer.failed.wait()),
                    asyncio.create_task(_closed(printer.stdout))]
@@ -252,7 +253,7 @@ def cmd_record(args) -> int:
                                         "latency": meeting.latency.as_dict(config.labels)}))
     if not args.quiet and result["rc"] == 0:
         err(f"[done] {printer.segments} segments; {meeting.latency.summary(config.labels)}"
-            + (f"; saved in {result['path']}" if result["path"] else ""))
+            + (f"; saved in {shown(result['path'])}" if result["path"] else ""))
     return result["rc"]
 
 

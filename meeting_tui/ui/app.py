@@ -657,7 +657,9 @@ class MeetingApp(Notices, App[int]):
         path = await self.core.stop_session()
         self._update_status()
         if path is not None:
-            self.notify(f"Session saved in {path}", title="Session", timeout=6)
+            from meeting_tui.paths import shown
+
+            self.notify(f"Session saved in {shown(path)}", title="Session", timeout=6)
             self._offer_polish(path)
 
     # --- speakers, words, polish ----------------------------------------------------------------------

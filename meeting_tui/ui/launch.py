@@ -40,5 +40,7 @@ def run_app(args: argparse.Namespace) -> int:
     app = MeetingApp(settings_path=getattr(args, "config", None), demo=demo, **kw)
     result = app.run()
     if app.last_session is not None and app.last_session.exists():
-        print(f"Session saved in {app.last_session}")
+        from meeting_tui.paths import shown
+
+        print(f"Session saved in {shown(app.last_session)}")
     return int(result or 0)
