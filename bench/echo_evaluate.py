@@ -295,7 +295,7 @@ def transcribe(model, chunk: AudioChunk, first_id: int = 0) -> list[Segment]:
     """Decode the way the app decodes its final text (beam search, temperature fallback): greedy
     decoding (beam 1) loses far more words to a faint residue of echo than the app does."""
     from meeting_tui.transcribe.model import ModelConfig
-    from meeting_tui.transcribe.transcriber import FINAL_TEMPERATURES
+    from meeting_tui.transcribe.config import FINAL_TEMPERATURES
 
     segs, _ = model.transcribe(chunk.samples, language="en", vad_filter=True, beam_size=ModelConfig.beam_size,
                                temperature=list(FINAL_TEMPERATURES), condition_on_previous_text=False)
