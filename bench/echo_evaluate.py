@@ -31,6 +31,8 @@ from meeting_tui.echo.guard import EchoGuard
 from meeting_tui.echo.text import TextEchoFilter, words
 from meeting_tui.types import AudioChunk, Segment, Source
 
+from bench.echo_research import ResearchEchoGuard
+
 RATE = 16_000
 
 REMOTE_SENTENCES = [
@@ -262,7 +264,7 @@ class GuardRun:
 def run_guard(rec: Recording, backend: str = "auto", chunk_ms: float = 100.0, **guard_kw) -> GuardRun:
     """Feed the recordings through an EchoGuard in chunks, as the engine would, interleaved by clock."""
     notices: list[tuple[int, bool]] = []
-    guard = EchoGuard(RATE, backend=backend, **guard_kw)
+    guard = ResearchEchoGuard(RATE, backend=backend, **guard_kw)
     # the notice as the user would see it, stamped with the mic position the guard had reached
     guard.on_status = lambda st: notices.append((guard.processed_to, st.present))
     step = int(RATE * chunk_ms / 1000)
@@ -462,7 +464,7 @@ def _cached(model, chunk: AudioChunk, windows, offset: int, key) -> list[Segment
 def replay_scenario(path: str | os.PathLike, model, backend: str = "auto", **guard_kw) -> ScenarioResult:
     """Run the guard again on a recorded rig run (``save_recording``): same audio every time, so
     changes to the guard can be compared without the rig's run-to-run spread. ``guard_kw`` go to
-    ``EchoGuard`` (e.g. ``residual_mask=True`` to compare with the guard with the residual echo mask)."""
+    ``ResearchEchoGuard`` (e.g. ``residual_mask=True`` to compare with the guard with the residual echo mask)."""
     sc, tr, rec = load_recording(path)
     return _judge(sc, tr, rec, model, backend, cache_key=str(path), guard_kw=guard_kw)
 
