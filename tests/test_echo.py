@@ -388,7 +388,7 @@ def test_text_filter_streaming_hold_mark_and_flush():
     out = f.feed(_seg(Source.LOOPBACK, 5.0, 7.0, "Our warehouse in Denver needs three more forklifts.", 2))
     assert [s.source for s in out] == [Source.LOOPBACK]  # the loopback has not reached 7.1 + 0.5 yet
     out = f.advance(8.0)
-    assert len(out) == 1 and out[0].extra["echo"] >= 0.6
+    assert len(out) == 1 and out[0].echo_score >= 0.6
     # a held user segment is released by tick() once hold_s of session time has passed
     assert f.feed(_seg(Source.MIC, 9.0, 10.0, "grandmother knitted a sweater", 3)) == []
     assert f.tick(12.0) == []

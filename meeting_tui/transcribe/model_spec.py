@@ -111,11 +111,8 @@ class LoadedModel:
 
 
 def default_cpu_threads() -> int:
-    """Leave one core for capture and the UI: 1 thread on 2 cores, 3 on 4, at most 8.
-
-    Measured on the 2-core dev machine: tiny.en decodes as fast with 1 thread as with 2 (the encoder
-    dominates and the second core is busy with capture anyway).
-    """
+    """Leave one core for capture and the UI: 1 thread on 2 cores, 3 on 4, at most 8 (why: a second
+    thread bought nothing on 2 cores, docs/transcription.md, Model settings)."""
     return max(1, min(8, (os.cpu_count() or 2) - 1))
 
 
