@@ -71,3 +71,31 @@ def test_the_cycle_finder_finds_a_cycle_through_a_function_level_import(tmp_path
     (pkg / "b.py").write_text("def f():\n    from cyclepkg import a\n    return a\n")
     monkeypatch.syspath_prepend(str(tmp_path))
     assert import_cycles(grimp.build_graph("cyclepkg", cache_dir=None)) == [{"cyclepkg.a", "cyclepkg.b"}]
+
+
+def _imports(path) -> set[str]:
+    import ast
+
+    names: set[str] = set()
+    for node in ast.walk(ast.parse(path.read_text(), str(path))):
+        if isinstance(node, ast.Import):
+            names.update(a.name for a in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            names.add(node.module)
+            names.update(f"{node.module}.{a.name}" for a in node.names)
+    return names
+
+
+def test_tests_never_import_bench_and_bench_takes_only_tests_support():
+    """What both need (rig, speech, scenes, echo scenarios) lives in tests/support/: bench imports it,
+    tests never import bench."""
+    from pathlib import Path
+
+    repo = Path(__file__).resolve().parent.parent
+    bad = []
+    for path in sorted((repo / "tests").rglob("*.py")):
+        bad += [f"{path.relative_to(repo)}: {m}" for m in _imports(path) if m == "bench" or m.startswith("bench.")]
+    for path in sorted((repo / "bench").rglob("*.py")):
+        bad += [f"{path.relative_to(repo)}: {m}" for m in _imports(path)
+                if (m == "tests" or m.startswith("tests.")) and not m.startswith("tests.support")]
+    assert not bad, bad
