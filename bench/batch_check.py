@@ -32,7 +32,7 @@ def main() -> int:
 
     from meeting_tui.transcribe.audio_io import read_audio
     from meeting_tui.transcribe.model import ModelConfig, load_model
-    from meeting_tui.transcribe.transcriber import FINAL_WINDOW
+    from meeting_tui.transcribe.window import FINAL_WINDOW
 
     shared = REPO.parent / "shared" / "audio"
     a = read_audio(shared / "jfk.flac")[0]

@@ -33,7 +33,7 @@ def main() -> int:
 
     from meeting_tui.transcribe.model import ModelConfig, load_model
     from meeting_tui.transcribe.model_select import speech_sample
-    from meeting_tui.transcribe.transcriber import FINAL_WINDOW
+    from meeting_tui.transcribe.window import FINAL_WINDOW
     from meeting_tui.transcribe.wer import wer_details
     from meeting_tui.transcribe.window import sized_window
 

@@ -9,7 +9,7 @@ in the first 30 s and for the rest, with the echo notice's delay. ``--sessions``
 scenarios (issue 20) instead of the standard ones; ``--live``: those through `meeting-tui record` on
 the rig, with and without the guard, scoring the "You" lines the user would read.
 
-Starts its own rig (tests/rig/audio-rig.sh), plays each scenario in real time (about 30-45 s each),
+Starts its own rig (tests/support/rig/audio-rig.sh), plays each scenario in real time (about 30-45 s each),
 transcribes the raw mic, the guarded mic, the loopback and the dry local track with the offline
 tiny.en model, and prints a table. See docs/echo.md for what the columns mean.
 
@@ -34,8 +34,9 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
-from bench.echo_evaluate import EARLY_S, SCENARIOS, SESSION_SCENARIOS, load_model, record_session, load_recording, replay_scenario, run_scenario  # noqa: E402
-from tests.rig.rig import missing_tools, start_rig  # noqa: E402
+from tests.support.echo_scenarios import EARLY_S, SCENARIOS, SESSION_SCENARIOS, load_model, record_session, load_recording, replay_scenario, run_scenario  # noqa: E402
+from tests.support.rig.rig import missing_tools, start_rig  # noqa: E402
+from bench.echo_research import ResearchEchoGuard  # noqa: E402
 
 SHARED_AUDIO = REPO.parent / "shared" / "audio"
 
@@ -62,7 +63,7 @@ def main() -> int:
         for name, kw in [("this version", {})] + [parse_variant(v) for v in args.variant]:
             rows = []
             for path in paths:
-                res = replay_scenario(path, model, backend=args.backend, **kw)
+                res = replay_scenario(path, model, backend=args.backend, make_guard=ResearchEchoGuard, **kw)
                 rows.append(res)
                 if args.verbose:
                     print(f"--- {res.scenario.name} ({path.name}, {name})")

@@ -11,11 +11,14 @@ ratios compare even on a busy machine.
 from __future__ import annotations
 
 import argparse
+import sys
 import time
+from pathlib import Path
 
 import numpy as np
 
-from meeting_tui.echo.guard import make_double_talk_path
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from bench.echo_research import make_research_path  # noqa: E402
 
 RATE = 16_000
 
@@ -30,7 +33,7 @@ def main() -> None:
     tail = rng.standard_normal(4800) * np.exp(-np.arange(4800) / 1200) * 0.1
     mic = np.convolve(ref, np.concatenate([np.zeros(960), tail]))[:n]
     for method in ("kalman", "subband", "dual"):
-        path = make_double_talk_path(160, RATE, method, None, None, {})
+        path = make_research_path(160, RATE, method, None, None, {})
         out = []
         t0 = time.process_time()
         for i in range(0, n - 159, 160):

@@ -21,7 +21,7 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
-from bench import echo_evaluate as evaluate  # noqa: E402
+from tests.support import echo_scenarios as evaluate  # noqa: E402
 from meeting_tui.types import AudioChunk, Source  # noqa: E402
 
 

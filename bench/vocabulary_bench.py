@@ -26,7 +26,7 @@ import numpy as np  # noqa: E402
 
 from meeting_tui.transcribe.wer import wer  # noqa: E402
 from meeting_tui.types import SESSION_RATE, Source  # noqa: E402
-from tests.speech import COMMON, GLOSSARY, JARGON, say  # noqa: E402
+from tests.support.speech import COMMON, GLOSSARY, JARGON, say  # noqa: E402
 
 MORE_JARGON = ["We deployed it on OpenShift yesterday.", "Our Terraform plan failed again.",
                "The Zabbix alerts woke me up.", "Please review the Keycloak settings."]

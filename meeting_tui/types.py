@@ -154,6 +154,7 @@ class Segment:
     id: int = 0
     extra: dict = field(default_factory=dict)
     speaker: str | None = None  # loopback voice label ("Them 2", or its new name); None: the source's label
+    echo_score: float | None = None  # a "You" line the echo text filter marked as an echo: its score
 
 
 @dataclass(frozen=True)

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.rig.rig import missing_tools, start_rig
+from tests.support.rig.rig import missing_tools, start_rig
 
 REPO = Path(__file__).resolve().parent.parent
 SHARED_AUDIO = REPO.parent / "shared" / "audio"

@@ -12,6 +12,7 @@ import numpy as np
 import pytest
 
 from meeting_tui.capture.frames import FLAG_SYNTH_SILENCE, Frame
+from meeting_tui.capture.wasapi_names import WASAPI
 from meeting_tui.doctor import probes as d
 from meeting_tui.types import Mode, Source
 
@@ -72,7 +73,7 @@ def probe(name, mic=None, loop=None, error=None):
 
 
 LINUX = d.Plan("linux", "mic", "speakers.monitor", "PulseAudio", "PulseAudio", "speakers", "mic", "speakers.monitor")
-WIN = d.Plan("win32", None, None, "", d.WASAPI)
+WIN = d.Plan("win32", None, None, "", WASAPI)
 
 
 def test_recommend_order():
@@ -138,7 +139,7 @@ def test_worker_args():
     assert LINUX.worker_args(Source.MIC) == ["--backend", "sounddevice", "--device", "mic", "--hostapi", "PulseAudio",
                                              "--samplerate", "48000", "--channels", "1"]
     assert WIN.worker_args(Source.LOOPBACK) == ["--backend", "pyaudiowpatch", "--channels", "1"]
-    win_named = d.Plan("win32", "Microphone (Realtek(R) Audio)", "Speakers (Realtek(R) Audio)", d.WASAPI, d.WASAPI)
+    win_named = d.Plan("win32", "Microphone (Realtek(R) Audio)", "Speakers (Realtek(R) Audio)", WASAPI, WASAPI)
     assert win_named.worker_args(Source.MIC)[:6] == ["--backend", "sounddevice", "--device",
                                                      "Microphone (Realtek(R) Audio)", "--hostapi", "Windows WASAPI"]
     assert win_named.worker_args(Source.LOOPBACK)[-2:] == ["--device", "Speakers (Realtek(R) Audio)"]

@@ -11,7 +11,7 @@ import pytest
 from meeting_tui.echo import ECHO_MESSAGE, WRONG_SOURCE_MESSAGE, EchoGuard, EchoNotice, NoticeKind
 from meeting_tui.echo.delay import DelayEstimate, DelayEstimator
 from meeting_tui.types import HealthState
-from tests.test_echo import RATE, _room, _run, _speech
+from tests.support.echo_signals import RATE, room, run, speech
 
 REMOTE = ["The quarterly budget review shows marketing spent far too much on conference travel.",
           "Please send the revised spreadsheet before Thursday afternoon.",
@@ -29,8 +29,8 @@ def alike(tmp_path_factory):
     side in the loopback, the user in the mic; no path from the speakers to the mic. The user starts
     one second into each far-side sentence (people do talk over each other)."""
     tmp = tmp_path_factory.mktemp("alike")
-    far = [_speech(t, "en-us", tmp, 10 + i) for i, t in enumerate(REMOTE)]
-    near = [_speech(t, "en-us", tmp, 20 + i) for i, t in enumerate(LOCAL)]
+    far = [speech(t, "en-us", tmp, 10 + i) for i, t in enumerate(REMOTE)]
+    near = [speech(t, "en-us", tmp, 20 + i) for i, t in enumerate(LOCAL)]
     refs, mics = [], []
     for a, b in zip(far, near):
         n = max(len(a), RATE + len(b)) + RATE // 2
@@ -101,13 +101,13 @@ def test_alike_voices_without_an_echo_path_give_no_notice(alike):
     # and through the guard, as the pipeline runs it
     statuses = []
     guard = EchoGuard(RATE, backend="gate", on_status=statuses.append)
-    _run(guard, mic, ref)
+    run(guard, mic, ref)
     assert not guard.echo_present and not [s for s in statuses if s.message], statuses
 
 
 def test_echo_notice_fires_on_echo_within_a_few_seconds_of_far_side_speech(alike):
     _, ref = alike
-    mic = _room(ref, 120, 6)  # the far side through a room, 6 dB down, 120 ms late
+    mic = room(ref, 120, 6)  # the far side through a room, 6 dB down, 120 ms late
     statuses = []
     guard = EchoGuard(RATE, backend="gate", on_status=statuses.append)
     first_on = None
@@ -127,7 +127,7 @@ def test_wrong_source_is_reported_as_wrong_source_and_never_as_echo(alike):
     # carries the loopback itself (a few ms of the other stream's latency apart)
     mic = np.concatenate([np.zeros(48, np.float32), ref[:-48]])
     half = len(mic) // 3
-    _run(guard, mic[:RATE * 2], ref[:RATE * 2])
+    run(guard, mic[:RATE * 2], ref[:RATE * 2])
     guard.set_mic_health(HealthState.WRONG_SOURCE)  # the capture engine's check (2 s of near-identical signal)
     for i in range(RATE * 2, half, 1600):
         guard.process(mic[i:i + 1600], ref[i:i + 1600])
@@ -171,12 +171,12 @@ def test_guard_tells_a_mic_stream_that_is_the_loopback_by_itself(alike):
     statuses = []
     guard = EchoGuard(RATE, backend="gate", on_status=statuses.append)
     mic = np.concatenate([np.zeros(80, np.float32), ref[:-80]])  # the other stream's latency: 5 ms
-    _run(guard, mic, ref)
+    run(guard, mic, ref)
     assert guard.status.wrong_source and guard.status.message == WRONG_SOURCE_MESSAGE
     assert not any(s.message == ECHO_MESSAGE for s in statuses), statuses
     # a dry echo at -3 dB (the rig's "near, loud, dry") is echo, not wrong source
     echo_guard = EchoGuard(RATE, backend="gate")
-    _run(echo_guard, (mic * 10 ** (-3 / 20)).astype(np.float32), ref)
+    run(echo_guard, (mic * 10 ** (-3 / 20)).astype(np.float32), ref)
     assert echo_guard.echo_present and not echo_guard.status.wrong_source
 
 

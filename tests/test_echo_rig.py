@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import pytest
 
-from bench.echo_evaluate import SESSION_SCENARIOS, Scenario, load_model, record_session, run_scenario
+from tests.support.echo_scenarios import SESSION_SCENARIOS, Scenario, load_model, record_session, run_scenario
 from meeting_tui.echo import ECHO_MESSAGE, WRONG_SOURCE_MESSAGE
 
 pytestmark = [pytest.mark.rig, pytest.mark.model, pytest.mark.slow]

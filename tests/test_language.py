@@ -1,7 +1,7 @@
 """A language per source: fixed (settings, CLI) or detected on enough confident speech and then locked.
 
 End to end: `meeting-tui transcribe --split-stereo` on German espeak-ng speech (left, "You") and English
-(right, "Them") with the multilingual Whisper base model (built from PyPI, tests/multilingual_model.py).
+(right, "Them") with the multilingual Whisper base model (built from PyPI, tests/support/multilingual_model.py).
 """
 
 from __future__ import annotations
@@ -20,8 +20,8 @@ from meeting_tui.transcribe.language import LanguageError, LanguageTracker, pars
 from meeting_tui.transcribe.wer import wer
 from meeting_tui.types import Source
 from tests.conftest import REPO, skip_or_fail
-from tests.multilingual_model import multilingual_model  # noqa: F401 (fixture)
-from tests.speech import COMMON, GERMAN, conversation, have_espeak
+from tests.support.multilingual_model import multilingual_model  # noqa: F401 (fixture)
+from tests.support.speech import COMMON, GERMAN, conversation, have_espeak
 
 
 def test_detection_waits_for_enough_confident_speech_then_locks():

@@ -53,7 +53,7 @@ def test_journal_retraction_drops_or_marks_the_segment(tmp_path):
     session.close()
     contents = read_journal(session.path / "journal.jsonl")
     assert [s.text for s in contents.segments] == ["my own words", "what them said"]
-    assert contents.segments[0].extra["echo"] == 0.61
+    assert contents.segments[0].echo_score == 0.61
     records = [json.loads(x) for x in (session.path / "journal.jsonl").read_text().splitlines()]
     assert {"t": "retract", "id": 3, "source": "mic", "action": "drop", "score": 0.92} in records
 

@@ -20,8 +20,8 @@ from meeting_tui.meeting.polish import polish_model_for
 from meeting_tui.transcribe.wer import wer
 from meeting_tui.types import Mode, Segment, Source
 from tests.conftest import REPO, skip_or_fail
-from tests.multilingual_model import multilingual_model  # noqa: F401 (fixture)
-from tests.speech import COMMON, JARGON, conversation, have_espeak, write_wav
+from tests.support.multilingual_model import multilingual_model  # noqa: F401 (fixture)
+from tests.support.speech import COMMON, JARGON, conversation, have_espeak, write_wav
 
 MIC = COMMON[:3] + JARGON[:2]
 LOOPBACK = ["I think the plan looks fine to me.", "Let's check the numbers again on Monday."] + JARGON[2:]

@@ -21,7 +21,7 @@ from meeting_tui.speakers.labeller import SpeakerLabeller
 from meeting_tui.speakers.memory import VoiceMemory
 from meeting_tui.speakers.tap import AudioTap
 from meeting_tui.types import AudioChunk, Gap, Segment, Source
-from tests.speakers_scenes import RATE, conversation, espeak_voices, real_voices, word_share
+from tests.support.speakers_scenes import RATE, conversation, espeak_voices, real_voices, word_share
 
 
 @pytest.fixture(scope="module")

@@ -1,6 +1,6 @@
 """Speaker labels from the user's seat: the CLI as a subprocess, real speech, tiny.en and the real voice model.
 
-Far-side recordings come from tests/speakers_scenes.py: real voices (../shared/audio cut into phrases) and
+Far-side recordings come from tests/support/speakers_scenes.py: real voices (../shared/audio cut into phrases) and
 espeak-ng voices of different kinds taking turns.
 """
 
@@ -18,7 +18,7 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from tests.speakers_scenes import RATE, SENTENCES, conversation, espeak, espeak_voices, real_voices, word_share
+from tests.support.speakers_scenes import RATE, SENTENCES, conversation, espeak, espeak_voices, real_voices, word_share
 
 REPO = Path(__file__).resolve().parents[1]
 pytestmark = [pytest.mark.model, pytest.mark.slow]
@@ -235,7 +235,7 @@ def test_voices_played_through_the_rig_speakers_get_their_own_labels(rig, tiny_m
     true = [_voice_by_text(r["text"], scripts) for r in rows]
     # three voices; on a loaded machine one glitchy line has been seen to start a fourth (docs/speakers.md)
     assert found[:1] == ["Them 1"] and 3 <= len(set(found)) <= 4, list(zip(found, true))
-    from tests.speakers_scenes import mapping
+    from tests.support.speakers_scenes import mapping
 
     m = mapping([(f, t, len(r["text"].split())) for f, t, r in zip(found, true, rows)])
     assert sorted(m.values()) == ["espeak-klatt", "espeak-scottish", "jfk"], list(zip(found, true))

@@ -249,20 +249,20 @@ def test_early_finals_start_sooner_for_a_slower_decoder():
     to 0.1 s) when the recent finals took long enough to end after the closing pause."""
     tr = Transcriber(TranscriberConfig(sources=(Source.MIC,)))
     pad = int(tr.config.vad.pad_s * SESSION_RATE)
-    tr._final_dt = 0.15
+    tr.decoder.final_dt = 0.15
     assert tr._early_after() == pad
-    tr._final_dt = 0.3
+    tr.decoder.final_dt = 0.3
     assert abs(tr._early_after() - 0.15 * SESSION_RATE) <= 1
-    tr._final_dt = 2.0
+    tr.decoder.final_dt = 2.0
     assert tr._early_after() == int(0.1 * SESSION_RATE)
     # once the governor has stepped down, a CPU short of time gets no decodes wasted on pauses in sentences
     from meeting_tui.transcribe.governor import Governor, GovernorConfig
 
-    tr._governor = Governor(GovernorConfig(), partial_interval_s=1.5, beam_size=5, partials=True, model="m",
+    tr.models.governor = Governor(GovernorConfig(), partial_interval_s=1.5, beam_size=5, partials=True, model="m",
                             smaller_model=None)
     assert tr._early_after() == int(0.1 * SESSION_RATE)  # at full quality
-    tr._governor.update(0.0, busy=0.95, lag_s=0.0)
-    assert tr._governor.update(5.0, busy=0.95, lag_s=0.0) and tr._governor.state.level == 1
+    tr.models.governor.update(0.0, busy=0.95, lag_s=0.0)
+    assert tr.models.governor.update(5.0, busy=0.95, lag_s=0.0) and tr.models.governor.state.level == 1
     assert tr._early_after() == pad
 
 
@@ -441,38 +441,41 @@ def test_finals_are_decoded_behind_the_utterances_before_them():
                          speech_start=int(start_s * sec), speech_end=int(start_s * sec) + n, voiced_s=dur_s)
 
     def said(u: Utterance, text: str) -> None:
-        tr._context.setdefault(Source.MIC, []).append((u.samples, text, u.start, u.end))
+        tr.context.history.setdefault(Source.MIC, []).append((u.samples, text, u.start, u.end))
 
-    assert tr._context_for(utt(0, 2), Source.MIC) is None  # nothing before the first
+    def context_for(u: Utterance):
+        return tr.context.context_for(u, Source.MIC, tr.decoder.final_dt)
+
+    assert context_for(utt(0, 2)) is None  # nothing before the first
     said(utt(0, 2), "one")  # then a 20 s pause: too long ago to help
     said(utt(22, 2), "two")
     said(utt(26, 2), "three")
-    audio, text = tr._context_for(utt(30, 3), Source.MIC)
+    audio, text = context_for(utt(30, 3))
     assert text == "two three"
     assert len(audio) == 4 * sec + int(0.3 * sec) and audio[0] == 22 and audio[-1] == 26
     # a long next utterance leaves room for only the latest one in the 28 s window
-    audio, text = tr._context_for(utt(30, 25), Source.MIC)
+    audio, text = context_for(utt(30, 25))
     assert text == "three" and len(audio) == 2 * sec
-    assert tr._context_for(utt(43, 3), Source.MIC) is None  # 15 s after the latest: no context
+    assert context_for(utt(43, 3)) is None  # 15 s after the latest: no context
     # while finals take longer than their closing pause can hide (a slow machine or model), 3 s of context
     # are enough: the one before is left out (each of its words would be a forced decoder step)
-    tr._final_dt = 0.6
-    audio, text = tr._context_for(utt(30, 3), Source.MIC)
+    tr.decoder.final_dt = 0.6
+    audio, text = context_for(utt(30, 3))
     assert text == "two three"  # the latest is short: the one before it too
     said(utt(30, 3), "four")
-    audio, text = tr._context_for(utt(35, 2), Source.MIC)
+    audio, text = context_for(utt(35, 2))
     assert text == "four" and len(audio) == 3 * sec
-    tr._final_dt = 0.3  # quicker, but not by enough to switch back (the shorter context made it quicker)
-    assert tr._context_for(utt(35, 2), Source.MIC)[1] == "four"
-    tr._final_dt = 0.2
-    assert tr._context_for(utt(35, 2), Source.MIC)[1] == "three four"
+    tr.decoder.final_dt = 0.3  # quicker, but not by enough to switch back (the shorter context made it quicker)
+    assert context_for(utt(35, 2))[1] == "four"
+    tr.decoder.final_dt = 0.2
+    assert context_for(utt(35, 2))[1] == "three four"
 
 
 def test_a_final_that_says_its_context_again_is_decoded_without_it():
     """Behind a forced prefix Whisper sometimes says the context again instead of the new words (tiny.en on
     the rig's reverberant mic gave the previous sentence twice): such an output is detected, and shared
     phrases or short words are not."""
-    from meeting_tui.transcribe.transcriber import _repeats_context
+    from meeting_tui.transcribe.context_policy import repeats_context as _repeats_context
 
     before = "I left my umbrella at the market in the old railway station."
     assert _repeats_context(before, "I left my umbrella at the market in the old railway station.")

@@ -18,10 +18,10 @@ from meeting_tui.settings import load_settings
 from meeting_tui.transcribe.audio_io import feed_arrays, read_audio
 from meeting_tui.transcribe.governor import Governor, GovernorConfig
 from meeting_tui.transcribe.model import ModelConfig, load_model
-from meeting_tui.transcribe.transcriber import FINAL_WINDOW, PARTIAL_WINDOW, Transcriber, TranscriberConfig
+from meeting_tui.transcribe.transcriber import Transcriber, TranscriberConfig
 from meeting_tui.transcribe.vad_segmenter import VadConfig
 from meeting_tui.transcribe.wer import wer
-from meeting_tui.transcribe.window import FULL, WindowPolicy, sized_window
+from meeting_tui.transcribe.window import FINAL_WINDOW, FULL, PARTIAL_WINDOW, WindowPolicy, sized_window
 from meeting_tui.types import SESSION_RATE, Source
 
 REPO = Path(__file__).resolve().parent.parent

@@ -26,8 +26,8 @@ def assert_once_in_order(view: TranscriptView, expected: list[str]) -> None:
     assert len([s for s in view.segments]) == len(expected)
 
 
-def seg(source, start, text, id_, final=True, **extra):
-    return Segment(source, start, start + 1.0, text, final=final, id=id_, extra=extra)
+def seg(source, start, text, id_, final=True, echo=None):
+    return Segment(source, start, start + 1.0, text, final=final, id=id_, echo_score=echo)
 
 
 def scenario():

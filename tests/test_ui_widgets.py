@@ -181,7 +181,7 @@ async def test_user_theme_dir_and_broken_theme_fallback(monkeypatch, tmp_path):
 async def test_transcript_marks_echo_segments():
     view = TranscriptView()
     async with WidgetApp(view).run_test(size=(80, 10)) as pilot:
-        view.add_batch([Segment(Source.MIC, 1, 2, "ask not what your country", extra={"echo": 0.9})])
+        view.add_batch([Segment(Source.MIC, 1, 2, "ask not what your country", echo_score=0.9)])
         await pilot.pause()
         assert "(echo?)" in "".join(s.text for s in view.render_line(0))
 

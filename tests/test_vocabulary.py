@@ -20,7 +20,7 @@ from meeting_tui.transcribe.vocabulary import Vocabulary, VocabularyError, clean
 from meeting_tui.transcribe.wer import wer
 from meeting_tui.types import Source
 from tests.conftest import REPO, skip_or_fail
-from tests.speech import COMMON, GLOSSARY, JARGON, conversation, have_espeak, write_wav
+from tests.support.speech import COMMON, GLOSSARY, JARGON, conversation, have_espeak, write_wav
 
 # Of GLOSSARY, the names tiny.en gets wrong here even with its context decoding (measured:
 # "Shivong", "graph on the meshboards", "next cloud"); Kubernetes and PostgreSQL it gets right from context.

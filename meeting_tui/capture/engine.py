@@ -216,11 +216,6 @@ class CaptureEngine:
         for group in matched:
             group.append(listener)
 
-    def remove_listener(self, listener: object) -> None:
-        for group in (self._audio, self._mix, self._meters_out, self._gaps, self._warnings):
-            if listener in group:
-                group.remove(listener)
-
     @staticmethod
     def _call(group: list, fn: Callable[[object], None], what: str) -> None:
         for listener in list(group):

@@ -28,12 +28,6 @@ def cross_correlation(a: np.ndarray, b: np.ndarray, max_lag: int) -> tuple[np.nd
     return values, lags
 
 
-def best_lag(a: np.ndarray, b: np.ndarray, max_lag: int) -> int:
-    """The shift of ``b`` against ``a`` (in samples, ±max_lag) where they match best."""
-    values, lags = cross_correlation(a, b, max_lag)
-    return int(lags[int(np.argmax(np.abs(values)))])
-
-
 def _pearson(x: np.ndarray, y: np.ndarray) -> float:
     x = x - x.mean()
     y = y - y.mean()

@@ -29,14 +29,12 @@ import numpy as np
 
 from meeting_tui.echo.aec import EchoBackend, make_backend
 from meeting_tui.echo.delay import DelayEstimate, DelayEstimator
-from meeting_tui.echo.dual import BestOfEchoPaths
-from meeting_tui.echo.linear import LinearEchoCanceller, TimeDomainEchoPath
+from meeting_tui.echo.double_talk import DoubleTalkGate, make_double_talk_path
 from meeting_tui.echo.notice import ECHO_MESSAGE, EchoNotice, Notice, NoticeKind
-from meeting_tui.echo.postfilter import ResidualEchoMask
-from meeting_tui.echo.subband import SubbandEchoCanceller
+from meeting_tui.echo.guard_settings import EchoGuardSettings
 from meeting_tui.types import AudioChunk, HealthState, Source
 
-__all__ = ["ECHO_MESSAGE", "EchoGuard", "EchoStatus", "make_double_talk_path"]
+__all__ = ["ECHO_MESSAGE", "EchoGuard", "EchoGuardSettings", "EchoStatus", "make_double_talk_path"]
 
 
 @dataclass(frozen=True)
@@ -67,82 +65,50 @@ def _unpack(audio: AudioChunk | np.ndarray) -> tuple[int | None, np.ndarray]:
     return None, np.asarray(audio, dtype=np.float32).reshape(-1)
 
 
-def make_double_talk_path(frame: int, sample_rate: int, method: str, length_ms: float | None, options: dict | None,
-                          mask_options: dict | None, adapt: str | None = None):
-    """The linear canceller the guard uses while both sides talk, with the residual echo mask after it
-    when ``mask_options`` is given (the guard's default: none, see ``EchoGuard``). ``method``:
-    ``dual`` (the subband and the Kalman canceller side by side, the better one let out: the default),
-    ``subband`` (least squares in the STFT domain), ``kalman`` or ``nlms`` (time domain). ``length_ms`` and ``options`` go to the subband canceller with ``dual``."""
-    if method == "dual":
-        return BestOfEchoPaths(make_double_talk_path(frame, sample_rate, "subband", length_ms, options, mask_options),
-                               make_double_talk_path(frame, sample_rate, "kalman", None, None, mask_options))
-    options = dict(options or {})
-    if length_ms is None:  # the echo path's length each method models best on the rig (docs/echo.md)
-        length_ms = 480.0 if method == "subband" else 320.0
-    if method == "subband":
-        options.setdefault("taps", max(1, int(round(length_ms / 1000 * sample_rate / frame))))
-        return SubbandEchoCanceller(frame, sample_rate=sample_rate, mask=mask_options,
-                                    use_mask=mask_options is not None, **options)
-    partitions = max(1, int(round(length_ms / 1000 * sample_rate / frame)))
-    mask = ResidualEchoMask(frame, **mask_options) if mask_options is not None else None
-    return TimeDomainEchoPath(LinearEchoCanceller(frame, partitions, method=method, **options), mask,
-                              None if adapt is None else adapt == "always")
-
-
-class EchoGuard:
+class EchoGuard(DoubleTalkGate):
     """Cancel or gate the loopback's echo in the mic stream.
 
     ``backend``: ``auto`` (WebRTC AEC3 from livekit, else the spectral gate), ``webrtc`` or ``gate``.
     ``enabled=False`` passes the mic through untouched but still detects echo (for the hint).
-    ``residual_mask``: the residual echo mask (``postfilter.py``) after the double-talk path. Off by
-    default since stop 12: with the subband canceller removing about 20 dB of echo while both talk and
-    Whisper (beam 5) keeping the user's words with the echo 15 dB down, the mask only took parts of the
-    user's words with it (docs/echo.md).
+    ``settings``: the tunables (guard_settings.py). Variants measured against this guard (other warm-ups,
+    other linear paths, a residual echo mask) live in bench/echo_research.py.
     """
 
+    #: The warm-up outputs this guard knows (bench/echo_research.py adds the variants it measures).
+    WARMUPS = ("off", "raw")
+
     def __init__(self, sample_rate: int = 16_000, *, backend: str | EchoBackend = "auto", enabled: bool = True,
-                 max_wait_ms: float = 400.0, lookahead_ms: float = 150.0, estimate_every_s: float = 1.0,
-                 estimate_window_s: float = 4.0, min_confidence: float = 4.0, min_coupling_db: float = -45.0,
-                 hold_s: float = 20.0, prime_s: float = 2.0, residual_gate: bool = True,
-                 gate_margin_db: float = -10.0, gate_floor_db: float = -40.0, gate_hangover_ms: float = 150.0,
-                 double_talk: bool | None = None, linear_ms: float | None = None, linear_pre_ms: float = 30.0,
-                 linear_min_erle_db: float = 0.0, linear_detect_db: float | None = -10.0,
-                 linear_detect_erle_db: float = 15.0, linear_trust_frames: int = 100,
-                 linear_method: str = "dual", linear_adapt: str | None = None,
-                 linear_options: dict | None = None, residual_mask: bool = False, mask_options: dict | None = None,
-                 warmup: str = "raw", warmup_max_s: float = 10.0,
+                 settings: EchoGuardSettings | None = None,
                  on_status: Callable[[EchoStatus], None] | None = None) -> None:
+        s = self.settings = settings or EchoGuardSettings()
         self.sample_rate = sample_rate
         self.backend = backend if isinstance(backend, EchoBackend) else make_backend(backend, sample_rate)
         self.frame = self.backend.frame
         self.enabled = enabled
-        self.max_wait = int(sample_rate * max_wait_ms / 1000)
-        self.lookahead = int(sample_rate * lookahead_ms / 1000)
+        self.max_wait = int(sample_rate * s.max_wait_ms / 1000)
+        self.lookahead = int(sample_rate * s.lookahead_ms / 1000)
         self.estimator = DelayEstimator(sample_rate)
-        self.estimate_every = int(sample_rate * estimate_every_s)
-        self.window = int(sample_rate * estimate_window_s)
-        self.min_confidence = min_confidence
-        self.min_coupling_db = min_coupling_db
+        self.estimate_every = int(sample_rate * s.estimate_every_s)
+        self.window = int(sample_rate * s.estimate_window_s)
+        self.min_confidence = s.min_confidence
+        self.min_coupling_db = s.min_coupling_db
         self.on_status = on_status
-        self.prime = int(sample_rate * prime_s)
+        self.prime = int(sample_rate * s.prime_s)
         self._prime_at: int | None = None
         self._primed = False
         self._out = np.zeros(0, dtype=np.float32)  # processed, not yet released; starts at _out_start
         self._out_start: int | None = None
         self._active_power = 10 ** (-50 / 10)
-        self.residual_gate = residual_gate
-        self._gate_margin = 10 ** (gate_margin_db / 10)
-        self._gate_floor = 10 ** (gate_floor_db / 20)
-        self._gate_hangover = int(sample_rate * gate_hangover_ms / 1000)
+        self.residual_gate = s.residual_gate
+        self._gate_margin = 10 ** (s.gate_margin_db / 10)
+        self._gate_floor = 10 ** (s.gate_floor_db / 20)
+        self._gate_hangover = int(sample_rate * s.gate_hangover_ms / 1000)
         self._gate_decay = 10 ** (-2.0 * (self.frame / sample_rate) / 0.150)
         # Double talk: a linear canceller (no suppressor) whose output replaces the backend's while the
         # user talks over the far side. Default: on with a backend that suppresses (AEC3).
-        if double_talk is None:
-            double_talk = not self.backend.needs_alignment
-        self.linear = (make_double_talk_path(self.frame, sample_rate, linear_method, linear_ms, linear_options,
-                                             (mask_options or {}) if residual_mask else None, linear_adapt)
-                       if double_talk and residual_gate else None)
-        self._lin_pre = int(sample_rate * linear_pre_ms / 1000)
+        double_talk = s.double_talk if s.double_talk is not None else not self.backend.needs_alignment
+        self.linear = self._make_double_talk_path() if double_talk and s.residual_gate else None
+        self._lin_pre = int(sample_rate * s.linear_pre_ms / 1000)
         self._lin_shift: int | None = None  # loopback index = mic index - _lin_shift, for the linear filter
         self._lin_prev = np.zeros(self.backend.latency, np.float32)  # mic delayed by the backend's latency
         self._mix = 0.0  # 1: the linear canceller's output, 0: the backend's
@@ -153,32 +119,31 @@ class EchoGuard:
         self._applied = (0.0, 1.0)  # (mix, gate gain) at the end of the last frame let out
         self._reset_lag()
         # Warm-up: until the double-talk detector is trusted (the echo path learned), let out the raw
-        # mic ("raw") or the linear path's output ("linear") instead of the gated output, then hand over
-        # with a one-frame crossfade; "off": the gated output from the first frame (docs/echo.md, stop 13).
-        if warmup not in ("off", "raw", "linear", "detect", "mixed"):
-            raise ValueError(f"warmup must be off, raw, linear, detect or mixed, not {warmup!r}")
-        self.warmup = warmup if self.linear is not None else "off"
+        # mic instead of the gated output, then hand over with a one-frame crossfade; "off": the gated
+        # output from the first frame (docs/echo.md, Warm-up).
+        if s.warmup not in self.WARMUPS:
+            raise ValueError(f"warmup must be one of {', '.join(self.WARMUPS)}, not {s.warmup!r}")
+        self.warmup = s.warmup if self.linear is not None else "off"
         self._warm = self.warmup == "off"  # handed over to the gated output
         self._warm_mix = 1.0 if self._warm else 0.0  # 1: the gated output, 0: the warm-up output
-        self._warmup_max = float(warmup_max_s)
+        self._warmup_max = float(s.warmup_max_s)
         self._far_s = 0.0  # seconds in which the loopback played
         self._double = False  # the gate's verdict on the last frame: the user talks over the far side
         self._lin_out: np.ndarray | None = None  # the linear path's output on the last frame
         self._out_mix = 0.0  # 1 where the frame let out is the linear path's (both talk), else 0
-        self._early_mix = 0.0  # warmup "mixed": 1 where the warm-up output is the linear path's
         self.warm_at: int | None = None  # session sample where the guard handed over
         self._raw_prev = np.zeros(self.latency, np.float32)  # the raw mic, delayed as the output is
-        self._lin_min_erle = 10 ** (linear_min_erle_db / 10)
-        self._lin_detect = None if linear_detect_db is None else 10 ** (linear_detect_db / 10)
-        self._lin_detect_erle_db = linear_detect_erle_db
+        self._lin_min_erle = 10 ** (s.linear_min_erle_db / 10)
+        self._lin_detect = None if s.linear_detect_db is None else 10 ** (s.linear_detect_db / 10)
+        self._lin_detect_erle_db = s.linear_detect_erle_db
         self._lin_pm = 0.0  # mic and linear output power while the far side talks alone (decaying sums)
         self._lin_pe = 0.0
         # per-frame ERLE (dB) of the linear path on the recent frames where the far side plays and
         # AEC3's output does not say the user talks: the detector's own verdict stays out of it
-        if linear_trust_frames < 1:
+        if s.linear_trust_frames < 1:
             raise ValueError("linear_trust_frames must be at least 1")
-        self._lin_erles: collections.deque = collections.deque(maxlen=int(linear_trust_frames))
-        self._lin_trust_min = (int(linear_trust_frames) + 1) // 2  # no verdict on fewer than half of them
+        self._lin_erles: collections.deque = collections.deque(maxlen=int(s.linear_trust_frames))
+        self._lin_trust_min = (int(s.linear_trust_frames) + 1) // 2  # no verdict on fewer than half of them
         self._lin_trusted = False  # the verdict on ``_lin_erles``, updated when a frame is added to it
         self.double_talk_s = 0.0
         self._ref_held = 0.0
@@ -194,7 +159,7 @@ class EchoGuard:
         self._shift = 0  # loopback index = mic index - _shift
         self._since_estimate = 0
         self._estimates: collections.deque[DelayEstimate] = collections.deque(maxlen=5)
-        self.notice = EchoNotice(sample_rate, min_confidence=min_confidence, hold_s=hold_s)
+        self.notice = EchoNotice(sample_rate, min_confidence=s.min_confidence, hold_s=s.hold_s)
         self._coupling: float | None = None
         self._delay: float | None = None
         self._pow = collections.deque(maxlen=1000)  # (mic power, out power) while the loopback plays
@@ -203,6 +168,9 @@ class EchoGuard:
         self._started = False
 
     # ------------------------------------------------------------------ public
+    def _make_double_talk_path(self):
+        return make_double_talk_path(self.frame, self.sample_rate, self.settings.linear_ms)
+
     @property
     def echo_present(self) -> bool:
         """Echo measured for a sustained time (``EchoNotice``), and the mic is not the loopback."""
@@ -352,150 +320,6 @@ class EchoGuard:
             if self._prime_at is None and self.enabled and self.prime > 0:
                 self._prime_at = t  # the loopback plays for the first time: start priming here
         return y
-
-    def _gate_residual(self, t: int, y: np.ndarray) -> np.ndarray:
-        """Silence what the canceller left while only the far side talks; while the user talks over
-        the far side, pass the linear canceller's output instead of the backend's.
-
-        The predicted echo level is the loopback's power at the estimated delay (held with a 20 dB per
-        150 ms decay for reverberation) times the estimated coupling. While the loopback plays, the
-        output opens only where it carries at least ``gate_margin_db`` of that prediction: the user
-        talking (alone or over the far side) does, the canceller's residue does not. It also opens where
-        the linear path's own detector hears the user (``_linear_hears_user``): AEC3's suppressor takes
-        the user's voice down with the echo, and the first test alone left parts of the user's words
-        gated. Opening is immediate and lasts ``gate_hangover_ms``; closing ramps over one frame.
-
-        Double talk (the gate open while the loopback plays): AEC3's suppressor attenuates and colours
-        the user's voice, so the output crossfades (over one frame) to the linear path's, which
-        subtracts an echo estimate and leaves the voice as it is. The gate's verdict goes to the linear
-        path as its double-talk hint: far-only while the gate is closed or before the guard knows the
-        coupling (the subband canceller checks it against its own residual; the Kalman filter adapts
-        all the time anyway).
-        """
-        f = self.frame
-        target = 1.0
-        far_only = self._coupling is None  # unknown yet: let the linear filter learn
-        double = False
-        if self._coupling is not None and self._delay is not None:
-            d = int(round(self._delay * self.sample_rate / 1000))
-            r = self._ref_frame(t - d, f)
-            pr = float(np.dot(r, r)) / f
-            self._ref_held = max(pr, self._ref_held * self._gate_decay)
-            if self._ref_held > self._active_power:
-                e_pred = self._ref_held * 10 ** (self._coupling / 10)
-                aec_open = float(np.dot(y, y)) / f > e_pred * self._gate_margin
-                if aec_open or self._linear_hears_user():
-                    self._open_until = t + self._gate_hangover
-                if not aec_open and self._lin_detect is not None and self.linear is not None \
-                        and pr > self._active_power:
-                    self._note_linear_erle()
-                if t >= self._open_until:
-                    target = self._gate_floor
-                    far_only = True
-                else:
-                    double = True
-        lin = None
-        if self.linear is not None:  # its filter ran on this frame in _frame_out
-            self.linear.adapt(far_only)
-            if far_only:
-                pm, pe = self.linear.powers
-                self._lin_pm = 0.98 * self._lin_pm + pm
-                self._lin_pe = 0.98 * self._lin_pe + pe
-            # only while the linear filter removes at least ``linear_min_erle_db`` of the far side's echo
-            # (over the last half second or so of far-only frames): otherwise its output would leak the echo
-            usable = self._lin_pm > self._lin_min_erle * self._lin_pe
-            self._mix = 1.0 if double and usable else 0.0
-            if self._mix:
-                self.double_talk_s += f / self.sample_rate
-            lin = self.linear.output().astype(np.float32)
-        self._double = double
-        self._lin_out = lin
-        # the double-talk path is ``_lag`` frames late: apply that frame's decisions to that frame's audio
-        self._held.append((y, self._mix, target))
-        y, m1, g1 = self._held.popleft()
-        self._out_mix = m1
-        (m0, g0), self._applied = self._applied, (m1, g1)
-        return self._apply(y, lin, m0, m1, g0, g1)
-
-    def _warm_output(self, t: int, mic: np.ndarray, y: np.ndarray) -> np.ndarray:
-        """While the guard is still learning the echo path, the warm-up output (the raw mic, delayed as
-        the gated output is, or the linear path's output) instead of the gated one: an unconverged
-        canceller and a gate that trusts it take parts of the user's words, and the text filter catches
-        the far side's words meanwhile. Handed over once the double-talk detector is trusted (or after
-        ``warmup_max_s`` of far-side sound once a confident delay estimate gave the coupling: without
-        an echo path there is nothing to remove, and the warm-up output stays), at a frame where the user is not talking over the far side,
-        with a one-frame crossfade; for good."""
-        f = self.frame
-        buf = np.concatenate([self._raw_prev, mic])
-        raw, self._raw_prev = buf[:f], buf[f:]
-        if self._warm and self._warm_mix >= 1.0:
-            return y
-        m0 = self._warm_mix
-        learned = self._lin_trusted or (self._far_s >= self._warmup_max and self._coupling is not None)
-        if not self._warm and learned and not self._double:
-            self._warm = True
-            self.warm_at = t
-        m1 = 1.0 if self._warm else 0.0
-        self._warm_mix = m1
-        if self.warmup == "detect":  # the gated output, with the detector heard before it is trusted
-            self._warm_mix = 1.0
-            return y
-        if self.warmup == "mixed" and self._lin_out is not None:
-            # the raw mic while the user or the far side talks alone (the far side's words come through
-            # whole, for the text filter to catch), the linear path's output while both talk (the user's
-            # voice intact, most of the echo over it removed)
-            e0, e1 = self._early_mix, self._out_mix
-            self._early_mix = e1
-            w = np.linspace(e0, e1, f, dtype=np.float32) if e0 != e1 else e1
-            early = ((1 - w) * raw + w * self._lin_out).astype(np.float32)
-        else:
-            early = raw if self.warmup == "raw" or self._lin_out is None else self._lin_out
-        if m0 == m1 == 0.0:
-            return early
-        ramp = np.linspace(m0, m1, f, dtype=np.float32)
-        return ((1 - ramp) * early + ramp * y).astype(np.float32)
-
-    def _linear_hears_user(self) -> bool:
-        """The double-talk path's own near-end detector (the subband canceller: power in the bins its
-        echo estimate does not explain), trusted while it removes ``linear_detect_erle_db`` of the far
-        side alone: the median of its per-frame removal over the last ``linear_trust_frames`` frames in
-        which the far side played and AEC3's output did not say the user talks (at least half of them
-        measured). AEC3's suppressor takes the user's voice down with the echo while both talk, so the
-        gate, which listens to AEC3's output, stays shut on parts of the user's words; this opens it there.
-
-        Why these frames and a median: a sum over the frames the gate shut (the detector's own verdict
-        among them) kept trusting a stale estimate after the echo path moved (the frames it wrongly
-        opened were never counted), and a few onsets of the user's words that AEC3 missed pulled the sum
-        down for a whole turn; the median ignores such a minority. docs/echo.md, stop 12."""
-        if not self._lin_trusted and not (self.warmup == "detect" and not self._warm and self._lin_detect is not None):
-            return False  # (never trusted without a linear path and a detector)
-        return bool(self.linear.hears_user(self._lin_detect))
-
-    def _note_linear_erle(self) -> None:
-        """Add this far-only frame's echo removal by the detector's path to the trust window and decide
-        the trust once here, not on every frame the gate asks."""
-        pm, pe = self.linear.detector_powers
-        if pm <= 0:
-            return
-        self._lin_erles.append(10 * np.log10(pm / max(pe, 1e-20)))
-        self._lin_trusted = (len(self._lin_erles) >= self._lin_trust_min
-                             and float(np.median(self._lin_erles)) >= self._lin_detect_erle_db)
-
-    def _reset_lag(self) -> None:
-        self._held.clear()
-        self._held.extend((np.zeros(self.frame, np.float32), 0.0, 1.0) for _ in range(self._lag))
-        self._applied = (0.0, 1.0)
-
-    def _apply(self, y: np.ndarray, lin: np.ndarray | None, m0: float, m1: float, g0: float, g1: float) -> np.ndarray:
-        """Crossfade from the backend's output to the linear path's (mix ``m0`` -> ``m1``) and apply the
-        gate's gain (``g0`` -> ``g1``), each ramped over the frame."""
-        f = self.frame
-        if lin is not None and (m0 or m1):
-            ramp = np.linspace(m0, m1, f, dtype=np.float32)
-            y = (1 - ramp) * y + ramp * lin
-        if g0 == g1 == 1.0:
-            return y
-        return (y * np.linspace(g0, g1, f, dtype=np.float32)).astype(np.float32)
 
     def _run(self, flush: bool) -> AudioChunk | None:
         if self._mic_pos is None:

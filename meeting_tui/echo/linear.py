@@ -1,5 +1,4 @@
-"""A linear echo canceller for double talk: partitioned-block frequency-domain Kalman filter (default) or
-NLMS (Speex MDF style).
+"""A linear echo canceller for double talk: a partitioned-block frequency-domain Kalman filter.
 
 Why it is here: WebRTC AEC3 (livekit) removes far-end-only echo very well, but while both sides talk its
 residual-echo suppressor attenuates and colours the user's voice, and livekit exposes no setting to make
@@ -11,19 +10,16 @@ untouched, so the guard uses this filter's output whenever the user talks over t
 
 The filter: ``taps = partitions * hop`` samples of echo path, in ``partitions`` blocks of ``hop``
 samples (one 10 ms frame each), overlap-save with FFTs of ``2 * hop``. Per frame:
-``Y = sum_p W_p X_{t-p}``; ``e = mic - y``; then, unless the caller skips ``adapt``:
-
-- ``method="kalman"`` (frequency-domain Kalman filter, Enzner & Vary 2006; partitioned: Kuech, Mabande
-  & Enzner, "State-space architecture of the partitioned-block-based acoustic echo controller", 2014):
-  ``W_p = A (W_p + K_p X_{t-p}^* E)`` with the per-bin gain ``K_p = P_p / (sum_q P_q |X_{t-q}|^2 +
+``Y = sum_p W_p X_{t-p}``; ``e = mic - y``; then, unless the caller skips ``adapt``, the frequency-domain
+Kalman update (Enzner & Vary 2006; partitioned: Kuech, Mabande & Enzner, "State-space architecture of the
+partitioned-block-based acoustic echo controller", 2014): ``W_p = A (W_p + K_p X_{t-p}^* E)`` with the per-bin gain ``K_p = P_p / (sum_q P_q |X_{t-q}|^2 +
   2 Psi / partitions)``, ``Psi`` the smoothed error power (stands for the near voice and noise) and ``P``
   the state error variance (``P = A^2 (1 - K |X|^2 / 2) P + (1 - A^2) |W|^2``). Large steps while ``P``
   is large (it converges within a second), small ones where the error is mostly near voice, so it may
-  keep adapting through double talk.
-- ``method="nlms"``: ``W_p += mu conj(X_{t-p}) E / (sum_p |X_{t-p}|^2 + delta)``; must be frozen while the
-  near end talks (double talk would make it diverge).
+  keep adapting through double talk. (NLMS, which must be frozen while the near end talks, is measured
+  against it in bench/echo_research.py.)
 
-Both with the gradient constraint (each partition's impulse response kept to ``hop`` samples). The caller
+With the gradient constraint (each partition's impulse response kept to ``hop`` samples). The caller
 aligns the reference to the echo's bulk delay (``shift`` moves the weights when that alignment changes).
 """
 
@@ -34,11 +30,8 @@ import numpy as np
 
 class LinearEchoCanceller:
     def __init__(self, hop: int = 160, partitions: int = 32, *, mu: float = 1.0,
-                 delta_dbfs: float = -60.0, method: str = "kalman", forget: float = 0.999,
+                 delta_dbfs: float = -60.0, forget: float = 0.999,
                  p_initial: float = 1.0, noise_smooth: float = 0.5) -> None:
-        if method not in ("kalman", "nlms"):
-            raise ValueError(f"unknown method {method!r}")
-        self.method = method
         self.hop = hop
         self.partitions = partitions
         self.n = 2 * hop
@@ -124,20 +117,7 @@ class LinearEchoCanceller:
         if self.Xpow[0].sum() <= self.delta / self.partitions * self.bins:
             return  # the reference is silent: nothing to learn
         h = self.hop
-        E = np.fft.rfft(np.concatenate([np.zeros(h), self.err]))
-        if self.method == "kalman":
-            self._adapt_kalman(E)
-            return
-        # per-bin normalisation, floored at a tenth of the mean over bins: weak bins next to strong ones
-        # would otherwise take huge steps, and with the gradient constraint that can diverge
-        p = self.Xpow.sum(axis=0)
-        g = self.mu * E / (np.maximum(p, 0.1 * p.mean()) + self.delta)
-        self.W += np.conj(self.X) * g
-        # gradient constraint: each partition's impulse response is ``hop`` samples long
-        w = np.fft.irfft(self.W, self.n, axis=1)
-        w[:, h:] = 0
-        self.W = np.fft.rfft(w, axis=1)
-        self.updates += 1
+        self._adapt_kalman(np.fft.rfft(np.concatenate([np.zeros(h), self.err])))
 
     def _adapt_kalman(self, E: np.ndarray) -> None:
         """Frequency-domain Kalman update (Enzner & Vary; partitioned: Kuech, Mabande & Enzner 2014).
@@ -164,16 +144,15 @@ class LinearEchoCanceller:
 class TimeDomainEchoPath:
     """The guard's double-talk path with the time-domain canceller: the same calls as
     ``SubbandEchoCanceller`` (filter, adapt, output, powers, detector_powers, hears_user, shift, clear),
-    with the residual echo mask in its own STFT after it when ``mask`` is given (then the output is one
-    frame late)."""
+    with a post-filter after it when ``mask`` is given (an object with ``process(err, echo)`` and ``clear()``
+    whose output is one frame late)."""
 
-    def __init__(self, canceller: LinearEchoCanceller, mask=None, adapt_always: bool | None = None) -> None:
+    def __init__(self, canceller: LinearEchoCanceller, mask=None, adapt_always: bool = True) -> None:
         self.canceller = canceller
         self.hop = canceller.hop
         self.mask = mask
-        # the Kalman filter slows itself down in double talk and may adapt all the time; NLMS only while
-        # the far side talks alone
-        self.adapt_always = canceller.method == "kalman" if adapt_always is None else adapt_always
+        # the Kalman filter slows itself down in double talk and may adapt all the time
+        self.adapt_always = adapt_always
         self.delay_frames = 1 if mask is not None else 0
 
     def clear(self) -> None:

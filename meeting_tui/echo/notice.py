@@ -6,7 +6,7 @@ confident delay estimates (``delay.DelayEstimate``: the loopback's sound found i
 coupling above ``min_coupling_db``) that agree on the delay and span at least ``sustain_s``. A real
 echo path gives the same delay estimate after estimate; two voices that merely sound alike give a
 chance correlation peak at a random lag, which the next disjoint window does not repeat (measured in
-docs/echo.md, stop 13). The delay
+docs/echo.md). The delay
 estimator's windows overlap (4 s windows, one estimate a second), so agreement only counts across
 estimates far enough apart to share no audio.
 

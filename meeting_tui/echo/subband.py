@@ -1,7 +1,7 @@
 """Subband echo canceller for double talk: a per-bin convolutive transfer function (CTF) in the STFT
 domain, fitted by recursive least squares on the frames where the far side talks alone, optionally
-with the residual echo mask applied to its output in the same STFT (the guard leaves it off since
-stop 12: docs/echo.md).
+with a per-bin post-filter on its output in the same STFT (``mask``; the guard uses none, the residual
+echo mask measured against it is in bench/echo_research.py, docs/echo.md).
 
 Why not the time-domain Kalman filter (``linear.py``): in a meeting the far side rarely talks alone for
 long, and an adaptive filter that follows a gradient converges slowly on speech: on the rig it removed
@@ -35,7 +35,6 @@ from __future__ import annotations
 
 import numpy as np
 
-from meeting_tui.echo.postfilter import SpectralEchoMask
 
 
 class SubbandEchoCanceller:
@@ -45,7 +44,7 @@ class SubbandEchoCanceller:
                  bin_weight_db: float | None = -12.0, min_share: float = 0.15, dtd_db: float = -6.0,
                  relearn_frames: int = 150, relearn_keep: float = 0.1, regularise: float = 1e-4,
                  regularise_growth_db: float = 1.0, direct_taps: int = 3,
-                 mask: dict | None = None, use_mask: bool = True) -> None:
+                 mask=None) -> None:
         nfft, taps, solve_every, boot_frames = int(nfft), int(taps), int(solve_every), int(boot_frames)
         relearn_frames = int(relearn_frames)
         if nfft % hop or nfft < 2 * hop:
@@ -79,10 +78,10 @@ class SubbandEchoCanceller:
         # sound 30 ms, three taps, in), growing by ``regularise_growth_db`` per tap after it. A room's
         # response decays (1 dB per 10 ms tap is a 600 ms reverberation time), so late taps fitted from a
         # few seconds of far-only frames are mostly noise: held down, the filter removes about 2 dB more
-        # echo while both talk on the rig's recordings (docs/echo.md, stop 12)
+        # echo while both talk on the rig's recordings (docs/echo.md)
         growth = np.maximum(0, np.arange(taps) - int(direct_taps)) * regularise_growth_db
         self._tap_load = regularise * 10 ** (growth / 10)
-        self.mask = SpectralEchoMask(**(mask or {})) if use_mask else None
+        self.mask = mask  # a per-bin post-filter (``gain_for_powers(pe, py)``, ``clear()``); None: none
         self.R = np.zeros((self.bins, taps, taps), np.complex128)
         self.r = np.zeros((self.bins, taps), np.complex128)
         self.H = np.zeros((taps, self.bins), np.complex128)

@@ -5,7 +5,7 @@ from the mic a little after the loopback's own transcript of the same words. ``T
 loopback's recent final segments and scores each mic segment by how many of its words (fuzzy: equal, or
 close spellings of words of four letters and more) occur in loopback segments within ``window_s``
 seconds of it. Stop words count a third. A segment scoring at least ``threshold`` is dropped (or marked,
-with ``extra["echo"]``). Short segments (fewer than three words) count as echo only if every word
+with ``Segment.echo_score``). Short segments (fewer than three words) count as echo only if every word
 matches and a loopback segment overlaps them in time: the user's "yes" or "okay" stays.
 
 Mic and loopback are transcribed by separate workers, so a mic segment can be final before the
@@ -146,7 +146,7 @@ class TextEchoFilter:
                 if self.action == "drop":
                     self.dropped.append(seg)
                     continue
-                seg = replace(seg, extra={**seg.extra, "echo": round(verdict.score, 2)})
+                seg = replace(seg, echo_score=round(verdict.score, 2))
             out.append(seg)
         self._held = keep
         return out

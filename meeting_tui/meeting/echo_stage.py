@@ -110,8 +110,8 @@ class EchoVerdicts:
 
 
 def _echoes(released: list[Segment]) -> list[Verdict]:
-    return [Verdict(s, float(s.extra["echo"])) for s in released
-            if s.source is Source.MIC and s.extra.get("echo") is not None]
+    return [Verdict(s, float(s.echo_score)) for s in released
+            if s.source is Source.MIC and s.echo_score is not None]
 
 
 @dataclass(frozen=True)

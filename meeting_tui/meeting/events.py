@@ -32,7 +32,7 @@ class PartialEvent:
 class RetractionEvent:
     """The echo text filter judged an already delivered "You" line an echo of "Them".
 
-    ``action`` "drop": remove the line; "mark": keep it, flagged (``segment`` carries ``extra["echo"]``)."""
+    ``action`` "drop": remove the line; "mark": keep it, flagged (``segment`` carries ``echo_score``)."""
 
     segment: Segment
     action: str

@@ -191,9 +191,6 @@ class Meeting:
         if self.engine is not None and source in self.engine.gains_db:
             self.engine.set_gain(source, db)
 
-    def capture_stats(self) -> dict:
-        return self.engine.stats() if self.engine is not None else {}
-
     # --- audio from the engine (event loop) ----------------------------------------------------------
 
     def _audio(self, chunk: AudioChunk) -> None:
@@ -306,7 +303,7 @@ class Meeting:
         self._tick_task = asyncio.get_running_loop().create_task(self._echo_ticks(), name="echo-verdicts")
         if self.speakers is not None:
             self.speakers.journal = self.session.append_event if self.session is not None else None
-            self.speakers._on_event = self._speaker_event
+            self.speakers.on_event = self._speaker_event
         return self.session.path if self.session is not None else None
 
     def _open_journal(self):

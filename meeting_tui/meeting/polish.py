@@ -97,10 +97,6 @@ class PolishResult:
     model: str = ""
     resumed: bool = False
 
-    @property
-    def seconds_per_audio_minute(self) -> float:
-        return self.asr_s / (self.audio_s / 60) if self.audio_s > 0 else 0.0
-
 
 def audio_sources(folder: Path, meta: dict[str, Any]) -> dict[Source, Path]:
     """The recorded audio to polish: each source on its own (mic, loopback), else the mix."""

@@ -2,7 +2,7 @@
 
 Record types (``"t"`` key): ``start`` (first line), ``segment`` (a final Segment), ``gap`` (a Gap),
 ``retract`` (the echo text filter judged an earlier "You" segment an echo: ``action`` "drop" removes it
-when the journal is read, "mark" keeps it with ``extra["echo"]``), ``end`` (the clean-close marker; its absence means the session did not finish), ``speaker`` (a loopback
+when the journal is read, "mark" keeps it with ``Segment.echo_score``), ``end`` (the clean-close marker; its absence means the session did not finish), ``speaker`` (a loopback
 voice relabelled: ``op`` "merge" or "rename", ``from`` -> ``to``; applies to every segment of the journal
 labelled ``from``, before or after it, so a rename written by another process still reaches later lines).
 Reading tolerates a torn
@@ -84,7 +84,7 @@ def apply_retraction(items: list, rec: dict[str, Any]) -> None:
             if rec.get("action") == "drop":
                 del items[i]
             else:
-                item.extra = {**item.extra, "echo": rec.get("score")}
+                item.echo_score = rec.get("score")
             return
 
 

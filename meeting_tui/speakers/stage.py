@@ -26,7 +26,7 @@ class SpeakerStage:
         self.source = source
         self.tap = AudioTap(source)
         self.journal = journal
-        self._on_event = on_event
+        self.on_event = on_event  # public: the meeting attaches its own when the session opens
         self._record = speaker_event_record
         labeller.on_event = self._event
 
@@ -60,5 +60,5 @@ class SpeakerStage:
     def _event(self, event: SpeakerEvent) -> None:
         if self.journal is not None:
             self.journal(self._record(event.kind, event.old, event.new))
-        if self._on_event is not None:
-            self._on_event(event)
+        if self.on_event is not None:
+            self.on_event(event)

@@ -113,9 +113,6 @@ class LanguageTracker:
         self._notify(snap)
         return snap
 
-    def set_english_only(self, value: bool) -> None:
-        self.english_only = value
-
     # --- decoding -------------------------------------------------------------------------------------
 
     def language_for(self, source: Source) -> str | None:

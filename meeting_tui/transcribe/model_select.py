@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
 
-from meeting_tui.transcribe.model import (
+from meeting_tui.transcribe.model_spec import (
     BUNDLED_NAME, LoadProgress, ModelConfig, ModelLoadError, bundled_model_path, default_cpu_threads,
     resolve_compute_type, resolve_device, resolve_model_path,
 )
@@ -104,8 +104,7 @@ def measure(path: str, device: str, compute_type: str, threads: int, audio: Any)
     """Seconds per second of speech for one live final (beam 5, sized window) on ``audio``."""
     from faster_whisper import WhisperModel
 
-    from meeting_tui.transcribe.transcriber import FINAL_WINDOW
-    from meeting_tui.transcribe.window import sized_window
+    from meeting_tui.transcribe.window import FINAL_WINDOW, sized_window
 
     model = WhisperModel(path, device=device, compute_type=compute_type, cpu_threads=threads)
     opts = dict(language="en", beam_size=5, vad_filter=False, condition_on_previous_text=False)

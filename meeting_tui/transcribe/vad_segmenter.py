@@ -128,10 +128,6 @@ class StreamingVAD:
         return self._pad
 
     @property
-    def is_open(self) -> bool:
-        return self._open
-
-    @property
     def in_pause(self) -> bool:
         """The open utterance's latest windows are silence: it may close within ``min_silence_s``."""
         return self._open and self._in_silence

@@ -77,3 +77,8 @@ def sized_window(model: Any, policy: WindowPolicy, n_samples: int, rate: int = 1
         yield frames
     finally:
         _local.frames = previous
+
+#: The windows live decodes use (measured in docs/transcription.md): here, below both the transcriber and
+#: model_select.py's self-benchmark, which decodes as a live final does.
+FINAL_WINDOW = WindowPolicy(margin_s=2.0, min_s=10.0)
+PARTIAL_WINDOW = WindowPolicy(margin_s=1.5, min_s=4.0)

@@ -7,7 +7,8 @@ PyAudioWPatch lists every WASAPI render endpoint a second time, at the end of th
 Rules this module follows (checked against s0d3s/PyAudioWPatch and its bundled PortAudio; see
 docs/windows.md for file and line):
 - ``pyaudiowpatch`` is imported lazily, inside functions: the module imports everywhere, and the pure
-  logic below (device matching, silence fill, error mapping) is tested on Linux with documented dicts.
+  logic (device matching, error mapping here; the silence fill in loopback_timeline.py, the down-mix in
+  downmix.py) is tested on Linux with documented dicts.
 - The loopback is matched by the exact name ``f"{render} [Loopback]"``, never with PyAudioWPatch's
   ``get_wasapi_loopback_analogue_*`` helpers (they match by substring and can pick the wrong device
   when one endpoint name contains another).
@@ -35,6 +36,8 @@ from typing import Iterable
 import numpy as np
 
 from meeting_tui.capture.backends.base import CaptureError, Emit, StreamInfo
+from meeting_tui.capture.backends.downmix import downmix, output_channels
+from meeting_tui.capture.backends.loopback_timeline import LoopbackTimeline
 from meeting_tui.capture.frames import FLAG_SYNTH_SILENCE
 
 LOOPBACK_SUFFIX = " [Loopback]"
@@ -196,113 +199,6 @@ def map_oserror(exc: BaseException, *, device: str = "the loopback", action: str
     hint = _HINTS.get(code, "run `meeting-tui doctor`; if it persists, try Meeting via FFmpeg")
     label = f" [{code}]" if code is not None else ""
     return CaptureError(f"cannot {action} {device}: {text}{label}", hint=hint, code=code)
-
-
-class LoopbackTimeline:
-    """Capture times for loopback blocks, and the zeros to synthesize while nothing plays.
-
-    All times are ``time.monotonic()`` seconds. ``end`` is where the last emitted block ended.
-    - Real packets while playback is continuous are laid end to end (callback jitter does not move them);
-      only a large disagreement with the clock (> ``reanchor_s``) re-anchors.
-    - After an idle spell, the first real packet is placed at its measured time and any hole before it
-      is filled with synthesized zeros.
-    - ``silence(now)`` returns the zeros due: everything up to ``now - grace_s`` that no packet covered.
-      ``grace_s`` must exceed the normal packet interval and jitter, so zeros never land inside audio.
-    """
-
-    def __init__(self, samplerate: int, *, grace_s: float = 0.25, tolerance_s: float = 0.1,
-                 reanchor_s: float = 0.5, max_block: int | None = None) -> None:
-        if grace_s <= tolerance_s:
-            raise ValueError("grace_s must be larger than tolerance_s")
-        self.rate = int(samplerate)
-        self.grace_s, self.tolerance_s, self.reanchor_s = grace_s, tolerance_s, reanchor_s
-        self.max_block = max_block or self.rate // 10  # zeros go out in blocks of at most 100 ms
-        self.end: float | None = None
-        self.last_real: float | None = None  # monotonic time the last real packet arrived
-        self.real_frames = 0
-        self.synth_frames = 0
-
-    def start(self, now: float) -> None:
-        self.end = now
-
-    def _blocks(self, start: float, frames: int) -> list[tuple[float, int]]:
-        out = []
-        while frames > 0:
-            n = min(frames, self.max_block)
-            out.append((start, n))
-            start += n / self.rate
-            frames -= n
-        return out
-
-    def real(self, frames: int, now: float) -> tuple[float, list[tuple[float, int]]]:
-        """A packet of ``frames`` arrived at ``now``: (its capture time, zero blocks to emit before it)."""
-        measured = now - frames / self.rate
-        zeros: list[tuple[float, int]] = []
-        continuous = self.last_real is not None and now - self.last_real < self.grace_s
-        if self.end is None:
-            t = measured
-        elif continuous:
-            t = self.end if abs(measured - self.end) <= self.reanchor_s else measured
-        elif measured > self.end + self.tolerance_s:
-            gap = int(round((measured - self.end) * self.rate))
-            zeros = self._blocks(self.end, gap)
-            self.synth_frames += gap
-            t = self.end + gap / self.rate
-        else:  # close enough (within tolerance): keep the timeline contiguous
-            t = self.end
-        self.end = t + frames / self.rate
-        self.last_real = now
-        self.real_frames += frames
-        return t, zeros
-
-    def silence(self, now: float) -> list[tuple[float, int]]:
-        """Zero blocks (capture time, frames) covering the idle span up to ``now - grace_s``."""
-        if self.end is None:
-            return []
-        if self.last_real is not None and now - self.last_real < self.grace_s:
-            return []
-        due = int((now - self.grace_s - self.end) * self.rate)
-        if due < self.rate // 100:  # less than 10 ms: wait for more
-            return []
-        blocks = self._blocks(self.end, due)
-        self.end += due / self.rate
-        self.synth_frames += due
-        return blocks
-
-
-CENTRE_GAIN = np.float32(0.7071)  # -3 dB: the centre speaker heard from both sides
-# WAVEFORMATEXTENSIBLE orders channels by speaker bit: front left, front right, then front centre and LFE
-# for the usual masks with a centre (3.0 / 5.1 / 7.1 = 3, 6, 8 channels). Other counts: fronts only.
-_CENTRE_AT = {3: 2, 6: 2, 8: 2}
-
-
-def stereo_downmix(block: np.ndarray) -> np.ndarray:
-    """Front left/right plus -3 dB of the centre; LFE and surrounds dropped. A plain mean of 5.1 would put
-    speech (centre, or left/right) 10-12 dB down among near-silent channels."""
-    n = block.shape[1]
-    if n <= 2:
-        return block
-    left, right = block[:, 0], block[:, 1]
-    centre = _CENTRE_AT.get(n)
-    if centre is not None:
-        c = block[:, centre] * CENTRE_GAIN
-        left, right = left + c, right + c
-    return np.stack([left, right], axis=1).astype(np.float32, copy=False)
-
-
-def downmix(block: np.ndarray, channels: int | None) -> np.ndarray:
-    """At most ``channels`` (default 2) out of a device's channels: stereo by ``stereo_downmix``, mono
-    as the mean of that stereo."""
-    out = channels or 2
-    if block.shape[1] > 2:
-        block = stereo_downmix(block)
-    if out == 1 and block.shape[1] > 1:
-        return block.mean(axis=1, keepdims=True, dtype=np.float32)
-    return block
-
-
-def output_channels(device_channels: int, channels: int | None) -> int:
-    return 1 if channels == 1 or device_channels == 1 else min(2, device_channels)
 
 
 # --------------------------------------------------------------------------------------------------

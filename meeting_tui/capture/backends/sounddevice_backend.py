@@ -123,7 +123,7 @@ class SoundDeviceBackend:
         # the device's own count there and downmix here, as the loopback backend does.
         wasapi = self._extra_settings(sd, info) is not None
         open_channels = device_channels if wasapi else channels
-        from meeting_tui.capture.backends.pyaudiowpatch_backend import downmix
+        from meeting_tui.capture.backends.downmix import downmix
 
         def callback(indata, frames, time_info, status):  # PortAudio's thread: no I/O here
             if status.input_overflow:

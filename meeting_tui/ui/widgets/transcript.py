@@ -43,7 +43,7 @@ class Note:
 @dataclass(frozen=True)
 class Retraction:
     """The echo filter judged a shown "You" line an echo: remove it ("drop") or show it marked ("mark",
-    ``segment`` carries ``extra["echo"]``)."""
+    ``segment`` carries ``echo_score``)."""
 
     segment: Segment
     action: str
@@ -291,7 +291,7 @@ class TranscriptView(ScrollView, can_focus=True):
             if item.speaker:  # one colour per far-side voice
                 label_style = self._speaker_style(item.speaker, label_style)
             body = Text(item.text.strip() + (" …" if partial else ""), style=text_style)
-            if item.extra.get("echo"):  # the echo filter marked it: probably the speakers heard by the mic
+            if item.echo_score:  # the echo filter marked it: probably the speakers heard by the mic
                 body.stylize(styles["partial"])
                 body.append("  (echo?)", style=styles["note"])
             head = [time_seg, RichSegment("  "), RichSegment(label.ljust(lw), label_style), RichSegment("  ")]

@@ -13,7 +13,7 @@ holes. The defaults (-3 dB, -20 dB) are the gentlest of the settings measured on
 (docs/echo.md): stricter ones (+3 dB, -30 dB) removed no more echo in double talk and lost 5 % of the
 user's words there.
 
-Not in the guard's path by default any more (``EchoGuard(residual_mask=True)`` puts it back): once the
+Not in the product's guard (``ResearchEchoGuard(residual_mask=True)`` in echo_research.py puts it back): once the
 subband canceller learned the echo path well enough (about 20 dB removed while both talk) and the
 transcripts were decoded as the app decodes them (beam 5, which keeps the user's words with the echo
 15 dB down), the mask's cost in the user's words outweighed the echo it took: double talk keeps 98.0 %

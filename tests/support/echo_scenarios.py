@@ -23,6 +23,7 @@ import subprocess
 import tempfile
 import time
 from dataclasses import dataclass, field
+from typing import Callable
 from pathlib import Path
 
 import numpy as np
@@ -30,6 +31,8 @@ import numpy as np
 from meeting_tui.echo.guard import EchoGuard
 from meeting_tui.echo.text import TextEchoFilter, words
 from meeting_tui.types import AudioChunk, Segment, Source
+
+GuardFactory = Callable[..., EchoGuard]  # (sample_rate, backend=..., **options) -> a guard
 
 RATE = 16_000
 
@@ -259,10 +262,11 @@ class GuardRun:
     notice_changes: int = 0
 
 
-def run_guard(rec: Recording, backend: str = "auto", chunk_ms: float = 100.0, **guard_kw) -> GuardRun:
+def run_guard(rec: Recording, backend: str = "auto", chunk_ms: float = 100.0, make_guard: GuardFactory = EchoGuard,
+              **guard_kw) -> GuardRun:
     """Feed the recordings through an EchoGuard in chunks, as the engine would, interleaved by clock."""
     notices: list[tuple[int, bool]] = []
-    guard = EchoGuard(RATE, backend=backend, **guard_kw)
+    guard = make_guard(RATE, backend=backend, **guard_kw)
     # the notice as the user would see it, stamped with the mic position the guard had reached
     guard.on_status = lambda st: notices.append((guard.processed_to, st.present))
     step = int(RATE * chunk_ms / 1000)
@@ -295,7 +299,7 @@ def transcribe(model, chunk: AudioChunk, first_id: int = 0) -> list[Segment]:
     """Decode the way the app decodes its final text (beam search, temperature fallback): greedy
     decoding (beam 1) loses far more words to a faint residue of echo than the app does."""
     from meeting_tui.transcribe.model import ModelConfig
-    from meeting_tui.transcribe.transcriber import FINAL_TEMPERATURES
+    from meeting_tui.transcribe.config import FINAL_TEMPERATURES
 
     segs, _ = model.transcribe(chunk.samples, language="en", vad_filter=True, beam_size=ModelConfig.beam_size,
                                temperature=list(FINAL_TEMPERATURES), condition_on_previous_text=False)
@@ -459,12 +463,13 @@ def _cached(model, chunk: AudioChunk, windows, offset: int, key) -> list[Segment
     return _TRANSCRIPT_CACHE[key]
 
 
-def replay_scenario(path: str | os.PathLike, model, backend: str = "auto", **guard_kw) -> ScenarioResult:
+def replay_scenario(path: str | os.PathLike, model, backend: str = "auto", make_guard: GuardFactory = EchoGuard,
+                    **guard_kw) -> ScenarioResult:
     """Run the guard again on a recorded rig run (``save_recording``): same audio every time, so
     changes to the guard can be compared without the rig's run-to-run spread. ``guard_kw`` go to
-    ``EchoGuard`` (e.g. ``residual_mask=True`` to compare with the guard with the residual echo mask)."""
+    ``make_guard`` (bench/echo_research.py's ``ResearchEchoGuard`` takes e.g. ``residual_mask=True``)."""
     sc, tr, rec = load_recording(path)
-    return _judge(sc, tr, rec, model, backend, cache_key=str(path), guard_kw=guard_kw)
+    return _judge(sc, tr, rec, model, backend, cache_key=str(path), make_guard=make_guard, guard_kw=guard_kw)
 
 
 def run_scenario(sc: Scenario, env: dict[str, str], model, shared_audio: Path | None = None,
@@ -483,8 +488,8 @@ def run_scenario(sc: Scenario, env: dict[str, str], model, shared_audio: Path | 
 
 
 def _judge(sc: Scenario, tr: Tracks, rec: Recording, model, backend: str, cache_key=None,
-           guard_kw: dict | None = None) -> ScenarioResult:
-    g = run_guard(rec, backend, **(guard_kw or {}))
+           make_guard: GuardFactory = EchoGuard, guard_kw: dict | None = None) -> ScenarioResult:
+    g = run_guard(rec, backend, make_guard=make_guard, **(guard_kw or {}))
     # where the played tracks landed on the session clock
     mic_at = rec.mic.start + offset_of(rec.mic.samples, tr.mic_feed)
     loop_at = rec.loopback.start + offset_of(rec.loopback.samples, tr.spk)

