@@ -636,6 +636,12 @@ class MeetingApp(Notices, App[int]):
     def start_session(self) -> None:
         if self.core.recording or not self.capture_enabled:
             return
+        from meeting_tui.meeting.devices import session_blocker
+
+        blocker = None if self.demo or self.files else session_blocker(self.mode, self._devices, self._device_error)
+        if blocker:  # a session of nothing: refuse, saying why
+            self.notify(f"Cannot start a session: {blocker}.\n{_fix_hint()}", title="Session", severity="error", timeout=15)
+            return
         try:
             path = self.core.start_session()
         except MeetingError as exc:  # the model can never load: nothing was created
