@@ -8,6 +8,8 @@ import sys
 
 import pytest
 
+from meeting_tui.types import Source
+
 from tests.test_record_cli import REPO, env_for, meeting_tui
 
 
@@ -59,3 +61,63 @@ async def test_dashboard_r_refuses_a_session_with_no_working_source(monkeypatch,
         assert "REC" not in str(app.status.render())
         await quit_app(app, pilot)
     assert not (tmp_path / "data" / "sessions").exists() or not any((tmp_path / "data" / "sessions").iterdir())
+
+
+# --- the settings file is the user's (item 3), the demo keeps its choices to itself (item 2) ------------
+
+USER_FILE = """\
+# My meeting-tui settings.
+[capture]
+mode = "meeting"   # both sides
+
+[capture.gains_db]
+mic = 0.0  # my headset is quiet
+
+[session]
+record_audio = "yes please"  # an invalid value: warned about, never rewritten
+"""
+
+
+async def test_a_gain_key_edits_the_file_in_place_keeping_comments_and_the_users_values():
+    from tests.test_ui_app import SIZE
+    from tests.ui_conftest_helpers import config_path, snapshot_app, wait_for, write_settings
+
+    write_settings(USER_FILE)
+    app = snapshot_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("right_square_bracket")
+        assert await wait_for(pilot, lambda: config_path().read_text() != USER_FILE, timeout=5)
+    text = config_path().read_text()
+    assert text == USER_FILE.replace("mic = 0.0  # my", "mic = 1.0  # my"), text  # that key, nothing else
+    assert not list(config_path().parent.glob("settings.toml.*-*"))  # nothing to back up: nothing was lost
+
+
+def test_two_instances_saving_keep_each_others_changes():
+    from meeting_tui.settings import SettingsStore, load_settings
+    from tests.ui_conftest_helpers import config_path, write_settings
+
+    write_settings(USER_FILE)
+    first, second = SettingsStore(), SettingsStore()  # both read the file before either saves
+    assert first.set("capture.gains_db.mic", 4.0) is None
+    assert second.set("ui.theme", "meeting-light") is None
+    saved = load_settings().settings
+    assert saved.capture.gains_db.mic == 4.0 and saved.ui.theme == "meeting-light"
+    assert "# my headset is quiet" in config_path().read_text()
+
+
+async def test_the_demo_writes_nothing_into_the_users_settings(tmp_path):
+    from meeting_tui.cli import build_parser
+    from meeting_tui.ui.launch import build_app
+    from tests.test_ui_app import SIZE, live, quit_app
+    from tests.ui_conftest_helpers import config_path, wait_for, write_settings
+
+    write_settings(USER_FILE)
+    app = build_app(build_parser().parse_args(["--demo"]))
+    app.animation_level = "none"
+    async with app.run_test(size=SIZE) as pilot:
+        assert await wait_for(pilot, lambda: live(app, Source.MIC, Source.LOOPBACK), timeout=30)
+        await pilot.press("right_square_bracket", "t", "2")  # a gain, the theme, the mode
+        await pilot.pause(0.8)
+        assert app.settings.capture.gains_db.mic == 1.0  # applies in the demo ...
+        await quit_app(app, pilot)
+    assert config_path().read_text() == USER_FILE  # ... and stays there
