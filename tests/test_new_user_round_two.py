@@ -121,3 +121,57 @@ async def test_the_demo_writes_nothing_into_the_users_settings(tmp_path):
         assert app.settings.capture.gains_db.mic == 1.0  # applies in the demo ...
         await quit_app(app, pilot)
     assert config_path().read_text() == USER_FILE  # ... and stays there
+
+
+# --- "silent" only when the mic is (item 4) ---------------------------------------------------------------
+
+
+def write_gated_speech(path, *, bursts: int = 4, pause_s: float = 3.0, rate: int = 48000) -> str:
+    """What a mic with a noise gate sends: a voice that fades out, then exact zeros until the next word."""
+    import numpy as np
+    import soundfile as sf
+
+    t = np.arange(int(0.8 * rate)) / rate
+    voice = 0.3 * np.sin(2 * np.pi * 220 * t) * (1 + 0.5 * np.sin(2 * np.pi * 3 * t))
+    voice[-int(0.25 * rate):] *= np.exp(-np.linspace(0, 6, int(0.25 * rate)))  # the word's end dies away
+    gap = np.zeros(int(pause_s * rate))
+    sf.write(path, np.concatenate([np.concatenate([voice, gap]) for _ in range(bursts)]).astype(np.float32), rate)
+    return str(path)
+
+
+def test_a_mic_with_a_noise_gate_is_not_called_silent_at_every_pause(rig, tmp_path, tiny_model_path):
+    rig.play(write_gated_speech(tmp_path / "gated.wav"), "micsink")
+    res = meeting_tui(tmp_path, "record", "--mode", "mic", "--mic", "mic", "--model", tiny_model_path,
+                      "--duration", "12", "--no-session", "--no-partials", timeout=90, **rig_env(rig))
+    assert res.returncode == 0, res.stderr
+    health = [ln for ln in res.stderr.splitlines() if ln.startswith("[health]")]
+    assert not any("silent" in ln for ln in health), health  # 3 s pauses of zeros, three of them
+
+
+def test_the_doctors_mode_does_not_flip_with_a_pause():
+    from meeting_tui.doctor import probes as d
+    from tests.test_doctor import LINUX, probe
+
+    speaking = d.recommend([probe("separate", "live", "live")], LINUX)
+    pausing = d.recommend([probe("separate", "silent", "live")], LINUX)
+    assert speaking.mode is pausing.mode is d.Mode.MEETING
+    assert any("Speak while the doctor listens" in w for w in d.warnings_for([probe("separate", "silent", "live")], LINUX, []))
+
+
+def test_health_tells_a_gate_closing_from_a_mute():
+    import numpy as np
+
+    from meeting_tui.capture.gate import tail_db
+    from meeting_tui.capture.health import HealthMonitor
+    from meeting_tui.types import HealthState
+
+    rate = 48000
+    word = 0.3 * np.sin(np.arange(rate // 10) / 7.0)
+    faded = np.concatenate([word * np.exp(-np.linspace(0, 8, word.size)), np.zeros(100)])
+    for ending, state_after_3s in ((faded, HealthState.LIVE), (word, HealthState.SILENT)):
+        h = HealthMonitor(Source.MIC)
+        h.worker_started(0.0)
+        h.block(0.1, -10.0, tail_db=tail_db(ending, rate))
+        for i in range(30):  # 3 s of exact zeros
+            h.block(0.2 + i * 0.1, float("-inf"), tail_db=None)
+        assert h.evaluate(3.1).state is state_after_3s
