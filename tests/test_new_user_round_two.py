@@ -175,3 +175,30 @@ def test_health_tells_a_gate_closing_from_a_mute():
         for i in range(30):  # 3 s of exact zeros
             h.block(0.2 + i * 0.1, float("-inf"), tail_db=None)
         assert h.evaluate(3.1).state is state_after_3s
+
+
+# --- a model asked for by name is that model or an error (item 5) ------------------------------------------
+
+
+def test_a_named_model_that_cannot_be_had_is_an_error_before_anything_is_created(shared_audio, tmp_path):
+    res = meeting_tui(tmp_path, "record", "--mic-file", str(shared_audio / "jfk.flac"), "--model", "small",
+                      "--duration", "120", timeout=60, HF_HUB_OFFLINE="1", HF_HUB_CACHE=str(tmp_path / "empty-hub"))
+    assert res.returncode == 1, res.stderr
+    assert res.stderr.count("error:") == 1, res.stderr
+    assert '"small"' in res.stderr and "auto" in res.stderr and "bundled" in res.stderr
+    assert "tiny.en" not in res.stdout and res.stdout == ""
+    assert not (tmp_path / "data").exists()
+
+
+# --- raw errors (item 9) ------------------------------------------------------------------------------------
+
+
+def test_a_settings_file_that_does_not_parse_is_reported_once(shared_audio, tmp_path):
+    cfg = tmp_path / "cfg" / "settings.toml"
+    cfg.parent.mkdir(parents=True)
+    cfg.write_text('[capture\nmode = "mic"\n')
+    res = meeting_tui(tmp_path, "transcribe", str(shared_audio / "jfk.flac"), timeout=300)
+    assert res.returncode == 0, res.stderr
+    assert res.stderr.count("could not be parsed") == 1, res.stderr
+    assert "could not remember" not in res.stderr and "Illegal character" not in res.stderr.split("could not be parsed")[1]
+    assert cfg.read_text() == '[capture\nmode = "mic"\n'  # the user's text, as it was

