@@ -202,3 +202,34 @@ def test_a_settings_file_that_does_not_parse_is_reported_once(shared_audio, tmp_
     assert res.stderr.count("could not be parsed") == 1, res.stderr
     assert "could not remember" not in res.stderr and "Illegal character" not in res.stderr.split("could not be parsed")[1]
     assert cfg.read_text() == '[capture\nmode = "mic"\n'  # the user's text, as it was
+
+
+def test_sessions_into_a_reader_that_went_away_ends_quietly(tmp_path):
+    cmd = f"{sys.executable} -m meeting_tui sessions | true"  # the reader is gone before the first line
+    res = subprocess.run(["bash", "-c", "set -o pipefail; " + cmd], env=env_for(tmp_path), cwd=REPO,
+                         capture_output=True, text=True, timeout=60)
+    assert res.returncode == 0, res.stderr
+    assert "Traceback" not in res.stderr and "BrokenPipe" not in res.stderr, res.stderr
+
+
+async def test_o_without_xdg_open_says_what_to_install(monkeypatch, tmp_path):
+    from tests.test_ui_app import SIZE
+    from tests.ui_conftest_helpers import recorded_notifications, snapshot_app, wait_for
+
+    monkeypatch.setenv("PATH", str(tmp_path / "empty-bin"))  # no xdg-open anywhere
+    app = snapshot_app()
+    notes = recorded_notifications(app, monkeypatch)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("o")
+        assert await wait_for(pilot, lambda: notes, timeout=5)
+    assert "xdg-utils" in notes[-1] and str(app.core.sessions_dir) in notes[-1], notes
+    assert "Errno" not in notes[-1]
+
+
+def test_transcribe_on_a_file_that_is_not_audio_says_so(tmp_path):
+    notes = tmp_path / "notes.txt"
+    notes.write_text("agenda: budget, hiring\n")
+    res = meeting_tui(tmp_path, "transcribe", str(notes))
+    assert res.returncode == 2
+    assert res.stderr.count("error:") == 1 and "is not an audio or video file" in res.stderr, res.stderr
+    assert "Errno" not in res.stderr and "Invalid data" not in res.stderr
