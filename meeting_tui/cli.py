@@ -79,7 +79,9 @@ def main(argv: list[str] | None = None) -> int:
         from meeting_tui.ui.launch import run_app
 
         return run_app(args)
-    return int(args.func(args) or 0)
+    from meeting_tui.commands.output import run_quietly_into_a_pipe
+
+    return run_quietly_into_a_pipe(args.func, args)
 
 
 if __name__ == "__main__":

@@ -70,6 +70,12 @@ def log_dir() -> Path:
     return platformdirs.user_log_path(APP_NAME, appauthor=False)
 
 
+def lock_file(name: str) -> Path:
+    """A lock file (``filelock``) under ``<data dir>/locks``: one place per user, redirected with the data dir
+    (tests), and never beside the user's settings."""
+    return private_dir(data_dir() / "locks") / f"{name}.lock"
+
+
 # --- creating files -------------------------------------------------------------------------------------
 
 

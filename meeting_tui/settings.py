@@ -2,9 +2,9 @@
 
 ``load_settings()`` always returns usable settings plus warnings for the UI/CLI to show: an unparsable
 file is backed up and replaced by defaults in memory; an unknown key or a bad value is skipped with a
-message naming the key (with a "did you mean") and the expected form. ``save_settings()`` writes
-atomically; when it cannot, ``SettingsSaveError`` explains the fix and the caller keeps its in-memory
-settings. ``SettingsStore`` wraps both for the dashboard.
+message naming the key (with a "did you mean") and the expected form. ``save_settings()`` edits
+the file in place (only the changed keys, comments kept), atomically; when it cannot,
+``SettingsSaveError`` explains the fix and the caller keeps its in-memory settings. ``SettingsStore`` wraps both for the dashboard.
 """
 
 from __future__ import annotations
@@ -23,7 +23,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
-import tomli_w
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 from pydantic.fields import FieldInfo
 
@@ -196,15 +195,11 @@ class Settings(_Section):
     echo: EchoSettings = Field(default_factory=EchoSettings)
     speakers: SpeakerSettings = Field(default_factory=SpeakerSettings)
 
-    def to_toml(self) -> str:
-        # TOML has no null: unset optional values are simply left out.
-        return _HEADER + tomli_w.dumps(self.model_dump(mode="json", exclude_none=True))
-
     def sessions_dir(self) -> Path:
         return paths.sessions_dir(self.session.dir)
 
 
-_HEADER = "# meeting-tui settings. Edited by the app; comments are not kept.\n\n"
+_HEADER = "# meeting-tui settings. The app changes only the keys you change in it; your comments stay.\n\n"
 
 
 # --- loading --------------------------------------------------------------------------------------------
@@ -402,14 +397,19 @@ class SettingsSaveError(OSError):
     """The settings could not be written; the message names the fix."""
 
 
-def save_settings(settings: Settings, path: str | os.PathLike[str] | None = None) -> Path:
-    """Write ``settings`` atomically (0o600 on POSIX). Raises ``SettingsSaveError`` with a clear message."""
+def save_settings(settings: Settings, path: str | os.PathLike[str] | None = None,
+                  since: Settings | None = None) -> Path:
+    """Write what differs in ``settings`` from ``since`` (default: the file as it reads now) into the file,
+    in place (meeting_tui/toml_edit.py): the user's comments, layout and values of other keys stay, an
+    invalid value stays as written. Atomic, 0o600 on POSIX. Raises ``SettingsSaveError`` with the fix."""
+    from meeting_tui import toml_edit
+
     target = paths.config_file(path)
+    before = since if since is not None else load_settings(target).settings
+    changed = toml_edit.changes(_flat(before), _flat(settings))
     try:
-        paths.private_dir(target.parent)
-        if target.exists() and not _parses_cleanly(target):
-            _backup(target, "invalid")  # the user's unknown/bad entries would otherwise vanish
-        paths.atomic_write(target, settings.to_toml())
+        if changed or not target.exists():
+            toml_edit.edit(target, changed, header=_HEADER, replace_broken=True)  # a broken one was copied aside
     except OSError as exc:
         raise SettingsSaveError(
             f"Could not save settings to {target} ({exc.strerror or exc}). Your changes apply until you quit. "
@@ -419,11 +419,10 @@ def save_settings(settings: Settings, path: str | os.PathLike[str] | None = None
     return target
 
 
-def _parses_cleanly(target: Path) -> bool:
-    try:
-        return not validate_settings(tomllib.loads(target.read_text(encoding="utf-8")))[1]
-    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError):
-        return False
+def _flat(settings: Settings) -> dict[tuple[str, ...], Any]:
+    from meeting_tui.toml_edit import flatten
+
+    return flatten(settings.model_dump(mode="json"))
 
 
 class SettingsStore:
@@ -439,6 +438,8 @@ class SettingsStore:
         self.path = loaded.path
         self.warnings = loaded.warnings
         self.writable = True
+        self._saved = self.settings.model_copy(deep=True)  # what the file holds: saves write only the difference
+        self.persist = True  # False (the demo): changes apply until quit, the file is never written
 
     def set(self, dotted: str, value: Any) -> str | None:
         *parents, name = dotted.split(".")
@@ -451,12 +452,15 @@ class SettingsStore:
         return self.save()
 
     def save(self) -> str | None:
+        if not self.persist:
+            return None
         try:
-            save_settings(self.settings, self.path)
+            save_settings(self.settings, self.path, since=self._saved)
         except SettingsSaveError as exc:
             self.writable = False
             return str(exc)
         self.writable = True
+        self._saved = self.settings.model_copy(deep=True)
         return None
 
 
@@ -487,12 +491,11 @@ def resolve_device(
 def remember_model_choice(choice: Any, path: str | os.PathLike[str] | None = None) -> Path:
     """Write what ``model = "auto"`` chose into the settings file (``transcription.model.auto_*``), keeping
     everything else in it; a missing file is created. Raises OSError if it cannot be written."""
+    from meeting_tui import toml_edit
+
     target = paths.config_file(path)
-    data: dict[str, Any] = {}
-    if target.exists():
-        data = tomllib.loads(target.read_text(encoding="utf-8"))
-    model = data.setdefault("transcription", {}).setdefault("model", {})
-    model.update(auto_choice=choice.name, auto_reason=choice.reason, auto_machine=choice.machine)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    paths.atomic_write(target, _HEADER + tomli_w.dumps(data))
-    return target
+    keys = {"auto_choice": choice.name, "auto_reason": choice.reason, "auto_machine": choice.machine}
+    try:
+        return toml_edit.edit(target, {("transcription", "model", k): v for k, v in keys.items()}, header=_HEADER)
+    except toml_edit.BrokenFile:  # already reported when the settings were read; measured again next time
+        return target

@@ -133,12 +133,14 @@ def test_unknown_key_says_did_you_mean(config):
     assert len(loaded.warnings) == 3
 
 
-def test_saving_over_an_invalid_file_keeps_a_copy(config):
+def test_saving_over_an_invalid_file_keeps_its_entries_as_written(config):
     config.parent.mkdir(parents=True)
     config.write_text('[capture]\nmod = "mic"\n')
-    save_settings(Settings())
-    backups = list(config.parent.glob("settings.toml.invalid-*"))
-    assert len(backups) == 1 and backups[0].read_text() == '[capture]\nmod = "mic"\n'
+    s = Settings()
+    s.ui.theme = "nord"
+    save_settings(s)
+    assert config.read_text().startswith('[capture]\nmod = "mic"\n')  # edited in place, nothing to back up
+    assert load_settings().settings.ui.theme == "nord"
 
 
 def test_unwritable_config_dir_keeps_running_in_memory(tmp_path, monkeypatch):

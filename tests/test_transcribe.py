@@ -148,7 +148,8 @@ def test_hub_model_offline_and_not_cached(tmp_path, monkeypatch):
 def test_unavailable_hub_model_falls_back_to_the_bundled_one_and_says_so(tmp_path, monkeypatch, tiny_model_path):
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
     seen: list[LoadProgress] = []
-    loaded = load_model(ModelConfig("base.en", download_root=str(tmp_path / "hub-cache")), seen.append)
+    loaded = load_model(ModelConfig("base.en", download_root=str(tmp_path / "hub-cache"), bundled_fallback=True),
+                        seen.append)  # the loader's option; front ends ask by name and get that model or an error
     assert loaded.path == tiny_model_path and loaded.name == BUNDLED_NAME and loaded.english_only
     fallback = [p for p in seen if p.stage == "fallback"]
     assert fallback and "base.en is not available" in fallback[0].message and "Fix:" in fallback[0].message

@@ -452,10 +452,9 @@ async def test_rapid_mode_switches_leave_no_orphan_workers():
 
 
 @pytest.mark.model
-async def test_unavailable_model_falls_back_to_the_bundled_one_with_a_notice(monkeypatch, tiny_model_path):
-    """Settings name small.en, which is not cached and cannot be downloaded here: the dashboard loads
-    the bundled tiny.en, says so, and names it in the status line."""
-    from meeting_tui.transcribe.model import BUNDLED_NAME
+async def test_an_unavailable_named_model_is_an_error_not_a_silent_fallback(monkeypatch, tiny_model_path):
+    """Settings name small.en, which is not cached and cannot be downloaded here: the dashboard says so
+    with the fix and does not quietly transcribe with another model (issue 31: only "auto" chooses)."""
 
     Path(os.environ["MEETING_TUI_CONFIG"]).parent.mkdir(parents=True, exist_ok=True)
     Path(os.environ["MEETING_TUI_CONFIG"]).write_text('[transcription.model]\nname = "small.en"\n')
@@ -466,7 +465,7 @@ async def test_unavailable_model_falls_back_to_the_bundled_one_with_a_notice(mon
     app = MeetingApp()
     notes = recorded_notifications(app, monkeypatch)
     async with app.run_test(size=SIZE) as pilot:
-        assert await wait_for(pilot, lambda: app.core.tstats.state == "ready", timeout=60), app.core.tstats
-        assert await wait_for(pilot, lambda: any("is not available" in n and BUNDLED_NAME in n for n in notes))
-        assert app.core.model_name() == BUNDLED_NAME
+        assert await wait_for(pilot, lambda: app.core.tstats.state == "failed", timeout=60), app.core.tstats
+        assert await wait_for(pilot, lambda: any("small.en" in n and "HF_HUB_OFFLINE" in n for n in notes)), notes
+        assert "tiny" not in app.core.model_name()
         await quit_app(app, pilot)

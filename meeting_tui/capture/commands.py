@@ -31,7 +31,7 @@ def cmd_devices(args) -> int:
     if args.json:
         print(json.dumps([{"name": d.ref.name, "hostapi": d.ref.hostapi, "kind": d.kind.value,
                            "channels": d.channels, "samplerate": d.samplerate, "default": d.is_default,
-                           "virtual": d.virtual} for d in devices], indent=2))
+                           "virtual": d.virtual, "description": d.description} for d in devices], indent=2))
         return 0
     if not devices:
         from meeting_tui.capture.preflight import no_devices_reason
@@ -46,7 +46,8 @@ def cmd_devices(args) -> int:
         for d in rows:
             marks = ("* " if d.is_default else "  ")
             extra = f"  [{d.virtual}]" if d.virtual else ""
-            print(f"{marks}{d.ref.name}  ({d.ref.hostapi}, {d.channels} ch, {d.samplerate:g} Hz){extra}")
+            shown = f"{d.ref.name} \"{d.description}\"" if d.description and d.description != d.ref.name else d.ref.name
+            print(f"{marks}{shown}  ({d.ref.hostapi}, {d.channels} ch, {d.samplerate:g} Hz){extra}")
         print()
-    print("* = default. Devices are stored by name and host API.")
+    print("* = default. Name a device by its name or its \"description\" (--mic, --loopback); it is stored by name and host API.")
     return 0

@@ -20,6 +20,7 @@ from meeting_tui.capture.default_device import DefaultFollower
 from meeting_tui.capture.playback_watch import LoopbackWatch
 from meeting_tui.capture.devices import PULSE_DEFAULT_MONITOR
 from meeting_tui.capture.frames import Frame
+from meeting_tui.capture.gate import tail_db
 from meeting_tui.capture.health import HealthMonitor
 from meeting_tui.capture.levels import FLOOR_DB, LevelMeter, dbfs
 from meeting_tui.capture.mixer import MixBus, Track, downmix
@@ -340,7 +341,7 @@ class CaptureEngine:
             for i, source in enumerate(spec.sources):
                 raw = frame.samples[:, i:i + 1] if split else frame.samples
                 _, peak = self._meters[source].feed(raw)
-                self._health[source].block(now, dbfs(peak), frame.synthesized)
+                self._health[source].block(now, dbfs(peak), frame.synthesized, tail_db(raw, frame.samplerate))
                 chunk, gap = self._tracks[source].push(downmix(raw), frame.samplerate, frame.capture_time)
                 if gap is not None:
                     self._emit_gap(gap)

@@ -6,10 +6,16 @@ block arrivals and worker events and asks ``evaluate(now)`` on every meter tick.
 
 from __future__ import annotations
 
+from meeting_tui.capture.gate import faded_out
 from meeting_tui.types import Health, HealthState, Source
 
 SILENCE_DB = -90.0  # digital silence: below any real microphone's noise floor
-SILENT_AFTER_S = 1.5
+SILENT_AFTER_S = 1.5  # zeros right after a sound that was cut off, not faded: a mute
+# A mic whose sound faded into exact zeros has a noise gate (headset noise suppression, virtual devices):
+# its zeros are pauses between words, called silent only after this long.
+GATED_SILENT_AFTER_S = 120.0
+# Zeros from the start: a blocked or muted mic, or a gated one opened during a pause (not said at once).
+NEVER_HEARD_SILENT_AFTER_S = 8.0
 STALLED_AFTER_S = 1.0
 START_GRACE_S = 3.0  # from "started" to the first block (an idle PulseAudio sink: up to 2 s)
 
@@ -22,6 +28,8 @@ class HealthMonitor:
         self._opened_at: float | None = None  # the worker said "started": the device is open
         self._last_block: float | None = None
         self._last_sound: float | None = None
+        self._faded = False  # the last sound faded out before the zeros (a gate closing)
+        self._heard = False  # any sound since the worker started
         self._crashed: str | None = None
         self._finished = False
         self._stopped = False
@@ -35,6 +43,8 @@ class HealthMonitor:
         self._opened_at = None
         self._last_block = None
         self._last_sound = None
+        self._faded = False
+        self._heard = False
         self._crashed = None
 
     def device_opened(self, now: float) -> None:
@@ -42,12 +52,15 @@ class HealthMonitor:
         DirectShow open waits up to 8 s; the supervisor's start-up timeout bounds it)."""
         self._opened_at = now
 
-    def block(self, now: float, peak_db: float, synthesized: bool = False) -> None:
+    def block(self, now: float, peak_db: float, synthesized: bool = False, tail_db: float | None = None) -> None:
+        """``tail_db``: the level of the block's last sound before trailing zeros (capture/gate.py)."""
         if self._last_block is None:
             self._last_sound = now  # silence is timed from the first block, not from the launch
         self._last_block = now
         if peak_db > SILENCE_DB and not synthesized:
             self._last_sound = now
+            self._faded = faded_out(tail_db)
+            self._heard = True
 
     def worker_exited(self, reason: str) -> None:
         self._crashed = reason
@@ -84,9 +97,16 @@ class HealthMonitor:
         if self.wrong_source:
             return Health(s, state.WRONG_SOURCE, self.wrong_source, self.last_error)
         silent_for = now - (self._last_sound or now)
-        if silent_for > SILENT_AFTER_S:
+        if silent_for > self._silent_after():
             if self.is_loopback:
                 return Health(s, state.IDLE, "nothing is playing", self.last_error)
             return Health(s, state.SILENT, f"digital silence for {silent_for:.1f} s: muted, or blocked by the OS",
                           self.last_error)
         return Health(s, state.LIVE, "", self.last_error)
+
+    def _silent_after(self) -> float:
+        if self.is_loopback:  # nothing playing is normal: "idle", no alarm
+            return SILENT_AFTER_S
+        if not self._heard:
+            return NEVER_HEARD_SILENT_AFTER_S
+        return GATED_SILENT_AFTER_S if self._faded else SILENT_AFTER_S

@@ -102,6 +102,16 @@ def cmd_monitor(args) -> int:
     except CaptureConfigError as exc:
         err(f"error: {exc}")
         return 2
+    if setup.files is None and (args.mic or args.loopback):
+        from meeting_tui.capture.devices import list_devices
+        from meeting_tui.capture.preflight import capture_problem
+        from meeting_tui.commands.devices_check import check_devices
+
+        devices, problem = capture_problem(list_devices)
+        problem = problem or check_devices(setup, devices, {Source.MIC: bool(args.mic), Source.LOOPBACK: bool(args.loopback)})
+        if problem:
+            err(f"error: {problem}")
+            return 2
     printer = _Printer(args.json, 1.0 / max(0.1, args.rate))
     meeting = Meeting(printer)
     printer.meeting = meeting

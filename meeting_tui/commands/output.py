@@ -41,3 +41,15 @@ def err(text: str) -> None:
         print(text, file=sys.stderr, flush=True)
     except BrokenPipeError:
         pass
+
+
+def run_quietly_into_a_pipe(func, args) -> int:
+    """Run a subcommand; a reader that went away (`meeting-tui sessions | head -3`) ends it quietly, with
+    exit status 0 like `monitor`, instead of a BrokenPipeError traceback."""
+    try:
+        result = int(func(args) or 0)
+        sys.stdout.flush()  # inside the guard: the last buffered lines may be the ones that meet the closed pipe
+        return result
+    except BrokenPipeError:
+        Stdout()._detach()
+        return 0

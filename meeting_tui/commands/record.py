@@ -167,10 +167,16 @@ def cmd_record(args) -> int:
         from meeting_tui.capture.devices import list_devices
         from meeting_tui.capture.preflight import capture_problem
 
-        _, problem = capture_problem(list_devices)
+        devices, problem = capture_problem(list_devices)
         if problem:
             err(f"error: {problem}")
             return 1
+        from meeting_tui.commands.devices_check import check_devices
+
+        problem = check_devices(setup, devices, named={Source.MIC: bool(args.mic), Source.LOOPBACK: bool(args.loopback)})
+        if problem:
+            err(f"error: {problem}")
+            return 2
     from meeting_tui.commands.transcribe import speaker_stage
 
     speakers = speaker_stage(args, settings, Source.LOOPBACK in setup.mode.sources,

@@ -24,6 +24,10 @@ def register(subparsers) -> None:
     p.set_defaults(func=run)
 
 
+SPEAK_PROMPT = ("Speak (or keep talking) while the doctor listens: a headset that sends nothing between words "
+                "is then told from a muted one.")
+
+
 def run(args: argparse.Namespace) -> int:
     from meeting_tui.doctor import probes as doctor
 
@@ -34,6 +38,8 @@ def run(args: argparse.Namespace) -> int:
               file=sys.stderr)
         return 2
     progress = None if args.json else (lambda msg: print(msg, file=sys.stderr, flush=True))
+    if progress is not None:
+        progress(SPEAK_PROMPT)
     report = doctor.run_doctor(mic=args.mic, loopback=args.loopback, seconds=args.seconds, tone=not args.no_tone,
                                only=only, progress=progress)
     if args.json:

@@ -29,14 +29,20 @@ def recommend(probes: list[ProbeResult], plan: Plan, *, tone: bool = True, devic
         lb = p.sources.get("loopback")
         return not tone and not p.error and lb is not None and lb.state in ("idle", "silent")
 
+    def mic_opened(p: ProbeResult) -> bool:
+        # Exact zeros from an open mic: muted, or a noise gate while nobody spoke. The mode works either way
+        # (warnings_for says so); calling it broken made the advice flip with a pause in the room.
+        m = p.sources.get("mic")
+        return p.live(Source.MIC) or (not p.error and m is not None and m.state in ("silent", "low"))
+
     sep = by.get("separate")
-    if sep and not sep.error and sep.live(Source.MIC) and loop_ok(sep):
+    if sep and not sep.error and mic_opened(sep) and loop_ok(sep):
         return Recommendation("meeting", Mode.MEETING, "Meeting (two subprocesses): mic and system audio both live, each "
                               "in its own capture process.", plan.mic, plan.loopback, plan.mic_hostapi,
                               plan.loopback_hostapi)
     ffp = by.get("ffmpeg")
     ff_api = "ffmpeg " + ("dshow" if plan.platform == "win32" else "avfoundation" if plan.platform == "darwin" else "pulse")
-    if ffp and not ffp.error and ffp.live(Source.MIC) and loop_ok(ffp):
+    if ffp and not ffp.error and mic_opened(ffp) and loop_ok(ffp):
         return Recommendation("meeting-ffmpeg", Mode.MEETING_FFMPEG, "Meeting via FFmpeg: one FFmpeg process captures "
                               "both sources.", plan.ffmpeg_mic, plan.ffmpeg_loopback, ff_api, ff_api)
     mic_ok = any(p.live(Source.MIC) for p in probes)
@@ -75,8 +81,9 @@ def warnings_for(probes: list[ProbeResult], plan: Plan, device_names: list[str])
     for p in probes:
         mic = p.sources.get("mic")
         if mic and mic.state == "silent" and not p.error:
-            out.append(f"{p.name}: the mic delivers digital silence (exact zeros): it is muted, blocked by privacy "
-                       "settings, or auto-converted by the driver.")
+            out.append(f"{p.name}: the mic delivered digital silence (exact zeros): it is muted, blocked by privacy "
+                       "settings, or its noise suppression waited for a voice. Speak while the doctor listens to "
+                       "tell which.")
             break
     return out
 

@@ -49,3 +49,17 @@ def apply_recommendation(settings, rec) -> Mode | None:
     if rec.loopback_device:
         capture.loopback_device = DeviceSetting(name=rec.loopback_device, hostapi=rec.loopback_hostapi)
     return rec.mode
+
+
+def session_blocker(mode: Mode, devices: list[DeviceInfo] | None, error: str | None) -> str | None:
+    """Why a session would record nothing: no device can be listed, or none of the sources ``mode``
+    captures is connected (None: go ahead; ``devices`` None: not listed yet)."""
+    if error:
+        return f"no audio device can be opened ({error})"
+    if devices is None:
+        return None
+    kinds = {d.kind for d in devices}
+    if not any(src in kinds for src in mode.sources):
+        names = {Source.MIC: "microphone", Source.LOOPBACK: "loopback source"}
+        return f"no {' and no '.join(names[s] for s in mode.sources if s in names)} is connected"
+    return None

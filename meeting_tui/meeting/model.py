@@ -25,15 +25,29 @@ def model_problem(config: ModelConfig) -> str | None:
     """The error (with its fix) for a model that can never load: an unknown name, a missing folder.
 
     Cheap and without side effects (no download): a known name that is merely not cached yet is not a
-    problem here, the loader falls back to the bundled model and says so."""
+    problem here unless downloads are off (HF_HUB_OFFLINE): then it can never load."""
     name = (config.name or "").strip()
     if name in model_names() or _is_repo_id(name):
-        return None
+        return _not_downloadable(name, config.download_root)
     try:
         resolve_model_path(config)  # a folder or an unknown name: checked locally, nothing downloaded
     except ModelLoadError as exc:
         return str(exc)
     return None
+
+
+def _not_downloadable(name: str, download_root: str | None) -> str | None:
+    import os
+
+    from meeting_tui.transcribe import model_select
+
+    offline = os.environ.get("HF_HUB_OFFLINE", "").strip().upper() in ("1", "ON", "YES", "TRUE")
+    if not offline or model_select.local_path(name, download_root) is not None:
+        return None
+    return (f'model "{name}" is not on this machine and downloads are off (HF_HUB_OFFLINE is set). Fix: run once '
+            f'with a network connection (and HF_HUB_OFFLINE unset) to download it, or choose "auto" (the '
+            f'largest model this machine has and carries live) or "bundled" (the offline tiny.en) with --model or '
+            f'[transcription.model] name in the settings')
 
 
 def display_name(name: str) -> str:

