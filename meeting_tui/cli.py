@@ -21,6 +21,7 @@ _COMMAND_MODULES = [
     "meeting_tui.doctor.commands",  # doctor
     "meeting_tui.commands.polish",  # polish
     "meeting_tui.speakers.commands",  # speakers list/rename/voices/forget
+    "meeting_tui.memory.commands",  # search
 ]
 
 
