@@ -27,7 +27,7 @@ import tomli_w
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 from pydantic.fields import FieldInfo
 
-from meeting_tui import paths
+from meeting_tui import export_settings, paths
 from meeting_tui.types import DeviceInfo, DeviceRef, Mode, Source
 
 if sys.version_info >= (3, 11):
@@ -195,6 +195,8 @@ class Settings(_Section):
     session: SessionSettings = Field(default_factory=SessionSettings)
     echo: EchoSettings = Field(default_factory=EchoSettings)
     speakers: SpeakerSettings = Field(default_factory=SpeakerSettings)
+    export: export_settings.ExportSettings = Field(default_factory=export_settings.ExportSettings)
+    hooks: export_settings.HookSettings = Field(default_factory=export_settings.HookSettings)
 
     def to_toml(self) -> str:
         # TOML has no null: unset optional values are simply left out.

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Callable
 
 from meeting_tui.capture.engine import CaptureEngine
+from meeting_tui.meeting import after_session
 from meeting_tui.meeting.clock import Retimer
 from meeting_tui.meeting.echo_stage import EchoPlan, EchoVerdicts, Verdict
 from meeting_tui.meeting.events import (
@@ -439,6 +440,7 @@ class Meeting:
         if session is None:
             return None
         await asyncio.to_thread(session.close, reason, duration_s=duration)
+        await after_session.finish(self, session.path)
         return session.path
 
     def abandon_session(self, reason: str = "interrupted") -> Path | None:
@@ -456,6 +458,7 @@ class Meeting:
         if session is None:
             return None
         session.close(reason, duration_s=duration)
+        after_session.finish_now(self, session.path)
         return session.path
 
     async def shutdown(self, on_progress: Callable[[float], None] | None = None) -> Path | None:

@@ -25,6 +25,45 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--json", action="store_true", help="print the hits as a JSON list")
     p.add_argument("--sessions-dir", metavar="DIR", help="where sessions live (default: settings, else the user data dir)")
     p.set_defaults(func=cmd_search)
+    export = subparsers.choices.get("export")  # `export --to FOLDER`: the note, as at the end of a session
+    if export is not None:
+        export.add_argument("--to", metavar="FOLDER", help="write the session's Markdown note (front matter, "
+                            "minutes, transcript) into this folder, e.g. an Obsidian vault")
+        export.set_defaults(func=_export_or_note(export.get_default("func")))
+
+
+def _export_or_note(cmd_export):
+    def run(args: argparse.Namespace) -> int:
+        return cmd_note(args) if args.to else cmd_export(args)
+
+    return run
+
+
+def cmd_note(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from meeting_tui.memory.vault import VaultError, write_note
+    from meeting_tui.session.store import SessionNotFound, find_session
+    from meeting_tui.settings import load_settings
+
+    loaded = load_settings(getattr(args, "config", None))
+    settings = loaded.settings
+    if args.output or args.format or args.live or args.label:
+        _err("--to writes the session's note; leave out -o, -f, --live and --label (or use them without --to)")
+        return EXIT_USAGE
+    root = Path(args.sessions_dir).expanduser() if args.sessions_dir else settings.sessions_dir()
+    try:
+        folder = find_session(args.session, root)
+    except SessionNotFound as exc:
+        _err(str(exc))
+        return EXIT_USAGE
+    try:
+        note = write_note(folder, args.to, labels=settings.ui.labels.as_dict(), tags=settings.export.tags)
+    except VaultError as exc:
+        _err(str(exc).replace("[export] folder in the settings file (or --to)", "--to"))
+        return 1
+    print(f"Wrote the note of {folder.name} to {note}")
+    return 0
 
 
 def _err(message: str) -> None:
