@@ -16,8 +16,8 @@ log = logging.getLogger(__name__)
 def finish_now(meeting: Any, folder: Path) -> None:
     from meeting_tui.memory.finish import session_finished
 
-    if meeting.settings is None:
-        return
+    if meeting.settings is None or (meeting.session_extra or {}).get("demo"):
+        return  # the bundled demo's meeting is not the user's: not in their vault, not to their hook
     try:
         notices = session_finished(folder, meeting.settings)
     except Exception:  # a bug here must not cost the meeting: it is already safe on disk
