@@ -119,6 +119,8 @@ async def test_past_sessions_list_open_export_and_delete_with_confirmation(monke
         assert await wait_for(pilot, target.exists)
         assert "Ship it on Friday." in target.read_text(encoding="utf-8")
         assert any(n.startswith(f"Exported {newer.name} as md") for n in notes), notes
+        await pilot.press("p")  # recorded without audio: said, nothing changed
+        assert await wait_for(pilot, lambda: any("has no recorded audio to polish" in n for n in notes)), notes
         await pilot.press("down", "delete")
         assert await wait_for(pilot, lambda: isinstance(app.screen, ConfirmDelete))
         await pilot.press("n")  # kept

@@ -58,6 +58,7 @@ class SessionsScreen(Screen[None]):
         Binding("escape", "close", "Back", id="sessions.close"),
         Binding("enter", "open", "Open", id="sessions.open"),
         Binding("e", "export", "Export", id="sessions.export"),
+        Binding("p", "polish", "Polish", id="sessions.polish"),
         Binding("delete,x", "delete", "Delete", id="sessions.delete"),
     ]
 
@@ -96,7 +97,7 @@ class SessionsScreen(Screen[None]):
                           "yes" if r.minutes else "no", r.status, key=r.id)
         self.query_one("#sessions-status", Static).update(
             f"{len(rows)} session{'s' if len(rows) != 1 else ''} in {self.root}. Enter opens (read-only), "
-            "e exports, Delete deletes." if rows else f"No sessions yet in {self.root}.")
+            "e exports, p polishes, Delete deletes." if rows else f"No sessions yet in {self.root}.")
         table.focus()
         self.loaded = True
 
@@ -128,12 +129,29 @@ class SessionsScreen(Screen[None]):
             meta = load_session(row.path).export_meta() | ({"transcript": note} if note else {})
             target = export_file(items, row.path / default_filename(row.id, fmt), fmt, labels=self.labels, meta=meta)
             said = f"Exported {row.id} as {fmt} to {target}"
-            if self.settings.export.folder:
-                said += f"; note: {write_note(row.path, self.settings.export.folder, labels=self.labels, tags=self.settings.export.tags)}"
+            vault = self.settings.export.folder
+            if vault:
+                said += f"; note: {write_note(row.path, vault, labels=self.labels, tags=self.settings.export.tags)}"
         except (ExportError, VaultError, OSError) as exc:
             self.app.notify(str(exc), title="Export", severity="error", timeout=10)
             return
         self.app.notify(said, title="Export", timeout=8)
+
+    def action_polish(self) -> None:
+        row = self.selected()
+        if row is not None:
+            self.app.notify(f"Polishing {row.id} in the background ...", title="Polish", timeout=5)
+            self.polish(row)
+
+    @work(thread=True, group="polish")
+    def polish(self, row: SessionRow) -> None:
+        from meeting_tui.meeting.polish import PolishConfig, PolishJob
+
+        result = PolishJob(row.path, PolishConfig.from_settings(self.settings)).run()
+        self.app.call_from_thread(self.app.notify, result.message, title="Polish",
+                                  severity="information" if result.ok else "error", timeout=15)
+        if result.ok:
+            self.app.call_from_thread(self.reload)
 
     def action_delete(self) -> None:
         row = self.selected()
