@@ -5,6 +5,7 @@ delete (after a confirmation). Sessions come from `record` on real speech and fr
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
 import sys
 import time
@@ -143,3 +144,41 @@ async def test_the_palette_offers_search_and_past_sessions():
         await pilot.press("enter")
         assert await wait_for(pilot, lambda: isinstance(app.screen, SessionsScreen) and app.screen.loaded)
         assert "No sessions yet" in str(app.screen.query_one("#sessions-status").render())
+
+
+@pytest.mark.rig
+@pytest.mark.model
+@pytest.mark.slow
+async def test_the_dashboard_follows_a_call_on_the_rig(rig, monkeypatch, tmp_path, tiny_model_path):
+    """The demo's meeting plays from files; the call is real: parecord opening the rig's mic."""
+    from meeting_tui.ui.app import MeetingApp
+
+    for key in ("PULSE_SERVER", "PULSE_RUNTIME_PATH", "PULSE_STATE_PATH"):
+        monkeypatch.setenv(key, rig.env[key])
+    app = MeetingApp(demo=True)
+    app.animation_level = "none"
+    async with app.run_test(size=SIZE) as pilot:
+        notes = recorded_notifications(app, monkeypatch)
+        await pilot.press("ctrl+p")
+        await pilot.pause(0.3)
+        await pilot.press(*"Follow calls", "enter")
+        assert await wait_for(pilot, lambda: any(n.startswith("Following calls") for n in notes)), notes
+        await pilot.pause(1.5)
+        assert not app.core.recording  # no call yet
+        # Started through a shell that exits at once: the app runs in this process, and a child of ours
+        # would be taken for our own capture.
+        started = subprocess.run(["bash", "-c", f"parecord --device=mic {tmp_path / 'call.wav'} >/dev/null 2>&1 & echo $!"],
+                                 env=rig.env, capture_output=True, text=True, timeout=10, stdin=subprocess.DEVNULL)
+        call_pid = int(started.stdout.strip())
+        try:
+            assert await wait_for(pilot, lambda: app.core.recording, timeout=20), notes
+            assert "Call detected (parecord opened the microphone): recording." in notes
+            assert await wait_for(pilot, lambda: len(app.transcript.segments) > 0, timeout=60)
+        finally:
+            os.kill(call_pid, signal.SIGTERM)
+        assert await wait_for(pilot, lambda: not app.core.recording and any(n.startswith("Session saved") for n in notes),
+                              timeout=90), notes
+        assert notes.count("Call ended (the call released the microphone): stopping the session.") == 1
+        await pilot.pause(2)
+        assert not app.core.recording  # our own capture is not a call
+        await pilot.press("ctrl+q")

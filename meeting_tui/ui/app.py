@@ -839,6 +839,13 @@ class MeetingApp(Notices, App[int]):
 
         self.push_screen(SearchScreen(self.core.sessions_dir, self.settings.ui.labels.as_dict()))
 
+    def action_follow_calls(self) -> None:
+        from meeting_tui.ui.call_follow import CallFollower
+
+        if getattr(self, "call_follower", None) is None:
+            self.call_follower = CallFollower(self)
+        self.call_follower.toggle()
+
     def action_past_sessions(self) -> None:
         from meeting_tui.ui.screens.sessions import SessionsScreen
 
