@@ -22,6 +22,8 @@ _COMMAND_MODULES = [
     "meeting_tui.commands.polish",  # polish
     "meeting_tui.speakers.commands",  # speakers list/rename/voices/forget
     "meeting_tui.commands.terminal_profile",  # terminal-profile (Windows Terminal)
+    "meeting_tui.memory.commands",  # search
+    "meeting_tui.callwatch.commands",  # watch
 ]
 
 

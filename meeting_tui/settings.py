@@ -26,7 +26,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 from pydantic.fields import FieldInfo
 
-from meeting_tui import paths
+from meeting_tui import export_settings, paths
 from meeting_tui.types import DeviceInfo, DeviceRef, Mode, Source
 
 if sys.version_info >= (3, 11):
@@ -194,6 +194,8 @@ class Settings(_Section):
     session: SessionSettings = Field(default_factory=SessionSettings)
     echo: EchoSettings = Field(default_factory=EchoSettings)
     speakers: SpeakerSettings = Field(default_factory=SpeakerSettings)
+    export: export_settings.ExportSettings = Field(default_factory=export_settings.ExportSettings)
+    hooks: export_settings.HookSettings = Field(default_factory=export_settings.HookSettings)
 
     def sessions_dir(self) -> Path:
         return paths.sessions_dir(self.session.dir)

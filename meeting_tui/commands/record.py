@@ -7,6 +7,7 @@ import argparse
 import asyncio
 import json
 import sys
+from pathlib import Path
 
 from meeting_tui.commands.health import Transitions, health_json, health_text, stamp
 from meeting_tui.commands.output import Stdout, err
@@ -46,6 +47,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     r.add_argument("--no-partials", action="store_true", help="no partial hypotheses (saves CPU)")
     r.add_argument("--out", metavar="FILE", help="also write final segments (and retractions) as JSON lines here")
     r.add_argument("--no-session", action="store_true", help="do not create a session folder (journal)")
+    r.add_argument("--to", metavar="FOLDER", help="write the session's Markdown note here at the end "
+                   "(default: [export] folder in the settings file)")
     r.add_argument("--no-echo-guard", action="store_true",
                    help="transcribe the raw mic even in meeting mode (default: settings [echo] enabled)")
     model_args(r)
@@ -159,7 +162,11 @@ def cmd_record(args) -> int:
 
     config.decode, _ = from_args(args, settings)  # --vocabulary, --language per source
     # Checks before any side effect: one message, the fix, a non-zero exit, nothing created.
-    problem = model_problem(config.model)
+    from meeting_tui.memory.finish import vault_check
+
+    problem = model_problem(config.model) or (None if args.no_session else vault_check(settings, args.to))
+    if args.to:
+        settings.export.folder = Path(args.to).expanduser()
     if problem:
         err(f"error: {problem}")
         return 1

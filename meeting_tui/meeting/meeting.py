@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Callable
 
 from meeting_tui.capture.engine import CaptureEngine
+from meeting_tui.meeting import after_session
 from meeting_tui.meeting.clock import Retimer
 from meeting_tui.meeting.echo_stage import EchoPlan, EchoVerdicts, Verdict
 from meeting_tui.meeting.events import (
@@ -436,6 +437,7 @@ class Meeting:
         if session is None:
             return None
         await asyncio.to_thread(session.close, reason, duration_s=duration)
+        await after_session.finish(self, session.path)
         return session.path
 
     def abandon_session(self, reason: str = "interrupted") -> Path | None:
@@ -453,6 +455,7 @@ class Meeting:
         if session is None:
             return None
         session.close(reason, duration_s=duration)
+        after_session.finish_now(self, session.path)
         return session.path
 
     def close_session_now(self, reason: str) -> Path | None:

@@ -181,6 +181,8 @@ class PolishJob:
         except Exception as exc:  # a bug or an I/O error: say it, keep what was written
             log.exception("polish failed")
             self.result = PolishResult(False, f"polish failed: {type(exc).__name__}: {exc}")
+        if self.result.ok:
+            self.result.message += _rewrite_note(self.folder)
         if not self.result.ok:
             self._report(PolishProgress("cancelled" if self._cancel.is_set() else "error", self.result.message,
                                         self.progress.done_s, self.progress.total_s))
@@ -331,3 +333,14 @@ def polish_offer(folder: str | os.PathLike[str], settings: Any) -> str | None:
         minutes = 0.0
     length = f" ({minutes:.0f} min of audio)" if minutes >= 1 else ""
     return f"Polish this meeting's transcript{length} with {Path(name).name}, beam {settings.transcription.polish.beam_size}?"
+
+
+def _rewrite_note(folder: Path) -> str:
+    """The session's vault note rewritten with the polished text; what to add to the result's message."""
+    from meeting_tui.memory.vault import VaultError, rewrite_note
+
+    try:
+        note = rewrite_note(folder)
+    except VaultError as exc:
+        return f"; {exc}"
+    return f"; note rewritten: {note}" if note else ""

@@ -136,6 +136,8 @@ class MeetingApp(Notices, App[int]):
         Binding("t", "cycle_theme", "Next theme", show=False, id="theme.next"),
         Binding("o", "open_folder", "Open session folder", show=False, id="session.folder"),
         Binding("0", "reset_gains", "Reset gains", show=False, id="gain.reset"),
+        Binding("slash", "search", "Search", show=False, id="memory.search"),
+        Binding("h", "past_sessions", "Past sessions", show=False, id="memory.sessions"),
     ]
 
     def __init__(self, *, settings_path: str | os.PathLike | None = None, demo: bool = False,
@@ -826,6 +828,23 @@ class MeetingApp(Notices, App[int]):
         self.notify(f"Theme: {self.theme}", timeout=2)
 
     # --- help, palette --------------------------------------------------------------------------------
+
+    def action_search(self) -> None:
+        from meeting_tui.ui.screens.search import SearchScreen
+
+        self.push_screen(SearchScreen(self.core.sessions_dir, self.settings.ui.labels.as_dict()))
+
+    def action_follow_calls(self) -> None:
+        from meeting_tui.ui.call_follow import CallFollower
+
+        if getattr(self, "call_follower", None) is None:
+            self.call_follower = CallFollower(self)
+        self.call_follower.toggle()
+
+    def action_past_sessions(self) -> None:
+        from meeting_tui.ui.screens.sessions import SessionsScreen
+
+        self.push_screen(SessionsScreen(self.core.sessions_dir, self.settings))
 
     def action_help(self) -> None:
         if isinstance(self.screen, HelpScreen):

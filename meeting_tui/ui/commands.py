@@ -51,6 +51,11 @@ def palette_commands(app: "MeetingApp") -> list[tuple[str, str, Callable]]:
     cmds.append(("Language: per source", "fix the language of You and Them, or detect it", app.action_pick_language))
     cmds.append(("Polish the last session", "re-transcribe its recorded audio with a larger model, in the background",
                  app.action_polish_last))
+    cmds.append(("Search past meetings", "find words in every session; Enter opens it at that line", app.action_search))
+    following = getattr(getattr(app, "call_follower", None), "enabled", False)
+    cmds.append(("Follow calls: stop" if following else "Follow calls: record while another app uses the mic",
+                 "start a session when a call opens the microphone, stop when it lets go", app.action_follow_calls))
+    cmds.append(("Past sessions", "list, open read-only, export or delete past sessions", app.action_past_sessions))
     cmds.append(("Gain: reset both to 0 dB", "mic and system audio", app.action_reset_gains))
     cmds.append(("Help: keys", "every key and what the badges mean", app.action_help))
     return cmds
