@@ -18,7 +18,7 @@ from meeting_tui.meeting.echo_stage import EchoStage
 from meeting_tui.session.recorder import SKIPS_FILE, AudioRecorder, SkipMap
 from meeting_tui.types import SESSION_RATE, AudioChunk, Source
 from tests.test_polish import _copy, cli, recorded  # noqa: F401 (fixture)
-from tests.multilingual_model import multilingual_model  # noqa: F401 (fixture)
+from tests.support.multilingual_model import multilingual_model  # noqa: F401 (fixture)
 
 HOUR = 3600.0
 
