@@ -77,6 +77,15 @@ def tiny_model_path() -> str:
 
 
 @pytest.fixture(scope="session")
+def tiny(tiny_model_path):
+    """The offline tiny.en, loaded once per test session (one thread: the test machines have two cores,
+    one left for capture, as ``default_cpu_threads`` leaves it)."""
+    from meeting_tui.transcribe.model import ModelConfig, load_model
+
+    return load_model(ModelConfig(tiny_model_path, cpu_threads=1))
+
+
+@pytest.fixture(scope="session")
 def shared_audio() -> Path:
     if not SHARED_AUDIO.exists():
         skip_or_fail(f"speech fixtures not found at {SHARED_AUDIO}")

@@ -286,11 +286,6 @@ def test_config_from_settings():
 # --- real model ------------------------------------------------------------------------------------------
 
 
-@pytest.fixture(scope="module")
-def tiny(tiny_model_path):
-    return load_model(ModelConfig(tiny_model_path, cpu_threads=default_cpu_threads()))
-
-
 def make(tiny, *, sources=(Source.MIC, Source.LOOPBACK), **kw) -> tuple[Transcriber, Collector]:
     col = Collector()
     cfg = TranscriberConfig(model=ModelConfig(tiny.path), sources=sources, **kw)

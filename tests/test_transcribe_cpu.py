@@ -12,12 +12,11 @@ import sys
 import time
 from pathlib import Path
 
-import pytest
 
 from meeting_tui.settings import load_settings
 from meeting_tui.transcribe.audio_io import feed_arrays, read_audio
 from meeting_tui.transcribe.governor import Governor, GovernorConfig
-from meeting_tui.transcribe.model import ModelConfig, load_model
+from meeting_tui.transcribe.model import ModelConfig
 from meeting_tui.transcribe.transcriber import Transcriber, TranscriberConfig
 from meeting_tui.transcribe.vad_segmenter import VadConfig
 from meeting_tui.transcribe.wer import wer
@@ -26,11 +25,6 @@ from meeting_tui.types import SESSION_RATE, Source
 
 REPO = Path(__file__).resolve().parent.parent
 JFK = "And so my fellow Americans, ask not what your country can do for you, ask what you can do for your country."
-
-
-@pytest.fixture(scope="module")
-def tiny(tiny_model_path):
-    return load_model(ModelConfig(tiny_model_path, cpu_threads=1))
 
 
 class _EncodeSpy:

@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from meeting_tui.capture.engine import CaptureEngine, WorkerSpec, specs_for_mode
-from meeting_tui.transcribe.model import ModelConfig, load_model
+from meeting_tui.transcribe.model import ModelConfig
 from meeting_tui.transcribe.transcriber import Transcriber, TranscriberConfig
 from meeting_tui.transcribe.wer import normalize, wer
 from meeting_tui.types import DeviceRef, Mode, Source
@@ -26,11 +26,6 @@ LEFT = "He began a confused complaint against the wizard, who had vanished behin
 RIGHT = "The horizon seems extremely distant."
 
 pytestmark = pytest.mark.model
-
-
-@pytest.fixture(scope="module")
-def tiny(tiny_model_path):
-    return load_model(ModelConfig(tiny_model_path))
 
 
 async def run_engine(specs, transcriber: Transcriber, *, until_finished: bool = True, seconds: float = 0.0):
