@@ -24,7 +24,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from tests.rig.rig import start_rig  # noqa: E402
+from tests.support.rig.rig import start_rig  # noqa: E402
 
 
 def main() -> int:

@@ -93,7 +93,8 @@ def record_argv(args: argparse.Namespace) -> list[str]:
 
 def cmd_watch(args: argparse.Namespace) -> int:
     from meeting_tui import paths
-    from meeting_tui.callwatch.probe import ProbeError, default_probe
+    from meeting_tui.callwatch.platform_probe import default_probe
+    from meeting_tui.callwatch.probe import ProbeError
     from meeting_tui.callwatch.watcher import CallWatcher, Start, Stop
     from meeting_tui.session.lock import SessionLock
 

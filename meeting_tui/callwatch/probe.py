@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import sys
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -22,16 +21,6 @@ class ProbeError(RuntimeError):
 class MicProbe(Protocol):
     def users(self) -> list[MicUser]:
         """The applications using a microphone now, our own capture left out. Raises ProbeError."""
-
-
-def default_probe() -> MicProbe:
-    if sys.platform == "win32":
-        from meeting_tui.callwatch.windows import ConsentStoreProbe
-
-        return ConsentStoreProbe()
-    from meeting_tui.callwatch.pulse import PulseProbe
-
-    return PulseProbe()
 
 
 def is_ours(pid: int | None, me: int | None = None) -> bool:

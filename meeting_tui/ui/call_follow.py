@@ -6,17 +6,15 @@ notice; the status line's recording mark shows it meanwhile. The decisions are t
 from __future__ import annotations
 
 import time
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from meeting_tui.callwatch.probe import ProbeError, default_probe
+from meeting_tui.callwatch.platform_probe import default_probe
+from meeting_tui.callwatch.probe import ProbeError
 from meeting_tui.callwatch.watcher import CallWatcher, Start, Stop
-
-if TYPE_CHECKING:
-    from meeting_tui.ui.app import MeetingApp
 
 
 class CallFollower:
-    def __init__(self, app: MeetingApp, probe: Any = None, *, poll_s: float = 1.0, silence_s: float = 600.0) -> None:
+    def __init__(self, app: Any, probe: Any = None, *, poll_s: float = 1.0, silence_s: float = 600.0) -> None:
         self.app, self.probe, self.poll_s = app, probe or default_probe(), poll_s
         self.watcher = CallWatcher(silence_s)
         self.enabled = False
