@@ -52,6 +52,17 @@ class Collector:
             self.blocks.append(np.array(samples))
             self.times.append(t)
 
+    def frames(self) -> int:
+        with self.lock:
+            return sum(len(b) for b in self.blocks)
+
+    def wait_seconds(self, seconds: float, rate: int = 48000, timeout: float = 20.0) -> None:
+        """Until ``seconds`` more audio has arrived (not wall time: a loaded machine delivers late)."""
+        want = self.frames() + int(seconds * rate)
+        end = time.monotonic() + timeout
+        while self.frames() < want and time.monotonic() < end:
+            time.sleep(0.02)
+
     def audio(self, last_s=None, rate=48000):
         with self.lock:
             data = np.concatenate(self.blocks) if self.blocks else np.zeros((0, 2), np.float32)
@@ -78,7 +89,7 @@ def test_both_channels_carry_their_own_source(rig, tones):
         assert info.extra["channel_sources"] == ["mic", "loopback"]
         rig.play(mic_wav, "micsink")
         rig.play(spk_wav, "speakers")
-        time.sleep(2.5)
+        got.wait_seconds(2.5)
         assert backend.poll() is None
         data = got.audio(last_s=1.0)
         assert data.shape == (48000, 2)
@@ -111,7 +122,7 @@ def test_muted_mic_is_zeros_on_channel_0_only(rig, tones):
         backend.open(got)
         rig.play(mic_wav, "micsink")
         rig.play(spk_wav, "speakers")
-        time.sleep(2.0)
+        got.wait_seconds(2.0)
         data = got.audio(last_s=1.0)
         assert rms_db(data[:, 0]) < -90
         assert rms_db(data[:, 1]) > -20
@@ -131,7 +142,7 @@ def test_amix_makes_one_weighted_channel(rig, tones):
         assert info.channels == 1
         rig.play(mic_wav, "micsink")
         rig.play(spk_wav, "speakers")
-        time.sleep(2.0)
+        got.wait_seconds(2.0)
         data = got.audio(last_s=1.0)[:, 0]
         assert dominant_hz(data, 48000) == pytest.approx(MIC_HZ, abs=3)
         # normalize=0: the mic tone keeps its level (0.3 peak → about -13.5 dBFS RMS)
@@ -205,7 +216,7 @@ def test_pulse_defaults_follow_the_default_source_and_monitor(rig, tones):
         assert info.extra["mic_device"] == "default" and info.extra["loopback_device"] == "@DEFAULT_MONITOR@"
         rig.play(mic_wav, "micsink")
         rig.play(spk_wav, "speakers")
-        time.sleep(2.0)
+        got.wait_seconds(2.0)
         data = got.audio(last_s=1.0)
         assert dominant_hz(data[:, 0], 48000) == pytest.approx(MIC_HZ, abs=3)
         assert dominant_hz(data[:, 1], 48000) == pytest.approx(SPK_HZ, abs=3)

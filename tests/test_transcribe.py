@@ -19,12 +19,12 @@ from meeting_tui.transcribe.model import (
     LoadProgress,
     ModelConfig,
     ModelLoadError,
-    _progress_tqdm,
     default_cpu_threads,
     load_model,
     resolve_compute_type,
     resolve_device,
 )
+from meeting_tui.transcribe.model_spec import _progress_tqdm
 from meeting_tui.transcribe.transcriber import Transcriber, TranscriberConfig
 from meeting_tui.transcribe.vad_segmenter import StreamingVAD
 from meeting_tui.transcribe.wer import normalize, wer

@@ -16,12 +16,11 @@ from typing import Callable
 
 from meeting_tui.capture.engine import CaptureEngine
 from meeting_tui.meeting import after_session
-from meeting_tui.meeting.clock import Retimer
 from meeting_tui.meeting.echo_stage import EchoPlan, EchoVerdicts, Verdict
+from meeting_tui.meeting.engine_tap import EngineTap
 from meeting_tui.meeting.events import (
     GapEvent,
     HealthEvent,
-    LevelsEvent,
     MeetingEvent,
     MeetingListener,
     NoticeEvent,
@@ -38,7 +37,7 @@ from meeting_tui.meeting.setup import CaptureSetup
 from meeting_tui.meeting.transcription import LiveTranscription
 from meeting_tui.transcribe.model import ModelConfig
 from meeting_tui.transcribe.transcriber import TranscriberConfig
-from meeting_tui.types import SESSION_RATE, AudioChunk, DrainProgress, Gap, Health, HealthState, Level, Mode, Segment, Source
+from meeting_tui.types import AudioChunk, DrainProgress, Gap, Health, HealthState, Mode, Segment, Source
 
 log = logging.getLogger("meeting_tui.meeting")
 
@@ -158,7 +157,7 @@ class Meeting:
             self.setup = setup
             self._health.clear()
             engine = CaptureEngine(specs, gains_db=dict(setup.gains_db))
-            engine.add_listener(_EngineTap(self, engine))
+            engine.add_listener(EngineTap(self, engine))
             self.engine = engine
             await engine.start()
             return True
@@ -470,52 +469,3 @@ class Meeting:
     async def shutdown(self, on_progress: Callable[[float], None] | None = None) -> Path | None:
         await self.stop_capture()  # first: the engine hands its last samples to the session
         return await self.stop_session(on_progress)
-
-
-class _EngineTap:
-    """One engine's listener: meters and health of the current engine to the client, audio and gaps onto
-    the session clock (re-timed: engine.t0 - session_t0)."""
-
-    def __init__(self, meeting: Meeting, engine: CaptureEngine) -> None:
-        self.meeting, self.engine = meeting, engine
-
-    def _retimer(self) -> Retimer | None:
-        t0 = self.meeting.session_t0
-        return None if t0 is None else Retimer(self.engine.t0, t0)
-
-    def _first_sample(self, chunk: AudioChunk) -> None:
-        """A session opened before capture starts its clock at the first sample captured."""
-        meeting = self.meeting
-        if meeting._clock_waits_for_capture and self.engine is meeting.engine:
-            meeting._clock_waits_for_capture = False
-            meeting.session_t0 = self.engine.t0 + chunk.start / SESSION_RATE
-
-    def on_levels(self, levels: dict[Source, Level]) -> None:
-        if self.engine is self.meeting.engine:
-            self.meeting._post(LevelsEvent(levels))
-
-    def on_health(self, health: Health) -> None:
-        if self.engine is self.meeting.engine:
-            self.meeting._health_changed(health)
-
-    def on_warning(self, text: str) -> None:
-        if self.engine is self.meeting.engine:
-            self.meeting._post(NoticeEvent("Devices", text, "warning"))
-
-    def on_gap(self, gap: Gap) -> None:
-        r = self._retimer()
-        if r is not None:
-            self.meeting._gap(r.gap(gap))
-
-    def on_audio(self, chunk: AudioChunk) -> None:
-        self._first_sample(chunk)
-        r = self._retimer()
-        shifted = r.chunk(chunk) if r is not None else None
-        if shifted is not None:
-            self.meeting._audio(shifted)
-
-    def on_mix(self, chunk: AudioChunk) -> None:
-        r = self._retimer()
-        shifted = r.chunk(chunk) if r is not None else None
-        if shifted is not None:
-            self.meeting._mix(shifted)

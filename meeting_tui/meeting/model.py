@@ -8,13 +8,13 @@ from pathlib import Path
 from typing import Callable
 
 from meeting_tui.meeting.events import TranscriptionStatus
-from meeting_tui.transcribe.model import (
+from meeting_tui.transcribe.model import ModelLoader
+from meeting_tui.transcribe.model_spec import (
     BUNDLED_NAME,
-    _is_repo_id,
     LoadProgress,
     ModelConfig,
-    ModelLoader,
     ModelLoadError,
+    _is_repo_id,
     bundled_model_path,
     model_names,
     resolve_model_path,
