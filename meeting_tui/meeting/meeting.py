@@ -55,6 +55,7 @@ def transcriber_config(settings=None, *, model: ModelConfig | None = None, style
     "separate"), so a mode switch during a session needs no new transcriber."""
     cfg = TranscriberConfig.from_settings(settings, Mode.MEETING) if settings is not None else TranscriberConfig()
     if model is not None:
+        model.server = model.server or cfg.model.server  # the settings' speech server survives a model override
         cfg.model = model
     if style:
         cfg.style = style
@@ -247,7 +248,9 @@ class Meeting:
             pass
 
     def _model_changed(self, status: TranscriptionStatus, notice: str | None, severity: str) -> None:
-        self._post(StatusEvent(status))
+        if status != getattr(self, "_model_status", None):  # a notice alone (the speech server) is no new status
+            self._model_status = status
+            self._post(StatusEvent(status))
         if notice:
             self._post(NoticeEvent("Transcription", notice, severity))
 
