@@ -22,45 +22,7 @@ import pytest
 from meeting_tui.transcribe.server import FailoverWhisper, RemoteWhisper, ServerConfig, ServerError, url_problem
 from tests.conftest import REPO, skip_or_fail
 from tests.support.speech import COMMON, conversation, have_espeak, write_wav
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-class SpeechServer:
-    """faster-whisper-server on 127.0.0.1, started, killed and started again on the same port."""
-
-    def __init__(self, model: str, port: int) -> None:
-        self.model, self.port = model, port
-        self.proc: subprocess.Popen | None = None
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}/v1"
-
-    def start(self) -> None:
-        self.proc = subprocess.Popen([sys.executable, "-m", "faster_whisper_server", self.model, "--host", "127.0.0.1",
-                                      "--port", str(self.port)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                                     stdin=subprocess.DEVNULL, env=dict(os.environ, HF_HUB_OFFLINE="1"))
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            try:
-                with socket.create_connection(("127.0.0.1", self.port), timeout=0.5):
-                    break
-            except OSError:
-                time.sleep(0.2)
-        else:
-            raise RuntimeError("the speech server did not start")
-        # One decode before the meeting: the server's first one is slow (its model's first run).
-        RemoteWhisper(ServerConfig(self.url, timeout_s=60)).transcribe(np.zeros(16000, np.float32))
-
-    def kill(self) -> None:
-        if self.proc is not None and self.proc.poll() is None:
-            self.proc.kill()
-            self.proc.wait(10)
+from tests.support.speech_server import SpeechServer, free_port
 
 
 @pytest.fixture
@@ -69,7 +31,7 @@ def speech_server(tiny_model_path):
         import faster_whisper_server  # noqa: F401
     except ImportError:
         skip_or_fail("faster-whisper-server is needed (the test extra installs it)")
-    server = SpeechServer(tiny_model_path, _free_port())
+    server = SpeechServer(tiny_model_path, free_port())
     server.start()
     yield server
     server.kill()
@@ -125,6 +87,8 @@ def test_record_through_a_speech_server_transcribes_each_line_once_in_order(spee
     assert f"[ready] whisper-1 on 127.0.0.1:{speech_server.port}" in err, err
     summary = rows[-1]
     assert summary["type"] == "summary" and summary["latency"], summary
+    assert summary["server"]["sent"] >= len(COMMON) and summary["server"]["failed"] == 0
+    assert summary["server"]["round_trip_s"] > 0
 
 
 @pytest.mark.model
@@ -149,6 +113,7 @@ def test_a_server_killed_mid_meeting_loses_no_sentence_and_is_reported_once_each
     assert len(lines) == len(set(lines))
     assert err.count("speech server is unreachable") == 1, err
     assert err.count("is back (round trip") == 1, err
+    assert rows[-1]["server"]["outages"] == 1 and rows[-1]["server"]["failed"] >= 1
 
 
 def test_plain_http_to_another_machine_is_refused_before_anything_is_created(tmp_path, shared_audio):
@@ -195,7 +160,7 @@ def test_garbage_refusals_and_a_dead_port_are_server_errors_and_the_stand_in_dec
                 RemoteWhisper(ServerConfig(url)).transcribe(audio)
         finally:
             server.shutdown()
-    dead = ServerConfig(f"http://127.0.0.1:{_free_port()}/v1", timeout_s=1.0)
+    dead = ServerConfig(f"http://127.0.0.1:{free_port()}/v1", timeout_s=1.0)
 
     class StandIn:
         calls = 0
@@ -211,3 +176,43 @@ def test_garbage_refusals_and_a_dead_port_are_server_errors_and_the_stand_in_dec
     assert StandIn.calls == 2 and [s for s, _ in said] == ["warning"] and failover.health.failed == 1
     monkeypatch.setenv("MEETING_TUI_SERVER_KEY", "sk-test")
     assert RemoteWhisper(ServerConfig("https://x.example/v1"))._session.headers["Authorization"] == "Bearer sk-test"
+
+
+def _doctor(tmp_path: Path, settings: Path) -> subprocess.CompletedProcess:
+    env = dict(os.environ, HF_HUB_OFFLINE="1", MEETING_TUI_CONFIG=str(settings),
+               MEETING_TUI_DATA_DIR=str(tmp_path / "data"), PYTHONPATH=str(REPO))
+    return subprocess.run([sys.executable, "-m", "meeting_tui", "doctor", "--server"], env=env, cwd=REPO,
+                          capture_output=True, text=True, timeout=120, stdin=subprocess.DEVNULL)
+
+
+@pytest.mark.model
+def test_the_doctor_checks_the_speech_server_and_names_a_dead_one(speech_server, tmp_path):
+    out = _doctor(tmp_path, _settings(tmp_path, speech_server.url))
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.startswith(f"[server] {speech_server.url}") and "3 s of speech in" in out.stdout
+    speech_server.kill()
+    dead = _doctor(tmp_path, _settings(tmp_path, speech_server.url))
+    assert dead.returncode == 1 and "[server] FAILED" in dead.stdout and "did not answer" in dead.stdout
+
+
+@pytest.mark.model
+@pytest.mark.slow
+async def test_the_dashboard_transcribes_on_the_server_and_its_status_line_says_where(speech_server):
+    from meeting_tui.types import Source
+    from meeting_tui.ui.app import MeetingApp
+    from tests.ui_conftest_helpers import wait_for, write_settings
+
+    write_settings(f'[transcription]\nengine = "server"\n[transcription.server]\nurl = "{speech_server.url}"\n'
+                   "local_fallback = false\n")
+    app = MeetingApp(demo=True)
+    app.animation_level = "none"
+    async with app.run_test(size=(140, 36)) as pilot:
+        await pilot.press("r")
+        assert await wait_for(pilot, lambda: {s.source for s in app.transcript.segments} >= {Source.MIC, Source.LOOPBACK},
+                              timeout=90)
+        them = " ".join(s.text for s in app.transcript.segments if s.source is Source.LOOPBACK).lower()
+        assert "americans" in them or "country" in them
+        assert await wait_for(pilot, lambda: "round trip" in (app.status.info.model or ""), timeout=10)
+        assert f"on 127.0.0.1:{speech_server.port}" in app.status.info.model
+        await pilot.press("ctrl+q")
+        assert await wait_for(pilot, lambda: not app.is_running, timeout=90) or app.return_value is not None

@@ -267,9 +267,23 @@ class Meeting:
         st = self.transcription.stats() if self.transcription is not None else None
         if st is None:
             return base
-        return TranscriptionStatus(model=base.model, state=base.state, progress=base.progress,
+        return TranscriptionStatus(model=base.model + self._server_note(), state=base.state, progress=base.progress,
                                    rtf=st.rtf if st.finals else None, lag_s=st.lag_s, queue=st.queue_depth,
                                    load=st.governor.summary() if st.governor.degraded else None)
+
+    def server_health(self):
+        """The speech server's figures (transcribe.server.ServerHealth) when transcription runs on one."""
+        tr = self.transcription.tr if self.transcription is not None else None
+        loaded = tr.models.loaded if tr is not None else None
+        return getattr(getattr(loaded, "model", None), "health", None)
+
+    def _server_note(self) -> str:
+        h = self.server_health()
+        if h is None:
+            return ""
+        if not h.up:
+            return " · server away"
+        return f" · round trip {h.rtt_s:.2f} s" if h.rtt_s is not None else ""
 
     # --- sessions --------------------------------------------------------------------------------------
 
