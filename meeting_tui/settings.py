@@ -26,7 +26,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 from pydantic.fields import FieldInfo
 
-from meeting_tui import export_settings, paths
+from meeting_tui import export_settings, paths, server_settings
 from meeting_tui.types import DeviceInfo, DeviceRef, Mode, Source
 
 if sys.version_info >= (3, 11):
@@ -128,6 +128,8 @@ class TranscriptionSettings(_Section):
     vocabulary_method: Literal["prompt", "hotwords", "both"] = "prompt"  # how Whisper gets them (docs/polish.md)
     languages: SourceLanguages = Field(default_factory=SourceLanguages)
     polish: PolishSettings = Field(default_factory=PolishSettings)
+    engine: Literal["local", "server"] = "local"  # where speech is transcribed ([transcription.server])
+    server: server_settings.ServerSettings = Field(default_factory=server_settings.ServerSettings)
 
     @field_validator("vocabulary")
     @classmethod

@@ -230,6 +230,7 @@ def cmd_record(args) -> int:
             for w in waiters:
                 w.cancel()
             await meeting.stop_capture()
+            result["server"] = meeting.server_health()  # live figures: read after the drain below
             if printer.failed.is_set():
                 result["rc"] = 1
             elif not args.quiet:
@@ -263,7 +264,8 @@ def cmd_record(args) -> int:
     if args.json and result["rc"] == 0:
         printer.stdout.line(json.dumps({"type": "summary", "segments": printer.segments,
                                         "session": str(result["path"]) if result["path"] else None,
-                                        "latency": meeting.latency.as_dict(config.labels)}))
+                                        "latency": meeting.latency.as_dict(config.labels)}
+                                       | _server_summary(result.get("server"))))
     if not args.quiet and result["rc"] == 0:
         err(f"[done] {printer.segments} segments; {meeting.latency.summary(config.labels)}"
             + (f"; saved in {shown(result['path'])}" if result["path"] else ""))
@@ -273,3 +275,12 @@ def cmd_record(args) -> int:
 async def _closed(stdout: Stdout) -> None:
     while not stdout.closed.is_set():
         await asyncio.sleep(0.2)
+
+
+def _server_summary(health) -> dict:
+    """The speech server's figures for the summary (when transcription ran on one)."""
+    if health is None:
+        return {}
+    return {"server": {"round_trip_s": round(health.rtt_s, 3) if health.rtt_s is not None else None,
+                       "sent": health.sent, "failed": health.failed, "local_decodes": health.local_decodes,
+                       "outages": sum(1 for _, what in health.history if what == "down")}}

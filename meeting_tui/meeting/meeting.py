@@ -54,6 +54,7 @@ def transcriber_config(settings=None, *, model: ModelConfig | None = None, style
     "separate"), so a mode switch during a session needs no new transcriber."""
     cfg = TranscriberConfig.from_settings(settings, Mode.MEETING) if settings is not None else TranscriberConfig()
     if model is not None:
+        model.server = model.server or cfg.model.server  # the settings' speech server survives a model override
         cfg.model = model
     if style:
         cfg.style = style
@@ -246,7 +247,9 @@ class Meeting:
             pass
 
     def _model_changed(self, status: TranscriptionStatus, notice: str | None, severity: str) -> None:
-        self._post(StatusEvent(status))
+        if status != getattr(self, "_model_status", None):  # a notice alone (the speech server) is no new status
+            self._model_status = status
+            self._post(StatusEvent(status))
         if notice:
             self._post(NoticeEvent("Transcription", notice, severity))
 
@@ -263,9 +266,23 @@ class Meeting:
         st = self.transcription.stats() if self.transcription is not None else None
         if st is None:
             return base
-        return TranscriptionStatus(model=base.model, state=base.state, progress=base.progress,
+        return TranscriptionStatus(model=base.model + self._server_note(), state=base.state, progress=base.progress,
                                    rtf=st.rtf if st.finals else None, lag_s=st.lag_s, queue=st.queue_depth,
                                    load=st.governor.summary() if st.governor.degraded else None)
+
+    def server_health(self):
+        """The speech server's figures (transcribe.server.ServerHealth) when transcription runs on one."""
+        tr = self.transcription.tr if self.transcription is not None else None
+        loaded = tr.models.loaded if tr is not None else None
+        return getattr(getattr(loaded, "model", None), "health", None)
+
+    def _server_note(self) -> str:
+        h = self.server_health()
+        if h is None:
+            return ""
+        if not h.up:
+            return " · server away"
+        return f" · round trip {h.rtt_s:.2f} s" if h.rtt_s is not None else ""
 
     # --- sessions --------------------------------------------------------------------------------------
 

@@ -26,7 +26,13 @@ def model_problem(config: ModelConfig) -> str | None:
 
     Cheap and without side effects (no download): a known name that is merely not cached yet is not a
     problem here unless downloads are off (HF_HUB_OFFLINE): then it can never load."""
+    if config.server is not None:  # transcribed on a server; a local model that cannot load only stands in less
+        from meeting_tui.transcribe.server import url_problem
+
+        return url_problem(config.server.url, config.server.allow_plain_http)
     name = (config.name or "").strip()
+    if name in ("auto", "bundled"):  # chosen among what is here, or the shipped tiny.en: never downloaded
+        return None
     if name in model_names() or _is_repo_id(name):
         return _not_downloadable(name, config.download_root)
     try:
@@ -103,8 +109,10 @@ class SharedModel:
         elif p.stage == "fallback":  # CUDA failed: the CPU is used
             self.notice = p.message
             self._set(self.status, p.message, "warning")
+        elif p.stage in ("server-down", "server-up"):  # the speech server went away or came back
+            self._set(self.status, p.message, "warning" if p.stage == "server-down" else "information")
         elif p.stage == "ready":
-            chosen = self.config.name in ("auto", "bundled") and p.model
+            chosen = (self.config.name in ("auto", "bundled") or self.config.server is not None) and p.model
             if chosen:  # the status line names the model that runs, and says once why it was chosen
                 self.name = display_name(p.model)
             self._set(TranscriptionStatus(model=self.name, state="ready"), p.message if chosen else None)

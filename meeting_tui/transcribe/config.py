@@ -73,6 +73,13 @@ class TranscriberConfig:
         values: dict[str, Any] = dict(model=model, style=getattr(tr, "style", "separate"),
                                       sources=tuple(Mode(mode).sources), labels=labels,
                                       decode=DecodeOptions.from_settings(tr) if tr is not None else None)
+        server = server_config(tr)
+        if server is not None:
+            # A server has no forced prefix: the previous line goes as the prompt, not as audio in front.
+            # Its decode times are the server's and its waits while it is away are no load on this machine:
+            # the governor stays off; partials follow the server's round trip (server.PARTIAL_RTT_S).
+            model.server = server
+            values.update(context_audio=False, context_prompt=True, governor=GovernorConfig(enabled=False))
         values.update(overrides)
         return cls(**values)
 
@@ -88,3 +95,14 @@ class TranscriberStatus:
     model: str | None = None
     device: str | None = None
     compute_type: str | None = None
+
+
+def server_config(tr: Any) -> Any:
+    """The speech server of ``[transcription]`` when ``engine = "server"``, else None."""
+    if getattr(tr, "engine", "local") != "server":
+        return None
+    from meeting_tui.transcribe.server import ServerConfig
+
+    s = tr.server
+    return ServerConfig(url=s.url, model=s.model, api_key_env=s.api_key_env, timeout_s=s.timeout_s,
+                        allow_plain_http=s.allow_plain_http, local_fallback=s.local_fallback)

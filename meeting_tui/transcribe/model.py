@@ -40,6 +40,8 @@ def _load_bundled_tiny(config: ModelConfig, progress: ProgressCallback | None, p
 
 def load_model(config: ModelConfig, progress: ProgressCallback | None = None) -> LoadedModel:
     """Resolve, (download,) and load the model. Raises ModelLoadError. Blocking."""
+    if config.server is not None:
+        return _load_server(config, progress)
     t0 = time.monotonic()
     notes: list[str] = []
     auto = None
@@ -118,6 +120,35 @@ def _auto_choice(config: ModelConfig, progress: ProgressCallback | None) -> Any:
     except Exception as exc:  # not remembering costs a benchmark next time, nothing more
         log.warning("could not remember the model choice: %s", exc)
     return choice
+
+
+def _load_server(config: ModelConfig, progress: ProgressCallback | None) -> LoadedModel:
+    """A speech server (transcribe/server.py), with the configured local model standing in while it is away."""
+    from meeting_tui.transcribe.server import FailoverWhisper, RemoteWhisper, url_problem
+    from meeting_tui.transcribe.window import install
+
+    server = config.server
+    t0 = time.monotonic()
+    problem = url_problem(server.url, server.allow_plain_http)
+    if problem:
+        raise ModelLoadError(server.url or "the speech server", problem.split("; ")[0], problem.split("; ")[-1])
+    local, notes = None, []
+    if server.local_fallback:
+        try:
+            stand_in = load_model(dataclasses.replace(config, server=None))
+            local = install(stand_in.model)  # its encoder window sized as a live decode's
+            notes.append(f"{stand_in.name} transcribes while the server is away")
+        except ModelLoadError as exc:
+            notes.append(f"no local model stands in while the server is away ({exc.problem})")
+
+    def changed(text: str, severity: str) -> None:
+        _safe(progress, LoadProgress("server-down" if severity == "warning" else "server-up", text))
+
+    model = FailoverWhisper(RemoteWhisper(server), local, changed)
+    name = f"{server.model} on {server.host}"
+    _safe(progress, LoadProgress("ready", f"transcribing on {server.host}", 1.0, model=name))
+    return LoadedModel(model=model, name=name, path=server.url, device="server", compute_type="-", cpu_threads=0,
+                       load_s=time.monotonic() - t0, english_only=model.english_only, notes=notes)
 
 
 class ModelLoader:

@@ -78,8 +78,8 @@ def local_path(name: str, download_root: str | None = None) -> str | None:
 def smaller_model(loaded: Any) -> tuple[str, str] | None:
     """(name, folder) of the next smaller model present on this machine, for the load governor."""
     name = getattr(loaded, "name", "")
-    if is_tiny(name, getattr(loaded, "path", "")):
-        return None
+    if getattr(loaded, "device", "") == "server" or is_tiny(name, getattr(loaded, "path", "")):
+        return None  # a server's model is the server's business; its stand-in is already local
     ladder = LADDER["cpu"]
     below = ladder[:ladder.index(name)] if name in ladder else ladder[:1]
     for candidate in reversed(below):

@@ -54,6 +54,7 @@ class ModelConfig:
     # error with the fix (a multilingual "small" silently becoming English-only tiny.en misleads); only
     # "auto" chooses.
     bundled_fallback: bool = False
+    server: Any = None  # a transcribe.server.ServerConfig: decode on a speech server (this model stands in)
     # "auto": the remembered choice (model_select.py), reused while the machine is the same
     auto_choice: str | None = None
     auto_reason: str | None = None

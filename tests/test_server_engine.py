@@ -1,0 +1,219 @@
+"""Transcribing on a speech server, from the user's seat: `record` against a real OpenAI-compatible server
+process on localhost (faster-whisper-server from PyPI, serving the bundled tiny.en). The server is killed
+mid-meeting and started again: every sentence reaches the transcript, in order, each once, and the user is
+told once when it went and once when it came back. A plain-http URL to another machine is refused before
+anything is created; refusals and garbage are errors the meeting survives."""
+
+from __future__ import annotations
+
+import http.server
+import json
+import os
+import socket
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from meeting_tui.transcribe.server import FailoverWhisper, RemoteWhisper, ServerConfig, ServerError, url_problem
+from tests.conftest import REPO, skip_or_fail
+from tests.support.speech import COMMON, conversation, have_espeak, write_wav
+from tests.support.speech_server import SpeechServer, free_port
+
+
+@pytest.fixture
+def speech_server(tiny_model_path):
+    try:
+        import faster_whisper_server  # noqa: F401
+    except ImportError:
+        skip_or_fail("faster-whisper-server is needed (the test extra installs it)")
+    server = SpeechServer(tiny_model_path, free_port())
+    server.start()
+    yield server
+    server.kill()
+
+
+def _settings(tmp_path: Path, url: str, **server) -> Path:
+    lines = ['[transcription]', 'engine = "server"', '[transcription.server]', f'url = "{url}"']
+    lines += [f"{k} = {json.dumps(v)}" for k, v in server.items()]
+    path = tmp_path / "settings.toml"
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return path
+
+
+def _record(tmp_path: Path, settings: Path, wav: Path) -> subprocess.Popen:
+    env = dict(os.environ, HF_HUB_OFFLINE="1", MEETING_TUI_CONFIG=str(settings),
+               MEETING_TUI_DATA_DIR=str(tmp_path / "data"), PYTHONPATH=str(REPO))
+    return subprocess.Popen([sys.executable, "-m", "meeting_tui", "record", "--mic-file", str(wav), "--no-partials",
+                             "--json"], env=env, cwd=REPO, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True)
+
+
+def _in_order(lines: list[str], sentences: list[str]) -> list[str]:
+    """The sentences not found, in order, in the transcript (by two distinctive words each)."""
+    text = " ".join(lines).lower()
+    missing, at = [], 0
+    for sentence in sentences:
+        words = [w.strip(".,?").lower() for w in sentence.split() if len(w.strip(".,?")) > 4][:2]
+        pos = text.find(words[0], at) if words else -1
+        if pos < 0:
+            missing.append(sentence)
+        else:
+            at = pos
+    return missing
+
+
+@pytest.fixture(scope="module")
+def meeting_wav(tmp_path_factory) -> Path:
+    if not have_espeak():
+        skip_or_fail("espeak-ng is needed to synthesise speech (apt-get install espeak-ng)")
+    return write_wav(tmp_path_factory.mktemp("server") / "meeting.wav", conversation(COMMON, pause_s=2.5))
+
+
+@pytest.mark.model
+@pytest.mark.slow
+def test_record_through_a_speech_server_transcribes_each_line_once_in_order(speech_server, meeting_wav, tmp_path):
+    proc = _record(tmp_path, _settings(tmp_path, speech_server.url, local_fallback=False), meeting_wav)
+    out, err = proc.communicate(timeout=180)
+    assert proc.returncode == 0, err
+    rows = [json.loads(x) for x in out.splitlines()]
+    lines = [r["text"] for r in rows if r.get("type") == "segment"]
+    assert not _in_order(lines, COMMON), lines
+    assert len(lines) == len(set(lines))
+    assert f"[ready] whisper-1 on 127.0.0.1:{speech_server.port}" in err, err
+    summary = rows[-1]
+    assert summary["type"] == "summary" and summary["latency"], summary
+    assert summary["server"]["sent"] >= len(COMMON) and summary["server"]["failed"] == 0
+    assert summary["server"]["round_trip_s"] > 0
+
+
+@pytest.mark.model
+@pytest.mark.slow
+def test_a_server_killed_mid_meeting_loses_no_sentence_and_is_reported_once_each_way(speech_server, meeting_wav,
+                                                                                    tmp_path):
+    # a killed server refuses at once; the long timeout keeps a slow answer on a loaded machine from counting
+    settings = _settings(tmp_path, speech_server.url, local_fallback=False, timeout_s=60.0)
+    proc = _record(tmp_path, settings, meeting_wav)
+    before = []
+    while not before or json.loads(before[-1])["type"] != "segment":  # the first line on screen
+        line = proc.stdout.readline()
+        assert line, proc.stderr.read()
+        before.append(line)
+    speech_server.kill()  # gone for 10 s of the meeting, then back on the same port
+    time.sleep(10)
+    speech_server.start()
+    rest, err = proc.communicate(timeout=240)
+    assert proc.returncode == 0, err
+    rows = [json.loads(x) for x in [*before, *rest.splitlines()]]
+    lines = [r["text"] for r in rows if r.get("type") == "segment"]
+    assert not _in_order(lines, COMMON), (lines, err)
+    assert len(lines) == len(set(lines))
+    assert err.count("speech server is unreachable") == 1, err
+    assert err.count("is back (round trip") == 1, err
+    assert rows[-1]["server"]["outages"] == 1 and rows[-1]["server"]["failed"] >= 1
+
+
+def test_plain_http_to_another_machine_is_refused_before_anything_is_created(tmp_path, shared_audio):
+    settings = _settings(tmp_path, "http://speech.example.com:8000/v1")
+    proc = _record(tmp_path, settings, shared_audio / "jfk.flac")
+    out, err = proc.communicate(timeout=60)
+    assert proc.returncode != 0 and err.count("unencrypted") == 1 and "allow_plain_http" in err, err
+    assert not (tmp_path / "data" / "sessions").exists() or not any((tmp_path / "data" / "sessions").iterdir())
+    assert url_problem("http://127.0.0.1:8000/v1") is None and url_problem("http://192.168.1.5/v1") is None
+    assert url_problem("https://speech.example.com/v1") is None
+    assert url_problem("http://speech.example.com/v1", allow_plain_http=True) is None
+
+
+class _Answer(http.server.BaseHTTPRequestHandler):
+    status, body = 200, b"{}"
+
+    def do_POST(self):  # noqa: N802
+        self.rfile.read(int(self.headers.get("Content-Length", 0)))
+        self.send_response(type(self).status)
+        self.send_header("Content-Type", "application/json")
+        self.end_headers()
+        self.wfile.write(type(self).body)
+
+    def log_message(self, *args):
+        pass
+
+
+def _serve(status: int, body: bytes) -> tuple[http.server.HTTPServer, str]:
+    handler = type("Answer", (_Answer,), {"status": status, "body": body})
+    server = http.server.HTTPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    return server, f"http://127.0.0.1:{server.server_address[1]}/v1"
+
+
+def test_garbage_refusals_and_a_dead_port_are_server_errors_and_the_stand_in_decodes(monkeypatch):
+    audio = np.zeros(16000, np.float32)
+    for status, body, said in ((200, b"<html>not json</html>", "not a transcription"),
+                               (200, b'{"segments": 3}', "not a transcription"),
+                               (401, b"{}", "MEETING_TUI_SERVER_KEY"),
+                               (503, b"{}", "HTTP 503")):
+        server, url = _serve(status, body)
+        try:
+            with pytest.raises(ServerError, match=said):
+                RemoteWhisper(ServerConfig(url)).transcribe(audio)
+        finally:
+            server.shutdown()
+    dead = ServerConfig(f"http://127.0.0.1:{free_port()}/v1", timeout_s=1.0)
+
+    class StandIn:
+        calls = 0
+
+        def transcribe(self, audio, **options):
+            StandIn.calls += 1
+            return ["local"], None
+
+    said: list[tuple[str, str]] = []
+    failover = FailoverWhisper(RemoteWhisper(dead), StandIn(), lambda text, sev: said.append((sev, text)))
+    assert failover.transcribe(audio, beam_size=5)[0] == ["local"]
+    assert failover.transcribe(audio, beam_size=5)[0] == ["local"]  # not asked again before the probe time
+    assert StandIn.calls == 2 and [s for s, _ in said] == ["warning"] and failover.health.failed == 1
+    monkeypatch.setenv("MEETING_TUI_SERVER_KEY", "sk-test")
+    assert RemoteWhisper(ServerConfig("https://x.example/v1"))._session.headers["Authorization"] == "Bearer sk-test"
+
+
+def _doctor(tmp_path: Path, settings: Path) -> subprocess.CompletedProcess:
+    env = dict(os.environ, HF_HUB_OFFLINE="1", MEETING_TUI_CONFIG=str(settings),
+               MEETING_TUI_DATA_DIR=str(tmp_path / "data"), PYTHONPATH=str(REPO))
+    return subprocess.run([sys.executable, "-m", "meeting_tui", "doctor", "--server"], env=env, cwd=REPO,
+                          capture_output=True, text=True, timeout=120, stdin=subprocess.DEVNULL)
+
+
+@pytest.mark.model
+def test_the_doctor_checks_the_speech_server_and_names_a_dead_one(speech_server, tmp_path):
+    out = _doctor(tmp_path, _settings(tmp_path, speech_server.url))
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.startswith(f"[server] {speech_server.url}") and "3 s of speech in" in out.stdout
+    speech_server.kill()
+    dead = _doctor(tmp_path, _settings(tmp_path, speech_server.url))
+    assert dead.returncode == 1 and "[server] FAILED" in dead.stdout and "did not answer" in dead.stdout
+
+
+@pytest.mark.model
+@pytest.mark.slow
+async def test_the_dashboard_transcribes_on_the_server_and_its_status_line_says_where(speech_server):
+    from meeting_tui.types import Source
+    from meeting_tui.ui.app import MeetingApp
+    from tests.ui_conftest_helpers import wait_for, write_settings
+
+    write_settings(f'[transcription]\nengine = "server"\n[transcription.server]\nurl = "{speech_server.url}"\n'
+                   "local_fallback = false\n")
+    app = MeetingApp(demo=True)
+    app.animation_level = "none"
+    async with app.run_test(size=(140, 36)) as pilot:
+        await pilot.press("r")
+        assert await wait_for(pilot, lambda: {s.source for s in app.transcript.segments} >= {Source.MIC, Source.LOOPBACK},
+                              timeout=90)
+        them = " ".join(s.text for s in app.transcript.segments if s.source is Source.LOOPBACK).lower()
+        assert "americans" in them or "country" in them
+        assert await wait_for(pilot, lambda: "round trip" in (app.status.info.model or ""), timeout=10)
+        assert f"on 127.0.0.1:{speech_server.port}" in app.status.info.model
+        await pilot.press("ctrl+q")
+        assert await wait_for(pilot, lambda: not app.is_running, timeout=90) or app.return_value is not None
