@@ -154,13 +154,11 @@ def shown(path: str | os.PathLike[str], *, executable: str | None = None,
     """``path`` as the user finds it in Explorer. Microsoft Store Python redirects its writes under
     %LOCALAPPDATA% into its package's ``LocalCache\\Local`` (cpython #85368): a folder we print from there
     would not exist where the user looks. Other paths, and other Pythons, are shown unchanged."""
-    import re
     from pathlib import PureWindowsPath
 
-    exe = sys.executable if executable is None else executable
     env = os.environ if environ is None else environ
     local = env.get("LOCALAPPDATA")
-    found = re.search(r"WindowsApps\\(PythonSoftwareFoundation\.Python\.[0-9.]+)_[^\\]*?_{0,2}([a-z0-9]{13})\\", exe)
+    found = store_python(executable)
     if not found or not local:
         return str(path)
     try:
@@ -169,3 +167,13 @@ def shown(path: str | os.PathLike[str], *, executable: str | None = None,
         return str(path)
     family = f"{found.group(1)}_{found.group(2)}"
     return str(PureWindowsPath(local, "Packages", family, "LocalCache", "Local", rel))
+
+
+def store_python(executable: str | None = None):
+    """The Microsoft Store Python package that runs us (a regex match: group 1 the name, 2 the publisher
+    id), or None."""
+    import re
+
+    # a venv made from Store Python runs its own python.exe: the base interpreter says where it came from
+    exe = f"{sys.executable};{getattr(sys, '_base_executable', '')}" if executable is None else executable
+    return re.search(r"WindowsApps\\(PythonSoftwareFoundation\.Python\.[0-9.]+)_[^\\]*?_{0,2}([a-z0-9]{13})\\", exe)

@@ -14,6 +14,7 @@ import os
 import signal
 import sys
 import threading
+import time
 from dataclasses import dataclass, field
 
 CTRL_CLOSE_EVENT, CTRL_LOGOFF_EVENT, CTRL_SHUTDOWN_EVENT = 2, 5, 6
@@ -21,23 +22,58 @@ CLOSE_WAIT_S = 4.5  # Windows ends the process about 5 s after a close event
 CLOSE_DRAIN_S = 3.0  # the share of that spent transcribing queued audio; the rest closes the journal
 
 
+def close_drain_s() -> float:
+    """CLOSE_DRAIN_S, or MEETING_TUI_CLOSE_DRAIN_S (seconds; 0 closes the journal at once: tests use it)."""
+    try:
+        return max(0.0, float(os.environ.get("MEETING_TUI_CLOSE_DRAIN_S", CLOSE_DRAIN_S)))
+    except ValueError:
+        return CLOSE_DRAIN_S
+
+
 @dataclass
 class StopSignals:
     event: asyncio.Event
     closing: threading.Event = field(default_factory=threading.Event)  # a console close: drain briefly
     closed: threading.Event = field(default_factory=threading.Event)  # set by the command when it is done
+    closing_at: float | None = None  # time.monotonic() of the close event
     _handler: object = None  # the ctypes callback, kept alive while it is registered
+    _restore: dict = field(default_factory=dict)  # signal -> the handler before ours (Windows branch)
+
+    def drain_left(self, budget_s: float) -> float | None:
+        """Seconds of ``budget_s`` left since the close event; None while no close came."""
+        return None if self.closing_at is None else self.closing_at + budget_s - time.monotonic()
+
+    def close(self) -> None:
+        """Take our handlers back out (the loop they wake is about to go)."""
+        for sig, previous in self._restore.items():
+            try:
+                signal.signal(sig, previous)
+            except (ValueError, OSError):
+                pass
+        self._restore.clear()
+        if self._handler is not None and sys.platform == "win32":
+            import ctypes
+
+            ctypes.WinDLL("kernel32").SetConsoleCtrlHandler(self._handler, False)
 
     async def wait(self) -> None:
         await self.event.wait()
 
     def hang_up(self) -> None:
+        self.closing_at = self.closing_at or time.monotonic()
+        for fd in (1, 2):  # a hung-up terminal answers writes with EIO: what is left to say goes nowhere
+            try:
+                if os.isatty(fd):
+                    os.dup2(os.open(os.devnull, os.O_WRONLY), fd)
+            except OSError:
+                pass
         self.closing.set()
         self.event.set()
 
     def console_event(self, loop: asyncio.AbstractEventLoop, ctrl_type: int) -> bool:
         """The console control handler's body (a system thread). True: handled, do not end us yet."""
         if ctrl_type in (CTRL_CLOSE_EVENT, CTRL_LOGOFF_EVENT, CTRL_SHUTDOWN_EVENT):
+            self.closing_at = self.closing_at or time.monotonic()
             self.closing.set()
             loop.call_soon_threadsafe(self.event.set)
             self.closed.wait(CLOSE_WAIT_S)
@@ -71,7 +107,7 @@ def stop_signals() -> StopSignals:
     for name in ("SIGINT", "SIGBREAK", "SIGTERM"):
         sig = getattr(signal, name, None)
         if sig is not None:
-            signal.signal(sig, lambda *_: loop.call_soon_threadsafe(stop.event.set))
+            stop._restore[sig] = signal.signal(sig, lambda *_: loop.call_soon_threadsafe(stop.event.set))
     if sys.platform == "win32":
         _register_console_handler(stop, loop)
     return stop

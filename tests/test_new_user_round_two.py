@@ -154,7 +154,9 @@ def test_the_doctors_mode_does_not_flip_with_a_pause():
 
     speaking = d.recommend([probe("separate", "live", "live")], LINUX)
     pausing = d.recommend([probe("separate", "silent", "live")], LINUX)
-    assert speaking.mode is pausing.mode is d.Mode.MEETING
+    from meeting_tui.types import Mode
+
+    assert speaking.mode is pausing.mode is Mode.MEETING
     assert any("Speak while the doctor listens" in w for w in d.warnings_for([probe("separate", "silent", "live")], LINUX, []))
 
 

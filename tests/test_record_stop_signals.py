@@ -66,6 +66,18 @@ def test_the_terminal_going_away_closes_the_session_instead_of_leaving_it_unfini
     assert end["t"] == "end" and end["reason"] in ("stopped", "console closed")
 
 
+@pytest.mark.model
+def test_a_closed_terminal_gets_a_bounded_drain_and_the_journal_says_so(shared_audio, tmp_path, tiny_model_path):
+    """With no time left for the queue (MEETING_TUI_CLOSE_DRAIN_S=0), what was not transcribed is left and the
+    journal is closed at once, with the reason; the workers did not die with the terminal's SIGHUP first."""
+    proc = _record_until_first_line(shared_audio, tmp_path, tiny_model_path, MEETING_TUI_CLOSE_DRAIN_S="0")
+    proc.send_signal(signal.SIGHUP)
+    rows, err = _finish(proc)
+    end = _journal_end(rows[-1]["session"])
+    assert end["t"] == "end" and end["reason"] == "console closed", err
+    assert err.count("[closed] the terminal was closed") == 1
+
+
 def test_a_console_close_event_stops_the_command_and_holds_windows_until_it_has_closed(monkeypatch):
     """The console control handler's contract (SetConsoleCtrlHandler's routine, run on a system thread):
     it stops the command, says to drain briefly, and returns TRUE only once the command has closed, within

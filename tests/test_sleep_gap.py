@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import json
 import shutil
-import time
 
 import numpy as np
 import pytest
@@ -85,18 +84,15 @@ def test_the_echo_stage_starts_a_fresh_guard_after_a_sleep_instead_of_cancelling
 
     stage = EchoStage(Sink(), fresh(), rebuild=fresh)
     voice, far = _tone(220, 4, SESSION_RATE), _tone(700, 4, SESSION_RATE)
-    t0 = time.process_time()
     for base in (0, int(HOUR * SESSION_RATE)):
         for i in range(0, len(voice), 1600):
             stage.on_audio(AudioChunk(Source.LOOPBACK, base + i, far[i:i + 1600]))
             stage.on_audio(AudioChunk(Source.MIC, base + i, voice[i:i + 1600]))
     stage.flush()
-    cpu = time.process_time() - t0
     assert len(made) == 2  # a fresh guard after the hour
     assert sum(g.audio_s for g in made) < 20  # both guards together processed seconds, not an hour
     mic = [c for c in out if c.source is Source.MIC]
     assert mic and max(c.start for c in mic) >= HOUR * SESSION_RATE
-    assert cpu < 60  # an hour of cancelling would take minutes; generous for a loaded machine
 
 
 @pytest.mark.model

@@ -48,6 +48,10 @@ def find_device(wanted: DeviceRef, devices: list[DeviceInfo], kind: Source) -> D
             names = ", ".join(f'"{n}"' for n in hits)
             raise DeviceNotFound(f'"{wanted.name}" could be any of these {KIND_WORDS[kind]}s: {names}; '
                                  f"give the whole name. {listing(devices, kind)}")
+    if kind is Source.MIC:  # any input records as a mic (a speakers' monitor: the wrong-source notice says so)
+        exact = {d.ref.name for d in devices if d.ref.name.casefold() == needle}
+        if len(exact) == 1:
+            return DeviceRef(exact.pop(), wanted.hostapi)
     raise DeviceNotFound(f'no {KIND_WORDS[kind]} named "{wanted.name}". {listing(devices, kind)}')
 
 

@@ -32,6 +32,7 @@ log = logging.getLogger("meeting_tui.capture")
 POLL_S = 3.0  # only while the loopback is idle
 CONFIRM_S = 4.0  # a condition must hold this long before we act (a notification sound is shorter)
 RESTART_EVERY_S = 30.0
+RESTARTS_PER_EPISODE = 2  # then it is said once and left alone (protected playback is silent on purpose)
 PLAYING_PEAK = 0.001  # -60 dBFS on the endpoint's meter
 LOOPBACK_SUFFIX = " [Loopback]"  # PyAudioWPatch's name for a render endpoint's loopback
 
@@ -75,16 +76,25 @@ class LoopbackCheck:
         self._dead_since: float | None = None
         self._elsewhere_since: float | None = None
         self._last_restart = -float("inf")
+        self._restarts = 0  # in the current episode of a playing output and a silent loopback
         self._told: set[str] = set()
 
     def step(self, now: float, captured: Activity | None, activity: list[Activity], idle: bool) -> list[Action]:
         out: list[Action] = []
         dead = idle and captured is not None and captured.playing
         self._dead_since = (self._dead_since if self._dead_since is not None else now) if dead else None
+        if not dead:
+            self._restarts = 0
         if dead and now - self._dead_since >= self.confirm_s and now - self._last_restart >= self.restart_every_s:
             self._last_restart = now
-            out.append(Action(f"{captured.endpoint.name!r} is playing, but its loopback delivers only silence: "
-                              "reopening it (if Them stays silent, pick the output again with d)", restart=True))
+            self._restarts += 1
+            name = captured.endpoint.name
+            if self._restarts <= RESTARTS_PER_EPISODE:
+                out.append(Action(f"{name!r} is playing, but its loopback delivers only silence: reopening it (if "
+                                  "Them stays silent, pick the output again with d)", restart=True))
+            elif self._restarts == RESTARTS_PER_EPISODE + 1:
+                out.append(Action(f"{name!r} still delivers only silence after reopening: protected playback stays "
+                                  "silent on purpose; otherwise pick another output with d"))
         others = [a for a in activity if a.playing and (captured is None or a.endpoint.id != captured.endpoint.id)]
         elsewhere = idle and not dead and bool(others)
         self._elsewhere_since = (self._elsewhere_since if self._elsewhere_since is not None else now) \

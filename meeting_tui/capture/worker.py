@@ -14,6 +14,7 @@ import json
 import os
 import queue
 import sys
+import signal
 import threading
 import time
 
@@ -183,6 +184,8 @@ def run(argv: list[str] | None = None) -> int:
     from meeting_tui.capture.winproc import opt_out_of_power_throttling
 
     opt_out_of_power_throttling()  # a windowless worker would be slowed by EcoQoS on Windows 11
+    if hasattr(signal, "SIGHUP"):  # the terminal going away is the parent's to handle: it drains, then closes stdin
+        signal.signal(signal.SIGHUP, signal.SIG_IGN)
     stop = threading.Event()
     threading.Thread(target=_watch_stdin, args=(stop,), name="stdin-watch", daemon=True).start()
     writer = FrameWriter(sys.stdout.buffer)

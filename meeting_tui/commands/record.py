@@ -200,7 +200,9 @@ def cmd_record(args) -> int:
     result = {"rc": 0, "path": None}
 
     async def main() -> None:
-        from meeting_tui.stop_signals import CLOSE_DRAIN_S, stop_signals
+        from meeting_tui.stop_signals import close_drain_s, stop_signals
+
+        CLOSE_DRAIN_S = close_drain_s()
 
         stop = stop_signals()
         signals["stop"] = stop
@@ -243,14 +245,18 @@ def cmd_record(args) -> int:
                     err(f"[draining] {fraction * 100:3.0f}%")
 
             drain = asyncio.create_task(meeting.stop_session(progress))
-            # A closed terminal tab gives us about 5 s: transcribe what fits, then close the journal.
-            await asyncio.wait({drain}, timeout=CLOSE_DRAIN_S if stop.closing.is_set() else None)
-            if drain.done():
-                result["path"] = drain.result()
-            else:
-                result["path"] = meeting.close_session_now("console closed")
-                err("[closed] the terminal was closed: the rest of the queued audio was not transcribed")
-
+            # A closed terminal gives us about 5 s from the event: transcribe what fits, then close the journal.
+            while not drain.done():
+                left = stop.drain_left(CLOSE_DRAIN_S)
+                if left is not None and left <= 0:
+                    if meeting.cut_drain("console closed"):
+                        err("[closed] the terminal was closed: the rest of the queued audio was not transcribed")
+                    await drain
+                    break
+                await asyncio.wait({drain}, timeout=0.2 if left is None else min(left, 0.2))
+            result["path"] = drain.result()
+            stop.closed.set()  # a console close handler waiting on us may let Windows end the process now
+            stop.close()
     signals: dict = {}
     try:
         asyncio.run(main())

@@ -66,6 +66,10 @@ def run(args: argparse.Namespace) -> int:
     if sys.platform != "win32":
         err("error: Windows Terminal profiles are for Windows; `meeting-tui terminal-profile --print` shows the fragment")
         return 2
+    if paths.store_python():  # its writes under %LOCALAPPDATA% land in its own LocalCache, where Terminal never looks
+        err("error: Microsoft Store Python keeps what it writes under %LOCALAPPDATA% to itself, so Windows Terminal "
+            "would not see the profile; install Python from python.org, or add the profile by hand from `--print`")
+        return 2
     try:
         folder = fragments_dir()
         target = folder / FRAGMENT_FILE

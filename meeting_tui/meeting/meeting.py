@@ -452,6 +452,7 @@ class Meeting:
                 log.exception("voice memory write failed")
         if session is None:
             return None
+        reason, self._cut_reason = getattr(self, "_cut_reason", None) or reason, None
         await asyncio.to_thread(session.close, reason, duration_s=duration)
         await after_session.finish(self, session.path)
         return session.path
@@ -474,14 +475,15 @@ class Meeting:
         after_session.finish_now(self, session.path)
         return session.path
 
-    def close_session_now(self, reason: str) -> Path | None:
-        """Close the journal at once with what is transcribed so far (a console close leaves seconds):
-        the end marker and summary are written; audio still queued is not transcribed."""
-        session = self.session
-        if session is None:
-            return None
-        session.close(reason, duration_s=self._stopped_at_s or self.session_time() or 0.0)
-        return session.path
+    def cut_drain(self, reason: str) -> bool:
+        """Stop transcribing what is still queued (a console close leaves seconds): the drain in progress
+        returns after the current utterance and the journal is closed with ``reason``. False: nothing to cut."""
+        live = self.transcription
+        if live is None or live.tr is None:
+            return False
+        self._cut_reason = reason
+        live.tr.close(wait_s=0)
+        return True
 
     async def shutdown(self, on_progress: Callable[[float], None] | None = None) -> Path | None:
         await self.stop_capture()  # first: the engine hands its last samples to the session

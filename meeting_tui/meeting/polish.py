@@ -273,7 +273,8 @@ class PolishJob:
                                         voiced_s=seg.end - seg.start, config=filters)
                         done[source] = offset + seg.end
                         if verdict.keep and verdict.text:
-                            writer.segment(Segment(source, round(at(offset + seg.start), 3), round(at(offset + seg.end), 3),
+                            writer.segment(Segment(source, round(at(offset + seg.start), 3),
+                                                   round(at(offset + seg.start) + seg.end - seg.start, 3),
                                                    verdict.text, final=True,
                                                    confidence=round(math.exp(seg.avg_logprob), 4),
                                                    id=next_id, extra={"polished": True}))

@@ -168,3 +168,15 @@ class SkipMap:
             if session_s >= skipped_to:
                 shift = skipped_to - at
         return session_s - shift
+
+
+def repair_audio(folder: str | os.PathLike[str]) -> list[str]:
+    """Fix the headers of WAV files left by a killed recorder; returns a problem note per unreadable file."""
+    notes = []
+    for path in sorted(Path(folder).glob("*.wav")):
+        try:
+            with sf.SoundFile(path, "r+") as handle:  # libsndfile recomputes the length from the file size
+                handle.seek(0, sf.SEEK_END)
+        except Exception as exc:
+            notes.append(f"{path.name}: {exc}")
+    return notes

@@ -213,13 +213,14 @@ class Transcriber:
                           timeout: float | None = None) -> DrainResult:
         return await asyncio.to_thread(self.drain_and_stop, progress, timeout)
 
-    def close(self) -> None:
-        """Stop at once, discarding queued audio (use drain_and_stop to keep it)."""
+    def close(self, wait_s: float = 5.0) -> None:
+        """Stop at once, discarding queued audio (use drain_and_stop to keep it); the utterance being decoded
+        finishes. ``wait_s`` 0: do not wait for that."""
         self._abandon.set()
         self._stop_asked.set()
         self._wake.set()
-        if self._thread is not None:
-            self._thread.join(5)
+        if self._thread is not None and wait_s > 0:
+            self._thread.join(wait_s)
 
     # --- stats ---------------------------------------------------------------------------------------
 
