@@ -22,6 +22,8 @@ import sys
 from dataclasses import dataclass
 from typing import Callable
 
+from meeting_tui.capture.polling import OneThreadPoller
+
 log = logging.getLogger("meeting_tui.capture")
 
 POLL_S = 1.0  # a switch is followed within POLL_S plus a worker restart (< 2 s)
@@ -270,7 +272,7 @@ def reader() -> Callable[[], Defaults] | None:
     return None
 
 
-class DefaultDeviceWatcher:
+class DefaultDeviceWatcher(OneThreadPoller):
     """Polls the defaults on one thread and calls ``on_change({"render"/"capture"}, defaults)`` and
     ``on_warning(text)`` on the event loop. Start inside a running loop; ``stop()`` to end."""
 
@@ -280,8 +282,6 @@ class DefaultDeviceWatcher:
         self.on_change, self.on_warning = on_change, on_warning
         self.poll_s = poll_s
         self._read = read or reader()
-        self._task: asyncio.Task | None = None
-        self._executor = None
         self.current: Defaults | None = None
         self._warned: set[str] = set()
 
@@ -292,15 +292,11 @@ class DefaultDeviceWatcher:
     def start(self) -> None:
         if self._read is None:
             return
-        from concurrent.futures import ThreadPoolExecutor
-
-        self._executor = ThreadPoolExecutor(1, thread_name_prefix="default-device")  # one thread: COM state
-        self._task = asyncio.create_task(self._run(), name="default-device-watch")
+        self._start_polling("default-device-watch")
 
     async def _poll(self) -> Defaults | None:
-        loop = asyncio.get_running_loop()
         try:
-            return await loop.run_in_executor(self._executor, self._read)
+            return await self._on_thread(self._read)
         except Exception as exc:  # a failed read must not stop capture
             log.debug("reading the default devices failed: %s", exc)
             return None
@@ -328,17 +324,6 @@ class DefaultDeviceWatcher:
                 self._warned.add(text)
                 self.on_warning(text)
 
-    async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            try:
-                await self._task
-            except (asyncio.CancelledError, Exception):
-                pass
-            self._task = None
-        if self._executor is not None:
-            self._executor.shutdown(wait=False)
-            self._executor = None
 
 
 def follows_default(spec) -> str | None:

@@ -25,6 +25,7 @@ from dataclasses import dataclass
 from typing import Callable
 
 from meeting_tui.capture.default_device import Endpoint
+from meeting_tui.capture.polling import OneThreadPoller
 from meeting_tui.types import DeviceRef, HealthState, Source
 
 log = logging.getLogger("meeting_tui.capture")
@@ -175,7 +176,7 @@ def activity_reader() -> Callable[[], list[Activity]] | None:
     return None
 
 
-class LoopbackWatch:
+class LoopbackWatch(OneThreadPoller):
     """Polls while the loopback is idle and acts on ``LoopbackCheck``'s decisions (event-loop side)."""
 
     def __init__(self, device: DeviceRef | None, worker, idle: Callable[[], bool], on_warning: Callable[[str], None],
@@ -183,8 +184,6 @@ class LoopbackWatch:
         self.device, self.worker, self.idle, self.on_warning = device, worker, idle, on_warning
         self.read, self.clock, self.poll_s = read, clock, poll_s
         self.check = LoopbackCheck()
-        self._task: asyncio.Task | None = None
-        self._executor = None
 
     @classmethod
     def start_for(cls, specs, workers, health: Callable[[], dict], on_warning: Callable[[str], None],
@@ -200,13 +199,9 @@ class LoopbackWatch:
         return None
 
     def start(self) -> None:
-        from concurrent.futures import ThreadPoolExecutor
-
-        self._executor = ThreadPoolExecutor(1, thread_name_prefix="playback-watch")
-        self._task = asyncio.create_task(self._run(), name="playback-watch")
+        self._start_polling("playback-watch")
 
     async def _run(self) -> None:
-        loop = asyncio.get_running_loop()
         while True:
             await asyncio.sleep(self.poll_s)
             idle = self.idle()
@@ -214,7 +209,7 @@ class LoopbackWatch:
                 self.check.step(self.clock(), None, [], False)
                 continue
             try:
-                activity = await loop.run_in_executor(self._executor, self.read)
+                activity = await self._on_thread(self.read)
             except Exception as exc:  # a failed read must not stop capture
                 log.debug("reading the outputs' activity failed: %s", exc)
                 continue
@@ -223,14 +218,3 @@ class LoopbackWatch:
                 if action.restart:
                     self.worker.restart_now(action.warning)
 
-    async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            try:
-                await self._task
-            except (asyncio.CancelledError, Exception):
-                pass
-            self._task = None
-        if self._executor is not None:
-            self._executor.shutdown(wait=False)
-            self._executor = None
