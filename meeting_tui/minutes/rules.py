@@ -25,7 +25,7 @@ REQUEST = re.compile(r"\b(?:can you|could you|would you|will you|can you please|
 NOT_A_TASK = re.compile(r"^(?:be |have |say |think |try |see |let you know|get back|need |just |probably |maybe )",
                         re.IGNORECASE)
 SENTENCE = re.compile(r"[^.!?]+[.!?]*")
-ANSWER_START = re.compile(r"^(?:yes|yeah|yep|no|nope|sure|of course|it's|it is|we|i think|i guess|probably|maybe)\b",
+ANSWER_START = re.compile(r"^(?:yes|yeah|yep|no|nope|sure|of course|i think|i guess|probably|maybe)\b",
                           re.IGNORECASE)
 _STOP = frozenset("""a an the and or but so to of in on at for with by is are was were be been it this that
 these those i you we they he she me us them my your our their do does did can could would will should shall
