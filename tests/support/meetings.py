@@ -75,7 +75,7 @@ SCRIPTS = [
         actions=[Action("You", ("job", "description"), Due(weekday=0)),
                  Action("You", ("call", "recruiter"), Due(days=1)),
                  Action("Them", ("coding", "exercise"), Due(weekday=3))],
-        questions=[],
+        questions=[("technical", "interviews")],  # "I do not know yet" leaves it open
     ),
     Script(
         "support review",
