@@ -17,9 +17,10 @@ def _shown(app) -> list[str]:
     return [i.text for i in app.transcript.items if isinstance(i, ScreenNote)]
 
 
-async def test_note_keys_journal_show_and_export(tiny_model_path, shared_audio, tmp_path):
+async def test_note_keys_journal_show_and_export_then_minutes(tiny_model_path, shared_audio, tmp_path, monkeypatch):
     app = MeetingApp(model=tiny_model_path, record_on_launch=True, sessions_dir=tmp_path / "sessions",
                      files={Source.MIC: str(shared_audio / "jfk.flac")})
+    said = recorded_notifications(app, monkeypatch)
     async with app.run_test(size=SIZE) as pilot:
         assert await wait_for(pilot, lambda: app.core.recording and app.transcript.segments, timeout=120)
         await pilot.press("n")
@@ -38,6 +39,17 @@ async def test_note_keys_journal_show_and_export(tiny_model_path, shared_audio, 
         saved = app.action_save()
         text = saved.read_text(encoding="utf-8")
         assert "ask Ted about the budget" in text and "Action item" in text and "Decision" in text
+        # Stop: minutes are offered; the palette makes them in the background, citing the flagged line.
+        await pilot.press("r")
+        assert await wait_for(pilot, lambda: any("Minutes of the last session" in n for n in said), timeout=90), said
+        await pilot.press("ctrl+p")
+        await pilot.pause(0.3)
+        await pilot.press(*"Minutes of the last", "enter")
+        assert await wait_for(pilot, lambda: app.last_minutes is not None, timeout=30), said
+        minutes = (folder / "minutes.md").read_text(encoding="utf-8")
+        assert f"{notes[2].text} (flagged)" in minutes and "ask Ted about the budget" in minutes
+        assert f"line {notes[2].ref}]" in minutes
+        assert any("written to" in n and "minutes.md" in n for n in said), said
         await pilot.press("ctrl+q")
         assert await wait_for(pilot, lambda: not app.is_running, timeout=90) or app.return_value is not None
 

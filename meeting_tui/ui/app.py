@@ -197,6 +197,7 @@ class MeetingApp(Notices, App[int]):
         self._announce_devices = False
         self.unfinished: list = []
         self.last_session: Path | None = None
+        self.last_minutes: Path | None = None  # minutes.md written from the palette
         self.last_saved: Path | None = None
         self.theme_errors: list[str] = []
         self.frames = 0
@@ -669,6 +670,9 @@ class MeetingApp(Notices, App[int]):
 
             self.notify(f"Session saved in {shown(path)}", title="Session", timeout=6)
             self._offer_polish(path)
+            from meeting_tui.ui.minutes_offer import offer_minutes
+
+            offer_minutes(self, path)
 
     # --- speakers, words, polish ----------------------------------------------------------------------
 
@@ -720,6 +724,12 @@ class MeetingApp(Notices, App[int]):
             self._polish_path = path
             self.notify(f"{question} Choose \"Polish the last session\" in the palette (ctrl+p).", title="Polish",
                         timeout=10)
+
+    @work(thread=True, exclusive=True, group="minutes")
+    def action_minutes_last(self) -> None:
+        from meeting_tui.ui.minutes_offer import make_last_minutes
+
+        self.last_minutes = make_last_minutes(self, self.last_session)
 
     @work(thread=True, exclusive=True, group="polish")
     def action_polish_last(self) -> None:

@@ -56,6 +56,8 @@ def palette_commands(app: "MeetingApp") -> list[tuple[str, str, Callable]]:
     cmds.append(("Language: per source", "fix the language of You and Them, or detect it", app.action_pick_language))
     cmds.append(("Polish the last session", "re-transcribe its recorded audio with a larger model, in the background",
                  app.action_polish_last))
+    cmds.append(("Minutes of the last session", "decisions, action items, open questions, each citing its line "
+                 "(minutes.md, in the background)", app.action_minutes_last))
     cmds.append(("Search past meetings", "find words in every session; Enter opens it at that line", app.action_search))
     following = getattr(getattr(app, "call_follower", None), "enabled", False)
     cmds.append(("Follow calls: stop" if following else "Follow calls: record while another app uses the mic",
