@@ -66,3 +66,16 @@ def test_record_with_stdin_from_dev_null_takes_no_notes(tmp_path, shared_audio, 
     assert res.returncode == 0, res.stderr
     folder = next((tmp_path / "data" / "sessions").iterdir())
     assert read_journal(folder / JOURNAL_NAME).notes == []
+
+
+def test_notes_survive_a_crash_and_recovery(tmp_path):
+    from meeting_tui.session.recovery import recover_session
+
+    session = Session.open(tmp_path / "s")
+    session.append_segment(Segment(Source.LOOPBACK, 0.0, 1.0, "I will send it", final=True, id=1))
+    session.append_note(Note("decision", "I will send it", 1.2, ref=1))
+    session._journal.close()  # the app dies: no end marker, the lock let go by the dead process
+    session._lock.release()
+    recover_session(session.path)
+    journal = read_journal(session.path / JOURNAL_NAME)
+    assert journal.finished and [(n.kind, n.ref) for n in journal.notes] == [("decision", 1)]

@@ -78,10 +78,14 @@ def _addressee(lines: list[Line], index: int) -> str | None:
 
 
 def _answered(lines: list[Line], index: int, question: str) -> bool:
-    """A question is answered when one of the next two lines by someone else starts like an answer or
-    shares a content word with it (and is not itself only a question)."""
+    """A question is answered when a reply (the lines by others before the asker speaks again, up to
+    three) starts like an answer or shares a content word with it (and is not itself a question)."""
     asker, asked = lines[index].who, content_words(question)
-    replies = [ln for ln in lines[index + 1:index + 4] if ln.who != asker][:2]
+    replies = []
+    for ln in lines[index + 1:index + 4]:
+        if ln.who == asker:  # the asker moved on: later lines answer something else
+            break
+        replies.append(ln)
     for reply in replies:
         text = reply.text.strip()
         if ANSWER_START.match(text) or (asked & content_words(text) and not text.endswith("?")):
