@@ -131,3 +131,20 @@ def test_minutes_bad_input_one_message_nothing_written(tmp_path, tiny_model_path
     text = (live.path / "minutes.md").read_text(encoding="utf-8")
     assert text.startswith("# Daily") and "## Settled" in text and "We decided to ship it." in text
     assert "## Action items" not in text
+
+
+def test_minutes_reach_the_vault_note(tmp_path):
+    from meeting_tui.memory.vault import write_note
+    from meeting_tui.session.store import Session
+    from meeting_tui.types import Segment, Source
+
+    session = Session.open(tmp_path / "data" / "sessions", now=1_700_000_000.0)
+    session.append_segment(Segment(Source.MIC, 0.0, 2.0, "Could you send the slides by Friday?", final=True, id=1))
+    session.append_segment(Segment(Source.LOOPBACK, 3.0, 4.0, "Sure.", final=True, id=2))
+    session.close()
+    note = write_note(session.path, tmp_path / "vault")
+    assert "send the slides" not in note.read_text(encoding="utf-8").split("## Transcript")[0]
+    res = meeting_tui(tmp_path, "minutes", session.id)
+    assert res.returncode == 0, res.stderr
+    head = note.read_text(encoding="utf-8").split("## Transcript")[0]
+    assert "**Them**: send the slides — due Fri 2023-11-17 [00:00:00 · line 1]" in head, head
