@@ -24,6 +24,7 @@ _COMMAND_MODULES = [
     "meeting_tui.commands.terminal_profile",  # terminal-profile (Windows Terminal)
     "meeting_tui.memory.commands",  # search
     "meeting_tui.callwatch.commands",  # watch
+    "meeting_tui.minutes.commands",  # minutes
 ]
 
 

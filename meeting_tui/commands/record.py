@@ -101,6 +101,10 @@ class _Printer:
             self.out.write(json.dumps(rec) + "\n")
             self.out.flush()
 
+    def note_taken(self, note) -> None:
+        self._write({"type": "note", "kind": note.kind, "text": note.text, "start": note.at},
+                    f"[{stamp(note.at)}] [note] {note.text}")
+
     def on_event(self, event: MeetingEvent) -> None:
         if isinstance(event, SegmentEvent):
             seg = event.segment
@@ -222,6 +226,10 @@ def cmd_record(args) -> int:
         if path is not None and not args.quiet:
             err(f"[session] {shown(path)}")
         await meeting.start_capture(setup)
+        if path is not None:
+            from meeting_tui.commands.stdin_notes import read_notes
+
+            read_notes(meeting, printer.note_taken)
         waiters = [asyncio.create_task(stop.event.wait()), asyncio.create_task(printer.failed.wait()),
                    asyncio.create_task(_closed(printer.stdout))]
         if from_files:

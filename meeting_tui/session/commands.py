@@ -109,8 +109,12 @@ def cmd_export(args: argparse.Namespace) -> int:
     from meeting_tui.session.polished import transcript_for_export
 
     items, transcript = transcript_for_export(loaded, prefer_live=args.live)
+    items = [*items, *loaded.journal.notes]  # the user's notes and flags, in time order with the lines
     if transcript:
         meta["transcript"] = transcript
+    from meeting_tui.session.exports import minutes_of
+
+    meta.update(minutes_of(loaded.info.path))
     if args.output == "-":
         sys.stdout.write(render(items, fmt, labels=labels, meta=meta))
         return EXIT_OK

@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from meeting_tui import paths
-from meeting_tui.session.journal import Item
+from meeting_tui.session.journal import Item, Note
 from meeting_tui.session.store import load_session
 from meeting_tui.types import Gap, Mode, Segment, Source
 
@@ -92,6 +92,13 @@ def _duration(seconds: float) -> str:
     return f"{minutes} min {secs} s" if minutes < 60 else f"{minutes // 60} h {minutes % 60} min"
 
 
+_NOTE_TITLES = {"note": "Note", "mark": "Mark", "action": "Action item", "decision": "Decision"}
+
+
+def _note_text(note: Note) -> str:
+    return f"[{_NOTE_TITLES.get(note.kind, 'Note')}{': ' + _one_line(note.text) if note.text else ''}]"
+
+
 def _gap_text(gap: Gap, labels: dict[Source, str]) -> str:
     why = f": {gap.reason}" if gap.reason else ""
     return f"[no audio from {labels[gap.source]} for {_duration(gap.end_s - gap.start_s)}{why}]"
@@ -99,6 +106,8 @@ def _gap_text(gap: Gap, labels: dict[Source, str]) -> str:
 
 def _cue_bounds(item: Item) -> tuple[float, float]:
     start, end = _start(item), _end(item)
+    if isinstance(item, Note):
+        return start, start + 3.0  # long enough to read
     return start, max(end, start + 0.001)  # players drop cues that end before they start
 
 
@@ -109,9 +118,13 @@ def to_text(items: Iterable[Item], labels: dict[Source, str], meta: Mapping[str,
     lines = []
     if meta.get("title"):
         lines += [str(meta["title"]), *([f"Transcript {meta['transcript']}"] if meta.get("transcript") else []), ""]
+    if meta.get("minutes"):  # the minutes first (minutes.md, written by `meeting-tui minutes`)
+        lines += [str(meta["minutes"]).strip(), "", "Transcript", ""]
     for item in ordered(items):
         if isinstance(item, Segment):
             lines.append(f"[{_clock(item.start)}] {_who(item, labels)}: {_one_line(item.text)}")
+        elif isinstance(item, Note):
+            lines.append(f"[{_clock(item.at)}] {_note_text(item)}")
         else:
             lines.append(f"[{_clock(item.start_s)}] {_gap_text(item, labels)}")
     return "\n".join(lines) + "\n"
@@ -125,11 +138,18 @@ def to_markdown(items: Iterable[Item], labels: dict[Source, str], meta: Mapping[
     facts = _facts(meta)
     if facts:
         lines += [" · ".join(facts), ""]
+    if meta.get("minutes"):  # the minutes first, their headings one level down
+        body = str(meta["minutes"]).strip().splitlines()
+        body = body[1:] if body and body[0].startswith("# ") else body
+        lines += ["## Minutes", "", *[("#" + ln if ln.startswith("## ") else ln) for ln in body], "", "## Transcript", ""]
     for item in ordered(items):
         if isinstance(item, Segment):
             text = _one_line(item.text).translate(_MD_SPECIAL)
             lines.append(f"**{_who(item, labels)}** `{_clock(item.start)}`  ")
             lines += [text, ""]
+        elif isinstance(item, Note):
+            said = f": {_one_line(item.text).translate(_MD_SPECIAL)}" if item.text else ""
+            lines += [f"> `{_clock(item.at)}` **{_NOTE_TITLES.get(item.kind, 'Note')}**{said}", ""]
         else:
             lines += [f"> `{_clock(item.start_s)}` *{_gap_text(item, labels).translate(_MD_SPECIAL)}*", ""]
     return "\n".join(lines).rstrip("\n") + "\n"
@@ -157,11 +177,17 @@ def _facts(meta: Mapping[str, Any]) -> list[str]:
 
 def to_srt(items: Iterable[Item], labels: dict[Source, str], meta: Mapping[str, Any]) -> str:
     blocks = []
-    for n, item in enumerate(ordered(items), start=1):
+    for n, item in enumerate(_cues(items), start=1):
         start, end = _cue_bounds(item)
-        text = f"{_who(item, labels)}: {_one_line(item.text)}" if isinstance(item, Segment) else _gap_text(item, labels)
+        text = f"{_who(item, labels)}: {_one_line(item.text)}" if isinstance(item, Segment) else \
+            _note_text(item) if isinstance(item, Note) else _gap_text(item, labels)
         blocks.append(f"{n}\n{_cue_time(start, ',')} --> {_cue_time(end, ',')}\n{text}\n")
     return "\n".join(blocks)
+
+
+def _cues(items: Iterable[Item]) -> list[Item]:
+    """Subtitle cues: lines, gaps and notes with words (a bare mark says nothing on screen)."""
+    return [i for i in ordered(items) if not (isinstance(i, Note) and not i.text)]
 
 
 def _vtt_escape(text: str) -> str:
@@ -170,10 +196,12 @@ def _vtt_escape(text: str) -> str:
 
 def to_vtt(items: Iterable[Item], labels: dict[Source, str], meta: Mapping[str, Any]) -> str:
     blocks = ["WEBVTT\n"]
-    for n, item in enumerate(ordered(items), start=1):
+    for n, item in enumerate(_cues(items), start=1):
         start, end = _cue_bounds(item)
         if isinstance(item, Segment):  # a voice span: players can style or show the speaker
             text = f"<v {_vtt_escape(_who(item, labels))}>{_vtt_escape(_one_line(item.text))}"
+        elif isinstance(item, Note):
+            text = _vtt_escape(_note_text(item))
         else:
             text = _vtt_escape(_gap_text(item, labels))
         blocks.append(f"{n}\n{_cue_time(start, '.')} --> {_cue_time(end, '.')}\n{text}\n")
@@ -196,6 +224,8 @@ def to_json(items: Iterable[Item], labels: dict[Source, str], meta: Mapping[str,
                 rec["confidence"] = round(item.confidence, 4)
             if item.wall_start is not None:
                 rec["wall_start"] = round(item.wall_start, 3)
+        elif isinstance(item, Note):
+            rec = {"type": "note", "kind": item.kind, "text": item.text, "start": round(item.at, 3), "ref": item.ref}
         else:
             rec = {
                 "type": "gap",
@@ -267,6 +297,18 @@ def check_output(
     except OSError as exc:
         raise ExportError(_explain(path, exc)) from exc
     return fmt
+
+
+MINUTES_NAME = "minutes.md"  # written beside the journal by `meeting-tui minutes`
+
+
+def minutes_of(session_folder: str | os.PathLike[str]) -> dict[str, str]:
+    """``{"minutes": text}`` for ``meta`` when the session has minutes, else ``{}``."""
+    try:
+        text = (Path(session_folder) / MINUTES_NAME).read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError):
+        return {}
+    return {"minutes": text} if text.strip() else {}
 
 
 def default_filename(stem: str, fmt: str) -> str:

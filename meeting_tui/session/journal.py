@@ -4,7 +4,9 @@ Record types (``"t"`` key): ``start`` (first line), ``segment`` (a final Segment
 ``retract`` (the echo text filter judged an earlier "You" segment an echo: ``action`` "drop" removes it
 when the journal is read, "mark" keeps it with ``Segment.echo_score``), ``end`` (the clean-close marker; its absence means the session did not finish), ``speaker`` (a loopback
 voice relabelled: ``op`` "merge" or "rename", ``from`` -> ``to``; applies to every segment of the journal
-labelled ``from``, before or after it, so a rename written by another process still reaches later lines).
+labelled ``from``, before or after it, so a rename written by another process still reaches later lines),
+``note`` (the user's note, mark or flag during the meeting: ``kind`` note|mark|action|decision, ``text``,
+``at`` session seconds, ``ref`` the segment id it flags or null; read into ``JournalContents.notes``).
 Reading tolerates a torn
 last line (the app was killed mid-write) and skips, but counts, any other undecodable line.
 """
@@ -88,6 +90,38 @@ def apply_retraction(items: list, rec: dict[str, Any]) -> None:
             return
 
 
+NOTE_KINDS = ("note", "mark", "action", "decision")
+
+
+@dataclass
+class Note:
+    """A note, mark or flag the user made during the meeting, at ``at`` session seconds."""
+
+    kind: str
+    text: str
+    at: float
+    ref: int | None = None  # the segment id a flag points at
+
+    @property
+    def start_s(self) -> float:  # sorts with gaps and segments in the exports
+        return self.at
+
+    @property
+    def end_s(self) -> float:
+        return self.at
+
+
+def note_record(note: Note) -> dict[str, Any]:
+    return {"t": "note", "kind": note.kind, "text": note.text, "at": round(note.at, 3), "ref": note.ref}
+
+
+def record_to_note(rec: dict[str, Any]) -> Note:
+    kind = str(rec.get("kind") or "note")
+    ref = rec.get("ref")
+    return Note(kind if kind in NOTE_KINDS else "note", str(rec.get("text") or ""), float(rec.get("at") or 0.0),
+                int(ref) if isinstance(ref, int) else None)
+
+
 def record_to_item(rec: dict[str, Any]) -> Item | None:
     """A Segment or Gap from a journal record; None for other record types."""
     kind = rec.get("t")
@@ -157,6 +191,7 @@ class JournalContents:
     valid_length: int = 0  # bytes up to the end of the last complete line
     speaker_events: list[dict[str, Any]] = field(default_factory=list)  # "speaker" records, in order
     speaker_aliases: dict[str, str] = field(default_factory=dict)  # label written -> label now (applied)
+    notes: list[Note] = field(default_factory=list)  # "note" records, in journal order
 
     @property
     def finished(self) -> bool:
@@ -211,6 +246,11 @@ def _add(out: JournalContents, rec: dict[str, Any]) -> None:
         apply_retraction(out.items, rec)
     elif kind == "speaker":
         out.speaker_events.append(rec)
+    elif kind == "note":
+        try:
+            out.notes.append(record_to_note(rec))
+        except (ValueError, TypeError):
+            out.bad_lines += 1
     else:
         try:
             item = record_to_item(rec)

@@ -24,8 +24,10 @@ from meeting_tui.session.journal import (
     Item,
     JournalContents,
     JournalWriter,
+    Note,
     apply_retraction,
     gap_to_record,
+    note_record,
     read_journal,
     retraction_to_record,
     segment_to_record,
@@ -49,6 +51,7 @@ class Session:
         self.id = path.name
         self.meta = meta
         self.items: list[Item] = []
+        self.notes: list[Note] = []
         self.recorder = None  # an AudioRecorder when recording audio
         self.state = "recording"  # then "draining" (progress reported), then "closed"
         self.last_progress: DrainProgress | None = None
@@ -141,6 +144,12 @@ class Session:
         self._journal.append(gap_to_record(gap))
         with self._mutex:
             self.items.append(gap)
+
+    def append_note(self, note: Note) -> None:
+        """Journal a note, mark or flag (fsynced on return)."""
+        self._journal.append(note_record(note))
+        with self._mutex:
+            self.notes.append(note)
 
     def append_event(self, record: Mapping[str, Any]) -> None:
         """Journal another record (e.g. ``journal.speaker_event_record``): fsynced on return."""

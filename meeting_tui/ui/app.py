@@ -138,6 +138,10 @@ class MeetingApp(Notices, App[int]):
         Binding("0", "reset_gains", "Reset gains", show=False, id="gain.reset"),
         Binding("slash", "search", "Search", show=False, id="memory.search"),
         Binding("h", "past_sessions", "Past sessions", show=False, id="memory.sessions"),
+        Binding("n", "note", "Note", show=False, id="notes.note"),  # footer: see docs/minutes.md
+        Binding("b", "note_mark", "Mark the moment", show=False, id="notes.mark"),
+        Binding("a", "note_flag('action')", "Flag latest line: action item", show=False, id="notes.action"),
+        Binding("c", "note_flag('decision')", "Flag latest line: decision", show=False, id="notes.decision"),
     ]
 
     def __init__(self, *, settings_path: str | os.PathLike | None = None, demo: bool = False,
@@ -193,6 +197,7 @@ class MeetingApp(Notices, App[int]):
         self._announce_devices = False
         self.unfinished: list = []
         self.last_session: Path | None = None
+        self.last_minutes: Path | None = None  # minutes.md written from the palette
         self.last_saved: Path | None = None
         self.theme_errors: list[str] = []
         self.frames = 0
@@ -665,6 +670,9 @@ class MeetingApp(Notices, App[int]):
 
             self.notify(f"Session saved in {shown(path)}", title="Session", timeout=6)
             self._offer_polish(path)
+            from meeting_tui.ui.minutes_offer import offer_minutes
+
+            offer_minutes(self, path)
 
     # --- speakers, words, polish ----------------------------------------------------------------------
 
@@ -717,6 +725,12 @@ class MeetingApp(Notices, App[int]):
             self.notify(f"{question} Choose \"Polish the last session\" in the palette (ctrl+p).", title="Polish",
                         timeout=10)
 
+    @work(thread=True, exclusive=True, group="minutes")
+    def action_minutes_last(self) -> None:
+        from meeting_tui.ui.minutes_offer import make_last_minutes
+
+        self.last_minutes = make_last_minutes(self, self.last_session)
+
     @work(thread=True, exclusive=True, group="polish")
     def action_polish_last(self) -> None:
         from meeting_tui.meeting.polish import PolishConfig, PolishJob
@@ -768,7 +782,24 @@ class MeetingApp(Notices, App[int]):
     # --- save / export --------------------------------------------------------------------------------
 
     def export_items(self) -> list:
-        return [i for i in self.transcript.items if not isinstance(i, Note)]
+        from meeting_tui.ui.note_taking import notes_for_export
+
+        return [i for i in self.transcript.items if not isinstance(i, Note)] + notes_for_export(self)
+
+    def action_note(self) -> None:
+        from meeting_tui.ui.note_taking import ask_note
+
+        ask_note(self)
+
+    def action_note_mark(self) -> None:
+        from meeting_tui.ui.note_taking import take
+
+        take(self, "mark")
+
+    def action_note_flag(self, kind: str) -> None:
+        from meeting_tui.ui.note_taking import flag_latest
+
+        flag_latest(self, kind)
 
     def action_save(self) -> Path | None:
         from meeting_tui.session.exports import ExportError, default_filename, export_file, saved_meta

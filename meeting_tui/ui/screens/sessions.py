@@ -117,7 +117,7 @@ class SessionsScreen(Screen[None]):
 
     def action_export(self) -> None:
         from meeting_tui.memory.vault import VaultError, write_note
-        from meeting_tui.session.exports import ExportError, default_filename, export_file
+        from meeting_tui.session.exports import ExportError, default_filename, export_file, minutes_of
         from meeting_tui.session.store import load_session
 
         row = self.selected()
@@ -126,7 +126,9 @@ class SessionsScreen(Screen[None]):
         fmt = self.settings.session.export_format
         try:
             items, note = transcript_of(row.path)
-            meta = load_session(row.path).export_meta() | ({"transcript": note} if note else {})
+            loaded = load_session(row.path)
+            items = [*items, *loaded.journal.notes]  # the user's notes and flags, as `meeting-tui export` does
+            meta = loaded.export_meta() | ({"transcript": note} if note else {}) | minutes_of(row.path)
             target = export_file(items, row.path / default_filename(row.id, fmt), fmt, labels=self.labels, meta=meta)
             said = f"Exported {row.id} as {fmt} to {target}"
             vault = self.settings.export.folder
