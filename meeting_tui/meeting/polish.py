@@ -174,15 +174,17 @@ class PolishJob:
                 log.exception("polish progress callback failed")
 
     def _run_safely(self) -> None:
+        # ``result`` is published whole: the CLI prints it the moment it is set
         try:
-            self.result = self._run()
+            result = self._run()
         except PolishError as exc:
-            self.result = PolishResult(False, str(exc))
+            result = PolishResult(False, str(exc))
         except Exception as exc:  # a bug or an I/O error: say it, keep what was written
             log.exception("polish failed")
-            self.result = PolishResult(False, f"polish failed: {type(exc).__name__}: {exc}")
-        if self.result.ok:
-            self.result.message += _rewrite_note(self.folder)
+            result = PolishResult(False, f"polish failed: {type(exc).__name__}: {exc}")
+        if result.ok:
+            result.message += _rewrite_note(self.folder)
+        self.result = result
         if not self.result.ok:
             self._report(PolishProgress("cancelled" if self._cancel.is_set() else "error", self.result.message,
                                         self.progress.done_s, self.progress.total_s))
