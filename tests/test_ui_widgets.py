@@ -227,3 +227,29 @@ async def test_the_meter_uses_half_blocks_in_the_legacy_windows_console(monkeypa
             await pilot.pause()
             line = "".join(seg.text for seg in meter.render_line(0))
             assert "█" in line and not set(line) & set("▏▎▍▋▊▉"), line
+
+
+async def test_text_prompts_fold_spaces_and_a_rename_to_the_same_name_is_none():
+    """The note and rename modals share one prompt: Enter gives the text with its spaces folded, Escape None;
+    renaming a voice to the name it has is no rename."""
+    from textual.app import App
+
+    from meeting_tui.ui.screens.note_input import NoteInput
+    from meeting_tui.ui.screens.rename_speaker import RenameSpeaker
+
+    got: list = []
+
+    class Host(App):
+        pass
+
+    app = Host()
+    async with app.run_test(size=(100, 20)) as pilot:
+        for screen, keys in ((NoteInput("00:01:02"), ["space", "a", "space", "space", "b", "enter"]),
+                             (RenameSpeaker("Them 2"), ["enter"]),
+                             (RenameSpeaker("Them 2"), ["ctrl+u", "S", "a", "m", "enter"]),
+                             (NoteInput("00:01:03"), ["x", "escape"])):
+            app.push_screen(screen, got.append)
+            await pilot.pause()
+            await pilot.press(*keys)
+            await pilot.pause()
+    assert got == ["a b", None, "Sam", None]

@@ -213,7 +213,9 @@ class SearchIndex:
         if name != JOURNAL_NAME and any(spec.name == name and spec.kind == "polished" for spec in LINE_FILES):
             db.execute("UPDATE sessions SET polished=0 WHERE session=?", (session,))
 
-    def _refresh_lines(self, db: sqlite3.Connection, session: str, path: Path, kind: str) -> int:
+    def _changed(self, db: sqlite3.Connection, session: str, path: Path):
+        """(its row, its stat) when ``path`` changed since it was indexed; None when it did not, or is gone
+        (its rows dropped; a missing journal raises FileNotFoundError: the session went)."""
         tracked = self._tracked(db, session, path.name)
         try:
             st = path.stat()
@@ -222,9 +224,16 @@ class SearchIndex:
                 self._drop_file(db, session, path.name)
             if path.name == JOURNAL_NAME:
                 raise
-            return 0
+            return None
         if tracked and (st.st_size, st.st_mtime_ns) == (tracked[0], tracked[1]):
+            return None
+        return tracked, st
+
+    def _refresh_lines(self, db: sqlite3.Connection, session: str, path: Path, kind: str) -> int:
+        changed = self._changed(db, session, path)
+        if changed is None:
             return 0
+        tracked, st = changed
         with open(path, "rb") as fh:
             head = fh.read(HEAD_BYTES)
             offset = 0
@@ -242,15 +251,10 @@ class SearchIndex:
         return added
 
     def _refresh_document(self, db: sqlite3.Connection, session: str, path: Path, kind: str) -> int:
-        tracked = self._tracked(db, session, path.name)
-        try:
-            st = path.stat()
-        except FileNotFoundError:
-            if tracked:
-                self._drop_file(db, session, path.name)
+        changed = self._changed(db, session, path)
+        if changed is None:
             return 0
-        if tracked and (st.st_size, st.st_mtime_ns) == (tracked[0], tracked[1]):
-            return 0
+        _, st = changed
         rows = read_document(path, kind)
         db.execute("DELETE FROM segs WHERE session=? AND file=?", (session, path.name))
         self._insert(db, session, path.name, rows, {})
