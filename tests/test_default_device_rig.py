@@ -12,7 +12,7 @@ from meeting_tui.capture.default_device import (CAPTURE, RENDER, Defaults, Defau
                                                 follows_default)
 from meeting_tui.capture.engine import CaptureEngine, WorkerSpec, specs_for_mode
 from meeting_tui.types import SESSION_RATE, DeviceRef, Mode, Source
-from tests.capture_helpers import Recorder, dominant_freq, wait_for, write_tone
+from tests.support.capture import Recorder, dominant_freq, wait_for, write_tone
 
 # The issue asks for "within 2 s"; the latency is printed and reported in docs/windows.md, not asserted
 # (wall-clock limits fail on a loaded machine). The 6 s waits below only bound the test.

@@ -34,7 +34,7 @@ def test_record_with_a_device_that_is_not_there_fails_once_listing_those_that_ar
 
 
 def test_record_takes_a_mic_by_the_description_devices_prints(rig, tmp_path, tiny_model_path):
-    from tests.capture_helpers import write_tone
+    from tests.support.capture import write_tone
 
     listed = meeting_tui(tmp_path, "devices", **rig_env(rig))
     assert 'mic "VirtualMic"' in listed.stdout, listed.stdout

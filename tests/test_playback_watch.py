@@ -15,7 +15,7 @@ from meeting_tui.capture import default_device as dd
 from meeting_tui.capture.default_device import Endpoint
 from meeting_tui.capture.playback_watch import Activity, LoopbackCheck, captured_endpoint
 from meeting_tui.types import DeviceRef
-from tests.capture_helpers import write_tone
+from tests.support.capture import write_tone
 from tests.test_record_cli import REPO, env_for
 
 SPEAKERS = Endpoint("speakers", "Speakers")

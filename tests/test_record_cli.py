@@ -100,7 +100,7 @@ def test_monitor_prints_a_crash_and_the_recovery_as_they_happen(rig, tmp_path):
 
     import psutil
 
-    from tests.capture_helpers import write_tone
+    from tests.support.capture import write_tone
 
     rig.play(write_tone(tmp_path / "tone.wav", 440, 30), "micsink")
     env = env_for(tmp_path, **{k: v for k, v in rig.env.items() if k.startswith(("PULSE", "RIG"))})

@@ -13,7 +13,7 @@ import pytest
 from meeting_tui.capture.engine import CaptureEngine, WorkerSpec
 from meeting_tui.capture.supervisor import WorkerEvents, WorkerSupervisor
 from meeting_tui.types import HealthState, Source
-from tests.capture_helpers import Recorder, wait_for, write_tone
+from tests.support.capture import Recorder, wait_for, write_tone
 
 # First run: some good frames, then `bad` on stdout. Later runs: good frames until stdin closes.
 MISBEHAVING = r"""

@@ -41,23 +41,28 @@ async def quit_app(app, pilot) -> None:
 # --- start-up and meters ------------------------------------------------------------------------------
 
 
-async def test_first_frame_fast_then_meters_move_in_demo():
-    t0 = time.monotonic()
+async def test_first_frame_before_the_heavy_work_then_meters_move_in_demo():
+    # The first frame is on screen before any worker process is spawned (and the model loads after it):
+    # nothing the user waits for comes first. How soon it is (about 0.65 s from the shell) is
+    # bench/ui_bench.py's startup figure, not asserted here.
+    def started_since_boot(pid: int) -> float:  # /proc/PID/stat field 22, in clock ticks
+        return int(Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[19]) / os.sysconf("SC_CLK_TCK")
+
     app = demo_app()
     async with app.run_test(size=SIZE) as pilot:
         assert await wait_for(pilot, lambda: app.first_frame_at is not None)
-        first_frame = app.first_frame_at - t0
-        assert first_frame < 1.0, f"first frame after {first_frame:.2f} s"
+        first_frame = time.clock_gettime(time.CLOCK_BOOTTIME) - (time.monotonic() - app.first_frame_at)
         assert await wait_for(pilot, lambda: live(app, Source.MIC, Source.LOOPBACK), timeout=20)
+        spawned = [started_since_boot(pid) for pid in app.core.engine.worker_pids()]
+        assert len(spawned) == 2 and all(t >= first_frame - 0.02 for t in spawned), (first_frame, spawned)
         readings = set()
         start = time.monotonic()
         frames0 = app.frames
         while time.monotonic() - start < 2.0:
             await pilot.pause(0.1)
             readings.add((app.panel(Source.MIC).meter.readout(), app.panel(Source.LOOPBACK).meter.readout()))
-        fps = (app.frames - frames0) / (time.monotonic() - start)
         assert len(readings) > 5, readings  # the meters move
-        assert fps >= 20, fps
+        assert app.frames > frames0  # the frame timer runs (its rate: bench/ui_bench.py)
         assert app.core.engine is not None and len(app.core.engine.specs) == 2  # two worker subprocesses
         assert len(app.core.engine.worker_pids()) == 2
         await quit_app(app, pilot)

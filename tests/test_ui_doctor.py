@@ -15,7 +15,7 @@ pytestmark = [pytest.mark.rig, pytest.mark.slow]
 
 
 async def test_doctor_recommends_meeting_and_one_key_applies_it(rig, tmp_path):
-    from tests.capture_helpers import write_tone
+    from tests.support.capture import write_tone
 
     rig.play(write_tone(tmp_path / "mic.wav", 440, 60), "micsink")
     write_settings('[capture]\nmode = "mic"\n\n[capture.mic_device]\nname = "mic"\nhostapi = "PulseAudio"\n')

@@ -36,8 +36,10 @@ SIMILARITY_WINDOW = 2 * SESSION_RATE
 SIMILARITY_MAX_LAG = SESSION_RATE // 2  # the two streams' latencies may differ by a few hundred ms
 SIMILAR_ABOVE = 0.95  # "near-identical" on the low band: an acoustic echo through a room stays well below
 SIMILAR_MIN_DB = -50.0
-LEVEL_HOLD_S = 0.15  # a meter holds its last reading this long after the last frame (wall time)
 ABSENT_AFTER_S = 0.3  # a source silent on the pipe this long (wall time) no longer holds the mix back
+# A meter holds its last reading until then too: a worker delayed by a busy machine is not a source gone quiet
+# (the health monitor says when it is dead).
+LEVEL_HOLD_S = ABSENT_AFTER_S
 
 
 # The engine's listener contracts. A listener implements one or more; ``add_listener`` checks which once.

@@ -161,7 +161,8 @@ def cmd_record(args) -> int:
     if args.label_loopback:
         labels[Source.LOOPBACK] = args.label_loopback
     config = transcriber_config(settings, model=model_config(args, settings), style=args.style, labels=labels,
-                                partials=not args.no_partials)
+                                partials=not args.no_partials,
+                                paced=not ((args.mic_file or args.loopback_file) and args.speed == 0))
     from meeting_tui.transcribe.decode_options import from_args
 
     config.decode, _ = from_args(args, settings)  # --vocabulary, --language per source

@@ -10,7 +10,9 @@ from __future__ import annotations
 import asyncio
 import contextvars
 import logging
+import math
 import time
+from dataclasses import replace
 from pathlib import Path
 from typing import Callable
 
@@ -49,9 +51,14 @@ class MeetingError(RuntimeError):
 
 
 def transcriber_config(settings=None, *, model: ModelConfig | None = None, style: str | None = None,
-                       labels: dict[Source, str] | None = None, partials: bool = True) -> TranscriberConfig:
+                       labels: dict[Source, str] | None = None, partials: bool = True,
+                       paced: bool = True) -> TranscriberConfig:
     """The meeting's transcriber settings. Both sources are always transcribed separately (style
-    "separate"), so a mode switch during a session needs no new transcriber."""
+    "separate"), so a mode switch during a session needs no new transcriber.
+
+    ``paced`` False: the sources are recordings replayed as fast as they are read (``--speed 0``). There is
+    no real time to keep up with, so nothing trades words for time (the load governor, the shorter context
+    of slow finals): the text is the same at any load."""
     cfg = TranscriberConfig.from_settings(settings, Mode.MEETING) if settings is not None else TranscriberConfig()
     if model is not None:
         model.server = model.server or cfg.model.server  # the settings' speech server survives a model override
@@ -62,6 +69,9 @@ def transcriber_config(settings=None, *, model: ModelConfig | None = None, style
     cfg.partials = partials
     if cfg.style == "separate":
         cfg.sources = (Source.MIC, Source.LOOPBACK)
+    if not paced:
+        cfg.governor = replace(cfg.governor, enabled=False)
+        cfg.context_enough_s = math.inf
     return cfg
 
 

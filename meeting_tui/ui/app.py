@@ -180,7 +180,7 @@ class MeetingApp(Notices, App[int]):
         self.files, self.files_speed = files, files_speed
         self.record_on_launch = self.settings.session.start_on_launch if record_on_launch is None else record_on_launch
         self.core = Meeting(_Events(self), settings=self.settings,
-                            config=transcriber_config(self.settings, model=model_cfg),
+                            config=transcriber_config(self.settings, model=model_cfg, paced=not (files and files_speed == 0)),
                             sessions_dir=sessions_dir or self.settings.sessions_dir(),
                             session_extra={"demo": True} if demo else None)
         self._fixed_status: TranscriptionStatus | None = None

@@ -10,7 +10,7 @@ import winreg
 
 from meeting_tui.capture.engine import CaptureEngine, WorkerSpec
 from meeting_tui.types import DeviceRef, HealthState, Source
-from tests.capture_helpers import Recorder, dominant_freq, wait_for
+from tests.support.capture import Recorder, dominant_freq, wait_for
 from tests.windows.conftest import MIC, MIC_HZ, NON_ASCII_HZ, NON_ASCII_OUTPUT, WASAPI
 
 

@@ -12,7 +12,7 @@ import pyaudiowpatch
 from meeting_tui.capture.backends import pyaudiowpatch_backend as pawp
 from meeting_tui.capture.engine import CaptureEngine, WorkerSpec
 from meeting_tui.types import HealthState, Source
-from tests.capture_helpers import Recorder, wait_for
+from tests.support.capture import Recorder, wait_for
 from tests.windows.conftest import NON_ASCII_OUTPUT, SURROUND_HZ
 from tests.windows.helpers import band_db
 
