@@ -215,6 +215,15 @@ class Recording:
     loopback: AudioChunk
 
 
+def aligned(rec: Recording, tr: Tracks) -> Recording:
+    """The recording with both played tracks starting at the same session time, as one device's sound and
+    its echo do. Two paplay and two parec processes start at moments a loaded machine spreads by up to a
+    second, which would put the echo in the mic before its reference: a rig artifact, not a room's."""
+    mic_at = offset_of(rec.mic.samples, tr.mic_feed)
+    loop_at = rec.loopback.start + offset_of(rec.loopback.samples, tr.spk)
+    return Recording(AudioChunk(Source.MIC, loop_at - mic_at, rec.mic.samples), rec.loopback)
+
+
 def play_and_record(env: dict[str, str], spk_wav: Path, mic_wav: Path, seconds: float, workdir: Path) -> Recording:
     """Play ``spk_wav`` into the speakers and ``mic_wav`` into the virtual mic; record both sources."""
     recs = {}
@@ -481,7 +490,7 @@ def run_scenario(sc: Scenario, env: dict[str, str], model, shared_audio: Path | 
     tr = build_tracks(sc, remote, local, workdir)
     write_wav(workdir / "spk.wav", tr.spk)
     write_wav(workdir / "mic.wav", tr.mic_feed)
-    rec = play_and_record(env, workdir / "spk.wav", workdir / "mic.wav", len(tr.spk) / RATE, workdir)
+    rec = aligned(play_and_record(env, workdir / "spk.wav", workdir / "mic.wav", len(tr.spk) / RATE, workdir), tr)
     if save is not None:
         save_recording(save, sc, tr, rec)
     return _judge(sc, tr, rec, model, backend)
