@@ -208,15 +208,17 @@ def test_voices_played_through_the_rig_speakers_get_their_own_labels(rig, tiny_m
     proc = subprocess.Popen(
         [sys.executable, "-m", "meeting_tui.cli", "record", "--mode", "loopback", "--loopback", "speakers.monitor",
          "--loopback-hostapi", "PulseAudio", "--speakers", "--no-partials", "--json", "--model", tiny_model_path,
-         "--duration", f"{len(audio) / RATE + 25:.0f}"],
+         "--duration", f"{len(audio) / RATE + 120:.0f}"],
         cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline and not list((tmp_path / "data" / "sessions").glob("*/journal.jsonl")):
             time.sleep(0.1)
         time.sleep(2.0)  # capture has started
-        rig.play(wav, "speakers")
-        stdout, stderr = proc.communicate(timeout=len(audio) / RATE + 240)
+        rig.play(wav, "speakers").wait(timeout=len(audio) / RATE + 120)
+        time.sleep(1.0)  # the call's last words reach the capture worker
+        proc.send_signal(signal.SIGINT)  # Ctrl+C: what was captured is transcribed, then record exits
+        stdout, stderr = proc.communicate(timeout=240)
     finally:
         if proc.poll() is None:
             proc.kill()
