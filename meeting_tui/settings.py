@@ -27,6 +27,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from pydantic.fields import FieldInfo
 
 from meeting_tui import export_settings, paths, server_settings
+from meeting_tui.export_formats import FORMAT_NAMES
 from meeting_tui.types import DeviceInfo, DeviceRef, Mode, Source
 
 if sys.version_info >= (3, 11):
@@ -34,7 +35,7 @@ if sys.version_info >= (3, 11):
 else:  # pragma: no cover - Python 3.10
     import tomli as tomllib
 
-EXPORT_FORMATS = ("txt", "md", "srt", "vtt", "json")
+ExportFormatName = Literal[FORMAT_NAMES]  # type: ignore[valid-type]  # the registry's names, "txt" | "md" | ...
 ComputeType = Literal[
     "default", "auto", "int8", "int8_float16", "int8_float32", "int8_bfloat16", "int16", "float16", "bfloat16", "float32"
 ]
@@ -160,7 +161,7 @@ class SessionSettings(_Section):
     dir: Path | None = None  # None: <user data dir>/sessions
     record_audio: bool = False
     start_on_launch: bool = False
-    export_format: Literal["txt", "md", "srt", "vtt", "json"] = "md"
+    export_format: ExportFormatName = "md"
 
 
 class EchoSettings(_Section):

@@ -157,6 +157,24 @@ class Segment:
     echo_score: float | None = None  # a "You" line the echo text filter marked as an echo: its score
 
 
+@dataclass
+class Note:
+    """A note, mark or flag the user made during the meeting, at ``at`` session seconds."""
+
+    kind: str
+    text: str
+    at: float
+    ref: int | None = None  # the segment id a flag points at
+
+    @property
+    def start_s(self) -> float:  # sorts with gaps and segments in the exports
+        return self.at
+
+    @property
+    def end_s(self) -> float:
+        return self.at
+
+
 @dataclass(frozen=True)
 class DrainProgress:
     """How far a stop has got through the audio still queued for transcription when it was asked."""

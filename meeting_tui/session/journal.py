@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any, Union
 
 from meeting_tui import paths
-from meeting_tui.types import Gap, Segment, Source
+from meeting_tui.types import Gap, Note, Segment, Source
 
 JOURNAL_NAME = "journal.jsonl"
 FORMAT_VERSION = 1
@@ -91,24 +91,6 @@ def apply_retraction(items: list, rec: dict[str, Any]) -> None:
 
 
 NOTE_KINDS = ("note", "mark", "action", "decision")
-
-
-@dataclass
-class Note:
-    """A note, mark or flag the user made during the meeting, at ``at`` session seconds."""
-
-    kind: str
-    text: str
-    at: float
-    ref: int | None = None  # the segment id a flag points at
-
-    @property
-    def start_s(self) -> float:  # sorts with gaps and segments in the exports
-        return self.at
-
-    @property
-    def end_s(self) -> float:
-        return self.at
 
 
 def note_record(note: Note) -> dict[str, Any]:
