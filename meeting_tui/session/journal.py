@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any, Union
 
 from meeting_tui import paths
-from meeting_tui.types import Gap, Note, Segment, Source
+from meeting_tui.types import Gap, Note, Retraction, Segment, Source
 
 JOURNAL_NAME = "journal.jsonl"
 FORMAT_VERSION = 1
@@ -80,14 +80,12 @@ def retraction_to_record(seg: Segment, action: str, score: float) -> dict[str, A
 
 
 def apply_retraction(items: list, rec: dict[str, Any]) -> None:
-    """Drop (or mark) the segment a ``retract`` record names, in place."""
-    for i, item in enumerate(items):
-        if isinstance(item, Segment) and item.id == rec.get("id") and item.source.value == rec.get("source"):
-            if rec.get("action") == "drop":
-                del items[i]
-            else:
-                item.echo_score = rec.get("score")
-            return
+    """Drop (or mark) the segment a ``retract`` record names, in place (``Retraction.apply``)."""
+    try:
+        source = Source(rec.get("source"))
+    except ValueError:
+        return
+    Retraction(source, rec.get("id"), "drop" if rec.get("action") == "drop" else "mark", rec.get("score")).apply(items)
 
 
 NOTE_KINDS = ("note", "mark", "action", "decision")

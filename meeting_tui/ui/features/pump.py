@@ -22,7 +22,7 @@ from meeting_tui.meeting import (
     StatusEvent,
 )
 from meeting_tui.types import Gap, Health, HealthState, Level, Segment, Source
-from meeting_tui.ui.widgets.transcript import Note, Retraction
+from meeting_tui.ui.widgets.transcript import Note
 
 FRAME_S = 1 / 30
 _DEAD_STATES = (HealthState.STALLED, HealthState.CRASHED, HealthState.STOPPED)
@@ -91,6 +91,6 @@ class EventPump:
                     self.core.latency.delivered(item.segment.source, item.said_at)
                     item = item.segment
                 elif isinstance(item, RetractionEvent):
-                    item = Retraction(item.segment, item.action)
+                    item = item.retraction
                 batch.append(item)
             self.transcript.add_batch(batch)
