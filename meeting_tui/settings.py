@@ -12,11 +12,8 @@ from __future__ import annotations
 import copy
 import difflib
 import enum
-import glob
 import os
-import shutil
 import sys
-import time
 import types as _pytypes
 import typing
 from dataclasses import dataclass, field
@@ -237,7 +234,7 @@ def load_settings(path: str | os.PathLike[str] | None = None) -> LoadedSettings:
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
-        backup, note = _backup(target, "broken")
+        backup, note = paths.keep_copy(target, "broken")
         return LoadedSettings(
             Settings(), target, [f"Settings file {target} could not be parsed ({exc}); {note}; starting with default settings."], backup
         )
@@ -355,44 +352,6 @@ def _toml_repr(value: Any) -> str:
     if isinstance(value, bool):
         return "true" if value else "false"
     return repr(value)
-
-
-_BACKUP_TAGS = ("broken", "invalid")
-
-
-def _backup(target: Path, tag: str) -> tuple[Path | None, str]:
-    """Copy a bad settings file aside so that a later save cannot destroy the user's text.
-
-    One copy per distinct content: a file that stays broken over many runs is not copied again.
-    """
-    try:
-        content = target.read_bytes()
-        kept = _same_backup(target, content)
-        if kept is not None:
-            return kept, f"a copy was kept at {kept}"
-        stamp = time.strftime("%Y%m%d-%H%M%S")
-        backup = target.with_name(f"{target.name}.{tag}-{stamp}")
-        n = 1
-        while backup.exists():  # another broken version in the same second
-            n += 1
-            backup = target.with_name(f"{target.name}.{tag}-{stamp}-{n}")
-        shutil.copyfile(target, backup)
-        paths.make_private(backup)
-    except OSError as exc:
-        return None, f"could not keep a backup copy ({exc})"
-    return backup, f"a copy was kept at {backup}"
-
-
-def _same_backup(target: Path, content: bytes) -> Path | None:
-    """An earlier backup of ``target`` holding exactly ``content`` (of any tag), if there is one."""
-    for tag in _BACKUP_TAGS:
-        for candidate in sorted(target.parent.glob(f"{glob.escape(target.name)}.{tag}-*")):
-            try:
-                if candidate.stat().st_size == len(content) and candidate.read_bytes() == content:
-                    return candidate
-            except OSError:
-                continue
-    return None
 
 
 # --- saving ---------------------------------------------------------------------------------------------
