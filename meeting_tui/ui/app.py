@@ -31,11 +31,12 @@ from meeting_tui.ui.console import keymap_warnings
 from meeting_tui.ui.features.after_meeting import AfterMeeting
 from meeting_tui.ui.features.capture import CaptureControl
 from meeting_tui.ui.features.devices import DeviceControl
-from meeting_tui.ui.features.gains import GainsAndSettings
+from meeting_tui.ui.features.gains import GainControl
 from meeting_tui.ui.features.memory import MemoryControl
 from meeting_tui.ui.features.pump import FRAME_S, CoreEvents, EventPump
 from meeting_tui.ui.features.quitting import QuitControl
 from meeting_tui.ui.features.saving import SaveControl
+from meeting_tui.ui.features.settings_save import SettingsSaving
 from meeting_tui.ui.features.sessions import SessionControl
 from meeting_tui.ui.features.speakers import SpeakersAndWords
 from meeting_tui.ui.features.status import STATUS_EVERY_S, StatusAndKeys
@@ -52,8 +53,9 @@ def _default_opener(path: Path) -> None:
     open_folder(path)
 
 
-class MeetingApp(Notices, EventPump, StatusAndKeys, CaptureControl, DeviceControl, GainsAndSettings, ThemeControl,
-                 SessionControl, SpeakersAndWords, AfterMeeting, SaveControl, MemoryControl, QuitControl, App[int]):
+class MeetingApp(Notices, EventPump, StatusAndKeys, CaptureControl, DeviceControl, GainControl, SettingsSaving,
+                 ThemeControl, SessionControl, SpeakersAndWords, AfterMeeting, SaveControl, MemoryControl, QuitControl,
+                 App[int]):
     TITLE = "meeting-tui"
     CSS_PATH = Path(__file__).with_name("app.tcss")  # absolute: subclasses live elsewhere
     COMMANDS = App.COMMANDS | {MeetingCommands}

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from textual import work
 
+
 class AfterMeeting:
     """Polish and minutes. Mixed into ``MeetingApp``."""
 

@@ -13,6 +13,7 @@ from meeting_tui.ui.messages import CaptureStarted
 from meeting_tui.ui.screens.mode_picker import ModePicker
 from meeting_tui.ui.widgets.transcript import Note
 
+
 class CaptureControl:
     """Mode and capture. Mixed into ``MeetingApp``."""
 

@@ -12,6 +12,7 @@ from meeting_tui.ui.screens.device_picker import DevicePick, DevicePicker
 from meeting_tui.ui.widgets.transcript import Note
 from meeting_tui.wording import plural
 
+
 class DeviceControl:
     """Devices and the doctor. Mixed into ``MeetingApp``."""
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+
 class MemoryControl:
     """Search, past sessions, call following. Mixed into ``MeetingApp``."""
 

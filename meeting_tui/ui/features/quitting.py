@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from textual import work
 
+
 class QuitControl:
     """Quit. Mixed into ``MeetingApp``."""
 

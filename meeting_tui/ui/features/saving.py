@@ -9,6 +9,7 @@ from meeting_tui.export_formats import next_format
 from meeting_tui.ui.widgets.transcript import Note
 from meeting_tui.wording import plural
 
+
 class SaveControl:
     """Save, export format, notes. Mixed into ``MeetingApp``."""
 

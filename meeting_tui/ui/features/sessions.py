@@ -10,6 +10,7 @@ from meeting_tui.ui.features.fix_hint import fix_hint
 from meeting_tui.ui.widgets.transcript import Note
 from meeting_tui.wording import plural
 
+
 class SessionControl:
     """Sessions. Mixed into ``MeetingApp``."""
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from meeting_tui.types import Source
 from meeting_tui.ui.widgets.transcript import Note
 
+
 class SpeakersAndWords:
     """Speakers, vocabulary, language. Mixed into ``MeetingApp``."""
 

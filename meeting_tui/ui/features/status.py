@@ -12,6 +12,7 @@ from meeting_tui.ui.widgets.health_badge import hint_for
 
 STATUS_EVERY_S = 0.5
 
+
 class StatusAndKeys:
     """Status line, hints, help. Mixed into ``MeetingApp``."""
 

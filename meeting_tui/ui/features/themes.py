@@ -6,6 +6,7 @@ from textual.theme import Theme
 
 from meeting_tui.ui.themes import DEFAULT_THEME, VARIABLE_DEFAULTS, load_themes
 
+
 class ThemeControl:
     """Themes. Mixed into ``MeetingApp``."""
 
