@@ -6,7 +6,7 @@ import json
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from meeting_tui.export_formats.common import Item, who, ordered
+from meeting_tui.export_formats.common import Item, ordered, who
 from meeting_tui.types import Note, Segment, Source
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from meeting_tui.export_formats.common import Item, clock, duration, gap_text, note_text, NOTE_TITLES, one_line, who, ordered
+from meeting_tui.export_formats.common import NOTE_TITLES, Item, clock, duration, gap_text, note_text, one_line, ordered, who
 from meeting_tui.types import Mode, Note, Segment, Source
 
 

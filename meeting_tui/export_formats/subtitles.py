@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from meeting_tui.export_formats.common import Item, cue_bounds, cue_time, gap_text, note_text, one_line, who, ordered
+from meeting_tui.export_formats.common import Item, cue_bounds, cue_time, gap_text, note_text, one_line, ordered, who
 from meeting_tui.types import Note, Segment, Source
 
 

@@ -4,7 +4,7 @@ An ``Action`` names the Textual action it runs (``handler``, e.g. ``"gain('mic',
 ``app.action_gain('mic', -1)``). With a ``key`` it is a binding (``bindings()``: the app's ``BINDINGS``, in
 this order, which is the footer's and the help screen's order); its ``id`` is what ``[ui.keymap]`` remaps.
 With a ``palette`` title it is a command palette entry (``palette_entries()``, in this order). Adding an
-action is one entry here plus its ``action_*`` method on the app.
+action is one entry here plus its ``action_*`` method in the feature mixin it belongs to (``ui/features/``).
 
 Palette titles and help may depend on the app's state (a callable taking the app); ``each`` makes one
 palette entry per value (a theme, an export format, a speaker), formatted into title and handler as ``{0}``.
@@ -23,7 +23,7 @@ from meeting_tui.export_formats import FORMAT_NAMES
 from meeting_tui.types import Mode
 from meeting_tui.ui.screens.mode_picker import available_modes
 
-Text = Union[str, Callable[[Any], str]]  # plain, or made from the app when the palette opens
+Wording = Union[str, Callable[[Any], str]]  # plain, or made from the app when the palette opens
 
 MIC_GAIN = Binding.Group("Mic gain", compact=True)
 THEM_GAIN = Binding.Group("Them gain", compact=True)
@@ -43,8 +43,8 @@ class Action:
     show: bool = True  # in the footer
     group: Binding.Group | None = None
     priority: bool = False
-    palette: Text | None = None  # the palette title; None: not in the palette
-    palette_help: Text = ""
+    palette: Wording | None = None  # the palette title; None: not in the palette
+    palette_help: Wording = ""
     when: Callable[[Any], bool] | None = None  # offered in the palette only when this says so
     each: Callable[[Any], Iterable[str]] | None = None  # one palette entry per value ({0} in title and handler)
 
@@ -132,18 +132,20 @@ ACTIONS: tuple[Action, ...] = (
            each=lambda app: app.transcript.speakers()),
     Action("edit_vocabulary", palette="Vocabulary: names and jargon to spell right",
            palette_help="edit the custom vocabulary (saved, applies live)"),
-    Action("pick_language", palette="Language: per source", palette_help="fix the language of You and Them, or detect it"),
+    Action("pick_language", palette="Language: per source",
+           palette_help="fix the language of You and Them, or detect it"),
     Action("polish_last", palette="Polish the last session",
            palette_help="re-transcribe its recorded audio with a larger model, in the background"),
     Action("minutes_last", palette="Minutes of the last session",
-           palette_help="decisions, action items, open questions, each citing its line (minutes.md, in the background)"),
+           palette_help="decisions, action items, open questions, each citing its line "
+           "(minutes.md, in the background)"),
 )
 
 def bindings() -> list[Binding]:
     return [action.binding() for action in ACTIONS if action.key is not None]
 
 
-def _text(text: Text, app) -> str:
+def _text(text: Wording, app) -> str:
     return text(app) if callable(text) else text
 
 
@@ -164,7 +166,8 @@ def palette_entries(app) -> list[tuple[str, str, Callable[[], Any]]]:
             entries.append((title, help_text, handler_of(app, action.handler)))
             continue
         for value in action.each(app):
-            entries.append((title.format(value), help_text.format(value), handler_of(app, action.handler.format(value))))
+            entries.append((title.format(value), help_text.format(value),
+                            handler_of(app, action.handler.format(value))))
     return entries
 
 
