@@ -8,9 +8,12 @@ Every location comes from one function here so that tests (and users) can redire
 from __future__ import annotations
 
 import contextlib
+import glob
 import os
+import shutil
 import sys
 import tempfile
+import time
 from pathlib import Path
 
 import platformdirs
@@ -177,3 +180,41 @@ def store_python(executable: str | None = None):
     # a venv made from Store Python runs its own python.exe: the base interpreter says where it came from
     exe = f"{sys.executable};{getattr(sys, '_base_executable', '')}" if executable is None else executable
     return re.search(r"WindowsApps\\(PythonSoftwareFoundation\.Python\.[0-9.]+)_[^\\]*?_{0,2}([a-z0-9]{13})\\", exe)
+
+
+BACKUP_TAGS = ("broken", "invalid")  # a settings file that did not parse, or held invalid values
+
+
+def keep_copy(target: Path, tag: str) -> tuple[Path | None, str]:
+    """Copy a bad file aside (``<name>.<tag>-<time>``) so that a later save cannot destroy the user's text.
+
+    One copy per distinct content: a file that stays broken over many runs is not copied again.
+    """
+    try:
+        content = target.read_bytes()
+        kept = _same_copy(target, content)
+        if kept is not None:
+            return kept, f"a copy was kept at {kept}"
+        stamp = time.strftime("%Y%m%d-%H%M%S")
+        backup = target.with_name(f"{target.name}.{tag}-{stamp}")
+        n = 1
+        while backup.exists():  # another broken version in the same second
+            n += 1
+            backup = target.with_name(f"{target.name}.{tag}-{stamp}-{n}")
+        shutil.copyfile(target, backup)
+        make_private(backup)
+    except OSError as exc:
+        return None, f"could not keep a backup copy ({exc})"
+    return backup, f"a copy was kept at {backup}"
+
+
+def _same_copy(target: Path, content: bytes) -> Path | None:
+    """An earlier backup of ``target`` holding exactly ``content`` (of any tag), if there is one."""
+    for tag in BACKUP_TAGS:
+        for candidate in sorted(target.parent.glob(f"{glob.escape(target.name)}.{tag}-*")):
+            try:
+                if candidate.stat().st_size == len(content) and candidate.read_bytes() == content:
+                    return candidate
+            except OSError:
+                continue
+    return None

@@ -12,11 +12,8 @@ from __future__ import annotations
 import copy
 import difflib
 import enum
-import glob
 import os
-import shutil
 import sys
-import time
 import types as _pytypes
 import typing
 from dataclasses import dataclass, field
@@ -27,6 +24,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from pydantic.fields import FieldInfo
 
 from meeting_tui import export_settings, paths, server_settings
+from meeting_tui.export_formats import FORMAT_NAMES
 from meeting_tui.types import DeviceInfo, DeviceRef, Mode, Source
 
 if sys.version_info >= (3, 11):
@@ -34,7 +32,7 @@ if sys.version_info >= (3, 11):
 else:  # pragma: no cover - Python 3.10
     import tomli as tomllib
 
-EXPORT_FORMATS = ("txt", "md", "srt", "vtt", "json")
+ExportFormatName = Literal[FORMAT_NAMES]  # type: ignore[valid-type]  # the registry's names, "txt" | "md" | ...
 ComputeType = Literal[
     "default", "auto", "int8", "int8_float16", "int8_float32", "int8_bfloat16", "int16", "float16", "bfloat16", "float32"
 ]
@@ -160,7 +158,7 @@ class SessionSettings(_Section):
     dir: Path | None = None  # None: <user data dir>/sessions
     record_audio: bool = False
     start_on_launch: bool = False
-    export_format: Literal["txt", "md", "srt", "vtt", "json"] = "md"
+    export_format: ExportFormatName = "md"
 
 
 class EchoSettings(_Section):
@@ -236,7 +234,7 @@ def load_settings(path: str | os.PathLike[str] | None = None) -> LoadedSettings:
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
-        backup, note = _backup(target, "broken")
+        backup, note = paths.keep_copy(target, "broken")
         return LoadedSettings(
             Settings(), target, [f"Settings file {target} could not be parsed ({exc}); {note}; starting with default settings."], backup
         )
@@ -354,44 +352,6 @@ def _toml_repr(value: Any) -> str:
     if isinstance(value, bool):
         return "true" if value else "false"
     return repr(value)
-
-
-_BACKUP_TAGS = ("broken", "invalid")
-
-
-def _backup(target: Path, tag: str) -> tuple[Path | None, str]:
-    """Copy a bad settings file aside so that a later save cannot destroy the user's text.
-
-    One copy per distinct content: a file that stays broken over many runs is not copied again.
-    """
-    try:
-        content = target.read_bytes()
-        kept = _same_backup(target, content)
-        if kept is not None:
-            return kept, f"a copy was kept at {kept}"
-        stamp = time.strftime("%Y%m%d-%H%M%S")
-        backup = target.with_name(f"{target.name}.{tag}-{stamp}")
-        n = 1
-        while backup.exists():  # another broken version in the same second
-            n += 1
-            backup = target.with_name(f"{target.name}.{tag}-{stamp}-{n}")
-        shutil.copyfile(target, backup)
-        paths.make_private(backup)
-    except OSError as exc:
-        return None, f"could not keep a backup copy ({exc})"
-    return backup, f"a copy was kept at {backup}"
-
-
-def _same_backup(target: Path, content: bytes) -> Path | None:
-    """An earlier backup of ``target`` holding exactly ``content`` (of any tag), if there is one."""
-    for tag in _BACKUP_TAGS:
-        for candidate in sorted(target.parent.glob(f"{glob.escape(target.name)}.{tag}-*")):
-            try:
-                if candidate.stat().st_size == len(content) and candidate.read_bytes() == content:
-                    return candidate
-            except OSError:
-                continue
-    return None
 
 
 # --- saving ---------------------------------------------------------------------------------------------

@@ -6,7 +6,7 @@ No Textual, no audio libraries: every module may import this one.
 from __future__ import annotations
 
 import enum
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
@@ -155,6 +155,57 @@ class Segment:
     extra: dict = field(default_factory=dict)
     speaker: str | None = None  # loopback voice label ("Them 2", or its new name); None: the source's label
     echo_score: float | None = None  # a "You" line the echo text filter marked as an echo: its score
+
+
+@dataclass(frozen=True)
+class Retraction:
+    """The echo text filter judged a delivered "You" line an echo: ``action`` "drop" removes it, "mark" keeps
+    it with ``Segment.echo_score`` set (how a marked line looks is the transcript view's: "(echo?)").
+
+    ``apply`` is the one place a retraction changes a transcript: the journal read back, a session's live
+    items and the dashboard's view all call it."""
+
+    source: Source
+    segment_id: int
+    action: str  # "drop" | "mark"
+    score: float | None = None
+
+    @classmethod
+    def of(cls, segment: Segment, action: str, score: float | None = None) -> "Retraction":
+        return cls(segment.source, segment.id, action, segment.echo_score if score is None else score)
+
+    @property
+    def drops(self) -> bool:
+        return self.action == "drop"
+
+    def apply(self, items: list) -> int | None:
+        """Drop or mark the segment this names in ``items``, in place; its index, or None when absent."""
+        for index, item in enumerate(items):
+            if isinstance(item, Segment) and item.id == self.segment_id and item.source is self.source:
+                if self.drops:
+                    del items[index]
+                else:
+                    items[index] = replace(item, echo_score=self.score)
+                return index
+        return None
+
+
+@dataclass
+class Note:
+    """A note, mark or flag the user made during the meeting, at ``at`` session seconds."""
+
+    kind: str
+    text: str
+    at: float
+    ref: int | None = None  # the segment id a flag points at
+
+    @property
+    def start_s(self) -> float:  # sorts with gaps and segments in the exports
+        return self.at
+
+    @property
+    def end_s(self) -> float:
+        return self.at
 
 
 @dataclass(frozen=True)

@@ -41,7 +41,7 @@ def scenario():
         ([you1], ["you at two", "them at five"]),  # final earlier than a shown line: inserted above it
         ([echo, seg(Source.LOOPBACK, 1.0, "them at one", 4)], ["them at one", "you at two", "them at five",
                                                                "echo words"]),
-        ([Retraction(echo, "drop")], ["them at one", "you at two", "them at five"]),
+        ([Retraction.of(echo, "drop")], ["them at one", "you at two", "them at five"]),
         ([seg(Source.MIC, 0.5, "first of all", 5)], ["first of all", "them at one", "you at two", "them at five"]),
     ]
 
@@ -70,7 +70,7 @@ async def test_marked_echo_stays_once_with_its_flag():
     async with WidgetApp(view).run_test(size=(70, 10)) as pilot:
         line = seg(Source.MIC, 1.0, "maybe an echo", 7)
         view.add_batch([line, seg(Source.LOOPBACK, 2.0, "after it", 8)])
-        view.add_batch([Retraction(seg(Source.MIC, 1.0, "maybe an echo", 7, echo=0.8), "mark")])
+        view.add_batch([Retraction.of(seg(Source.MIC, 1.0, "maybe an echo", 7, echo=0.8), "mark")])
         await pilot.pause()
         assert_once_in_order(view, ["maybe an echo", "after it"])
         assert "(echo?)" in " ".join(screen_text(view))
@@ -84,7 +84,7 @@ async def test_dashboard_shows_meeting_events_once_and_in_order():
         for batch, expected in scenario():
             for item in batch:
                 if isinstance(item, Retraction):
-                    door.on_event(RetractionEvent(item.segment, item.action, 0.9))
+                    door.on_event(RetractionEvent(seg(item.source, 0.0, "", item.segment_id), item.action, 0.9))
                 elif item.final:
                     door.on_event(SegmentEvent(item))
                 else:

@@ -328,10 +328,11 @@ class DefaultDeviceWatcher(OneThreadPoller):
 
 def follows_default(spec) -> str | None:
     """The direction a capture-engine WorkerSpec follows when it is on "the default" device, else None."""
+    from meeting_tui.capture.backends import registry
     from meeting_tui.capture.devices import PULSE_DEFAULT_MONITOR
     from meeting_tui.types import Source
 
-    if spec.backend not in ("sounddevice", "pyaudiowpatch") or len(spec.sources) != 1:
+    if not registry.follows_default(spec.backend) or len(spec.sources) != 1:
         return None
     if spec.device is not None and spec.device != PULSE_DEFAULT_MONITOR:
         return None  # a device the user chose stays chosen

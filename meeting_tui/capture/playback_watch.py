@@ -24,6 +24,7 @@ import sys
 from dataclasses import dataclass
 from typing import Callable
 
+from meeting_tui.capture.backends import registry
 from meeting_tui.capture.default_device import Endpoint
 from meeting_tui.capture.polling import OneThreadPoller
 from meeting_tui.types import DeviceRef, HealthState, Source
@@ -190,8 +191,7 @@ class LoopbackWatch(OneThreadPoller):
                   clock: Callable[[], float]) -> "LoopbackWatch | None":
         read = activity_reader()
         for spec, worker in zip(specs, workers):
-            if read is not None and spec.sources == (Source.LOOPBACK,) and spec.backend in ("sounddevice",
-                                                                                               "pyaudiowpatch"):
+            if read is not None and spec.sources == (Source.LOOPBACK,) and registry.follows_default(spec.backend):
                 watch = cls(spec.device, worker, lambda: health()[Source.LOOPBACK].state is HealthState.IDLE,
                             on_warning, read, clock=clock)
                 watch.start()

@@ -9,7 +9,6 @@ EOF; the main thread polls the backend's health.
 from __future__ import annotations
 
 import argparse
-import importlib
 import json
 import os
 import queue
@@ -20,10 +19,10 @@ import time
 
 import numpy as np
 
+from meeting_tui.capture.backends import registry
 from meeting_tui.capture.backends.base import CaptureError
 from meeting_tui.capture.frames import MAX_FRAMES, encode_frame
 
-BACKENDS = ("sounddevice", "file", "pyaudiowpatch", "ffmpeg")
 POLL_INTERVAL = 0.1
 QUEUE_BLOCKS = 2000  # ~20 s of 10 ms blocks: the parent is slow, not dead, if this fills
 # Blocks go to the parent at most this often, merged: every frame costs the parent's event loop a wake-up,
@@ -47,7 +46,7 @@ def status(event: str, **fields) -> None:
 
 
 def backend_module(name: str):
-    return importlib.import_module(f"meeting_tui.capture.backends.{name}_backend")
+    return registry.backend(name).load()
 
 
 def _merge(blocks: list[tuple], rate: int) -> list[tuple]:
@@ -149,7 +148,7 @@ def _watch_stdin(stop: threading.Event) -> None:
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="meeting-tui worker", description="Capture one audio stream to stdout.")
-    parser.add_argument("--backend", choices=BACKENDS, default="sounddevice")
+    parser.add_argument("--backend", choices=registry.NAMES, default="sounddevice")
     parser.add_argument("--list-devices", action="store_true", help="print the devices as JSON and exit")
     parser.add_argument("--device", help="device name (default: the system default)")
     parser.add_argument("--hostapi", help="host API of the device (with --device)")
@@ -162,12 +161,13 @@ def build_parser() -> argparse.ArgumentParser:
 
 def list_devices() -> list[dict]:
     found: list[dict] = []
-    names = ["sounddevice", "pyaudiowpatch"] if sys.platform == "win32" else ["sounddevice"]
-    for name in names:
+    for entry in registry.BACKENDS:
+        if not entry.lists_devices():
+            continue
         try:
-            found.extend(backend_module(name).list_devices())
+            found.extend(entry.load().list_devices())
         except Exception as exc:  # one broken host API must not hide the others
-            status("warning", message=f"{name}: cannot list devices: {exc}")
+            status("warning", message=f"{entry.name}: cannot list devices: {exc}")
     return found
 
 

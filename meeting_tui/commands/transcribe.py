@@ -8,6 +8,7 @@ import os
 import sys
 import time
 
+from meeting_tui.export_formats import extensions
 from meeting_tui.types import Mode, Segment, Source
 
 
@@ -40,7 +41,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     t.add_argument("--split-stereo", action="store_true",
                    help='left channel = mic ("You"), right channel = loopback ("Them")')
     t.add_argument("-o", "--output", metavar="FILE", help="write the transcript here, in the format its extension names: "
-                   ".txt .md .srt .vtt .json as `export` writes them, .jsonl one JSON object per segment")
+                   f"{extensions()} as `export` writes them, .jsonl one JSON object per segment")
     model_args(t)
     t.set_defaults(func=cmd_transcribe)
 
@@ -200,7 +201,7 @@ def cmd_transcribe(args) -> int:
         from meeting_tui.speakers.commands import label_file_segments
 
         label_file_segments(speakers.labeller, segments, streams[voice_source], voice_source)
-    if out_fmt not in (None, "jsonl"):  # .txt .md .srt .vtt .json: the writers `export` uses
+    if out_fmt not in (None, "jsonl"):  # a format of export_formats: the writers `export` uses
         from meeting_tui.session.commands import write_output
 
         return write_output(segments, args.output, out_fmt, labels={s: tr.label(s) for s in Source},

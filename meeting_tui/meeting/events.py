@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Protocol, Union
 
-from meeting_tui.types import Gap, Health, HealthState, Level, Segment, Source
+from meeting_tui.types import Gap, Health, HealthState, Level, Retraction, Segment, Source
 
 
 @dataclass(frozen=True)
@@ -37,6 +37,10 @@ class RetractionEvent:
     segment: Segment
     action: str
     score: float
+
+    @property
+    def retraction(self) -> Retraction:
+        return Retraction.of(self.segment, self.action, self.score)
 
 
 @dataclass(frozen=True)

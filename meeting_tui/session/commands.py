@@ -11,16 +11,16 @@ EXIT_OK, EXIT_FAIL, EXIT_USAGE = 0, 1, 2
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
-    from meeting_tui.session.exports import FORMATS
+    from meeting_tui.export_formats import FORMAT_NAMES, extensions, titles
 
     export = subparsers.add_parser(
         "export",
-        help="write a session's transcript as text, Markdown, SRT, WebVTT or JSON",
+        help=f"write a session's transcript as {titles()}",
         description="Write a session's transcript to a file. Unfinished sessions export everything up to their last complete line.",
     )
     export.add_argument("session", metavar="SESSION", help='a session id (or a unique start of one), a session folder, or "latest"')
-    export.add_argument("-f", "--format", choices=FORMATS, help="default: from the output's extension, else the settings' session.export_format")
-    export.add_argument("-o", "--output", metavar="FILE", help='output file, its extension naming the format (.txt .md .srt .vtt .json); "-" for standard output (default: meeting-<id>.<ext> here)')
+    export.add_argument("-f", "--format", choices=FORMAT_NAMES, help="default: from the output's extension, else the settings' session.export_format")
+    export.add_argument("-o", "--output", metavar="FILE", help=f'output file, its extension naming the format ({extensions()}); "-" for standard output (default: meeting-<id>.<ext> here)')
     export.add_argument("--label", action="append", default=[], metavar="SOURCE=NAME", help="rename a speaker, e.g. --label mic=Alice (mic, loopback, mix)")
     export.add_argument("--sessions-dir", metavar="DIR", help="where sessions live (default: settings, else the user data dir)")
     export.add_argument("--live", action="store_true", help="export the live transcript even when a polished one exists")

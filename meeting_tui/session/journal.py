@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any, Union
 
 from meeting_tui import paths
-from meeting_tui.types import Gap, Segment, Source
+from meeting_tui.types import Gap, Note, Retraction, Segment, Source
 
 JOURNAL_NAME = "journal.jsonl"
 FORMAT_VERSION = 1
@@ -80,35 +80,15 @@ def retraction_to_record(seg: Segment, action: str, score: float) -> dict[str, A
 
 
 def apply_retraction(items: list, rec: dict[str, Any]) -> None:
-    """Drop (or mark) the segment a ``retract`` record names, in place."""
-    for i, item in enumerate(items):
-        if isinstance(item, Segment) and item.id == rec.get("id") and item.source.value == rec.get("source"):
-            if rec.get("action") == "drop":
-                del items[i]
-            else:
-                item.echo_score = rec.get("score")
-            return
+    """Drop (or mark) the segment a ``retract`` record names, in place (``Retraction.apply``)."""
+    try:
+        source = Source(rec.get("source"))
+    except ValueError:
+        return
+    Retraction(source, rec.get("id"), "drop" if rec.get("action") == "drop" else "mark", rec.get("score")).apply(items)
 
 
 NOTE_KINDS = ("note", "mark", "action", "decision")
-
-
-@dataclass
-class Note:
-    """A note, mark or flag the user made during the meeting, at ``at`` session seconds."""
-
-    kind: str
-    text: str
-    at: float
-    ref: int | None = None  # the segment id a flag points at
-
-    @property
-    def start_s(self) -> float:  # sorts with gaps and segments in the exports
-        return self.at
-
-    @property
-    def end_s(self) -> float:
-        return self.at
 
 
 def note_record(note: Note) -> dict[str, Any]:

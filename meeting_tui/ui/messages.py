@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 from textual.message import Message
 
 from meeting_tui.types import DeviceInfo
@@ -21,17 +19,4 @@ class DevicesListed(Message):
 class CaptureStarted(Message):
     def __init__(self, error: str | None = None) -> None:
         super().__init__()
-        self.error = error
-
-
-class SessionStopped(Message):
-    def __init__(self, path: Path | None) -> None:
-        super().__init__()
-        self.path = path
-
-
-class Saved(Message):
-    def __init__(self, path: Path | None, error: str | None = None) -> None:
-        super().__init__()
-        self.path = path
         self.error = error

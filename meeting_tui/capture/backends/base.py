@@ -8,7 +8,7 @@ block and a separate writer thread puts it on the pipe, so the callback never bl
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Callable, Protocol
+from typing import Callable, Protocol, runtime_checkable
 
 import numpy as np
 
@@ -34,7 +34,13 @@ class StreamInfo:
     extra: dict = field(default_factory=dict)
 
 
+@runtime_checkable
 class CaptureBackend(Protocol):
+    """What ``create(args)`` of each backend module returns (registry.py lists them; a test checks each).
+
+    Optional: a class attribute ``blocking_emit = True`` for sources with no real-time thread (file replay):
+    the worker then hands ``open`` an emit that waits for the pipe instead of dropping blocks."""
+
     def open(self, emit: Emit) -> StreamInfo:
         """Open and start the stream; raise CaptureError with a hint on failure."""
 

@@ -24,7 +24,7 @@ from textual.geometry import Size
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
-from meeting_tui.types import Gap, Segment, Source
+from meeting_tui.types import Gap, Retraction, Segment, Source
 
 
 MAX_LABEL = 16  # a long speaker name is cut in the label column, not allowed to push the text away
@@ -38,15 +38,6 @@ class Note:
 
     start: float
     text: str
-
-
-@dataclass(frozen=True)
-class Retraction:
-    """The echo filter judged a shown "You" line an echo: remove it ("drop") or show it marked ("mark",
-    ``segment`` carries ``echo_score``)."""
-
-    segment: Segment
-    action: str
 
 
 Item = Union[Segment, Gap, Note]
@@ -184,16 +175,10 @@ class TranscriptView(ScrollView, can_focus=True):
 
     def _retract(self, r: Retraction) -> int | None:
         """Remove (or mark) the line; returns its index, from where the layout changes."""
-        seg = r.segment
-        for index, item in enumerate(self._items):
-            if isinstance(item, Segment) and item.id == seg.id and item.source is seg.source:
-                if r.action == "drop":
-                    del self._items[index]
-                    del self._starts[index]
-                else:
-                    self._items[index] = seg
-                return index
-        return None
+        index = r.apply(self._items)
+        if index is not None and r.drops:
+            del self._starts[index]
+        return index
 
     def clear(self) -> None:
         self._items.clear()

@@ -1,0 +1,48 @@
+"""After a session: polishing its transcript with a larger model, its minutes."""
+
+from __future__ import annotations
+
+from textual import work
+
+
+class AfterMeeting:
+    """Polish and minutes. Mixed into ``MeetingApp``."""
+
+    def _offer_polish(self, path) -> None:
+        from meeting_tui.meeting.polish import polish_offer
+
+        question = polish_offer(path, self.settings)
+        if question:
+            self._polish_path = path
+            self.notify(f"{question} Choose \"Polish the last session\" in the palette (ctrl+p).", title="Polish",
+                        timeout=10)
+
+    @work(thread=True, exclusive=True, group="minutes")
+    def action_minutes_last(self) -> None:
+        from meeting_tui.ui.minutes_offer import make_last_minutes
+
+        self.last_minutes = make_last_minutes(self, self.last_session)
+
+    @work(thread=True, exclusive=True, group="polish")
+    def action_polish_last(self) -> None:
+        from meeting_tui.meeting.polish import PolishConfig, PolishJob
+
+        path = getattr(self, "_polish_path", None) or self.last_session
+        if path is None:
+            self.call_from_thread(self.notify, "No session to polish yet.", title="Polish")
+            return
+        shown = {"pct": -10}
+
+        def progress(p) -> None:
+            pct = int(getattr(p, "fraction", p) * 100)
+            if pct >= shown["pct"] + 25:
+                shown["pct"] = pct
+                self.call_from_thread(self.notify, f"Polishing {path.name}: {pct}%", title="Polish")
+
+        job = PolishJob(path, PolishConfig.from_settings(self.settings), on_progress=progress)
+        try:
+            job.run()
+        except Exception as exc:
+            self.call_from_thread(self.notify, f"Polish failed: {exc}", title="Polish", severity="error")
+            return
+        self.call_from_thread(self.notify, f"Polished transcript saved in {path}; exports use it.", title="Polish")
