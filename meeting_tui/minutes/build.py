@@ -30,6 +30,7 @@ class Minutes:
     meeting: MeetingText
     engine: str = "rules"  # rules, openai or local
     unreadable: int = 0  # parts of the transcript whose model answer held no JSON
+    template: Template | None = None
 
 
 def user_items(meeting: MeetingText) -> list[Item]:
@@ -88,7 +89,7 @@ def make_minutes(folder: str | Path, template: Template, labels=None, *, engine=
         dropped += engine.unplaced
     name = getattr(engine, "name", "rules")
     return Minutes(render(meeting, template, items, summary), items, dropped, meeting, name,
-                   getattr(engine, "unreadable", 0))
+                   getattr(engine, "unreadable", 0), template)
 
 
 def write_minutes(minutes: Minutes, extra: Path | None = None) -> Path:

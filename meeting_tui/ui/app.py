@@ -140,8 +140,9 @@ class MeetingApp(Notices, App[int]):
         Binding("h", "past_sessions", "Past sessions", show=False, id="memory.sessions"),
         Binding("n", "note", "Note", show=False, id="notes.note"),  # footer: see docs/minutes.md
         Binding("b", "note_mark", "Mark the moment", show=False, id="notes.mark"),
-        Binding("a", "note_flag('action')", "Flag latest line: action item", show=False, id="notes.action"),
-        Binding("c", "note_flag('decision')", "Flag latest line: decision", show=False, id="notes.decision"),
+        Binding("a", "note_flag('action')", "Flag line: action item", show=False, id="notes.action"),
+        Binding("c", "note_flag('decision')", "Flag line: decision", show=False, id="notes.decision"),
+        Binding("M", "minutes_last", "Minutes: make / cancel", show=False, id="minutes.make"),  # ui/minutes_offer.py
     ]
 
     def __init__(self, *, settings_path: str | os.PathLike | None = None, demo: bool = False,
@@ -725,11 +726,10 @@ class MeetingApp(Notices, App[int]):
             self.notify(f"{question} Choose \"Polish the last session\" in the palette (ctrl+p).", title="Polish",
                         timeout=10)
 
-    @work(thread=True, exclusive=True, group="minutes")
     def action_minutes_last(self) -> None:
-        from meeting_tui.ui.minutes_offer import make_last_minutes
+        from meeting_tui.ui.minutes_offer import minutes_run
 
-        self.last_minutes = make_last_minutes(self, self.last_session)
+        minutes_run(self).toggle()
 
     @work(thread=True, exclusive=True, group="polish")
     def action_polish_last(self) -> None:
@@ -797,9 +797,9 @@ class MeetingApp(Notices, App[int]):
         take(self, "mark")
 
     def action_note_flag(self, kind: str) -> None:
-        from meeting_tui.ui.note_taking import flag_latest
+        from meeting_tui.ui.note_taking import flag_line
 
-        flag_latest(self, kind)
+        flag_line(self, kind)
 
     def action_save(self) -> Path | None:
         from meeting_tui.session.exports import ExportError, default_filename, export_file, saved_meta

@@ -36,8 +36,10 @@ def palette_commands(app: "MeetingApp") -> list[tuple[str, str, Callable]]:
     cmds.append(("Note: type a note at this moment", "saved in the session, shown in the transcript and exports",
                  app.action_note))
     cmds.append(("Note: mark the moment", "a bookmark in the session", app.action_note_mark))
-    cmds.append(("Flag the latest line as an action item", "the minutes list it", lambda: app.action_note_flag("action")))
-    cmds.append(("Flag the latest line as a decision", "the minutes list it", lambda: app.action_note_flag("decision")))
+    cmds.append(("Flag the line as an action item", "the line chosen, the last in view when scrolled up, else the "
+                 "newest; the minutes list it", lambda: app.action_note_flag("action")))
+    cmds.append(("Flag the line as a decision", "the line chosen, the last in view when scrolled up, else the "
+                 "newest; the minutes list it", lambda: app.action_note_flag("decision")))
     cmds.append(("Save transcript", f"save as {app.settings.session.export_format}", app.action_save))
     for fmt in EXPORT_FORMATS:
         cmds.append((f"Export format: {fmt}", "format used by Save", lambda f=fmt: app.action_set_export_format(f)))
@@ -56,8 +58,9 @@ def palette_commands(app: "MeetingApp") -> list[tuple[str, str, Callable]]:
     cmds.append(("Language: per source", "fix the language of You and Them, or detect it", app.action_pick_language))
     cmds.append(("Polish the last session", "re-transcribe its recorded audio with a larger model, in the background",
                  app.action_polish_last))
-    cmds.append(("Minutes of the last session", "decisions, action items, open questions, each citing its line "
-                 "(minutes.md, in the background)", app.action_minutes_last))
+    from meeting_tui.ui.minutes_offer import palette_entries
+
+    cmds += palette_entries(app)
     cmds.append(("Search past meetings", "find words in every session; Enter opens it at that line", app.action_search))
     following = getattr(getattr(app, "call_follower", None), "enabled", False)
     cmds.append(("Follow calls: stop" if following else "Follow calls: record while another app uses the mic",
