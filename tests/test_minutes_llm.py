@@ -239,3 +239,23 @@ def test_an_endpoint_that_refuses_or_is_too_slow_is_one_message_and_nothing_writ
     res = cli(tmp_path, "minutes", session.id)
     assert res.returncode == 1 and "[minutes] model is empty" in res.stderr and one_message(res)
     assert not list(session.path.glob("minutes*"))
+
+
+def test_ctrl_c_cancels_a_run_and_writes_nothing(tmp_path, server_factory):
+    import signal
+    import time
+
+    slow = server_factory("--first-line", "--delay", "30")
+    session = make_session(tmp_path)
+    settings_file(tmp_path, f'[minutes]\nengine = "openai"\nendpoint = "{slow.url}"\nmodel = "smollm2"\n')
+    proc = subprocess.Popen([sys.executable, "-m", "meeting_tui", "minutes", session.id], cwd=REPO, text=True,
+                            env=env_for(tmp_path), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            stdin=subprocess.DEVNULL)
+    deadline = time.monotonic() + 60
+    while not slow.requests() and time.monotonic() < deadline:  # the first part is with the model
+        time.sleep(0.05)
+    proc.send_signal(signal.SIGINT)
+    out, err = proc.communicate(timeout=30)
+    assert proc.returncode == 130 and "minutes cancelled (Ctrl+C). Nothing was written." in err, err
+    assert err.count("meeting-tui:") == 1 and "Traceback" not in err and out == ""
+    assert not list(session.path.glob("minutes*"))
