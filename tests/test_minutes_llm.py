@@ -259,3 +259,26 @@ def test_ctrl_c_cancels_a_run_and_writes_nothing(tmp_path, server_factory):
     assert proc.returncode == 130 and "minutes cancelled (Ctrl+C). Nothing was written." in err, err
     assert err.count("meeting-tui:") == 1 and "Traceback" not in err and out == ""
     assert not list(session.path.glob("minutes*"))
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="a thread's own nice value is Linux's")
+def test_the_background_job_runs_at_the_lowest_priority_and_writes_only_when_done(tmp_path):
+    import os
+    import threading
+
+    from meeting_tui.minutes.job import MinutesJob
+    from meeting_tui.settings import Settings
+
+    session = make_session(tmp_path)
+    seen = {}
+    before = os.getpriority(os.PRIO_PROCESS, threading.get_native_id())
+
+    def done(result) -> None:  # on the job's thread
+        seen["nice"] = os.getpriority(os.PRIO_PROCESS, threading.get_native_id())
+        seen["result"] = result
+
+    job = MinutesJob(session.path, Settings(), on_done=done).start()
+    result = job.wait(60)
+    assert result is not None and result.ok and seen["result"] is result, result
+    assert seen["nice"] == 19 and os.getpriority(os.PRIO_PROCESS, threading.get_native_id()) == before  # that thread only
+    assert result.path == session.path / "minutes.md" and "1 decision, 1 action item" in result.message
