@@ -282,3 +282,33 @@ def test_the_background_job_runs_at_the_lowest_priority_and_writes_only_when_don
     assert result is not None and result.ok and seen["result"] is result, result
     assert seen["nice"] == 19 and os.getpriority(os.PRIO_PROCESS, threading.get_native_id()) == before  # that thread only
     assert result.path == session.path / "minutes.md" and "1 decision, 1 action item" in result.message
+
+
+@pytest.mark.slow
+def test_a_local_model_run_cancelled_mid_part_stops_at_once_and_writes_nothing(tmp_path, smollm2_gguf, monkeypatch):
+    import threading
+
+    from meeting_tui.minutes.job import MinutesJob
+    from meeting_tui.settings import Settings
+
+    monkeypatch.setenv("MEETING_TUI_CACHE_DIR", str(CACHE))
+    lines = [(Source.MIC if n % 2 else Source.LOOPBACK, 3.0 * n, f"Line {n}: I will send report number {n} by Friday.")
+             for n in range(1, 40)]
+    session = make_session(tmp_path, lines)
+    settings = Settings()
+    settings.minutes.engine, settings.minutes.model_file = "local", str(smollm2_gguf)
+    settings.minutes.threads, settings.minutes.context_tokens = 2, 1024
+    asked, steps = threading.Event(), []
+
+    def progress(fraction: float, what: str) -> None:
+        steps.append(what)
+        if what.startswith("lines "):
+            asked.set()
+
+    job = MinutesJob(session.path, settings, on_progress=progress).start()
+    assert asked.wait(120), steps
+    job.cancel()
+    result = job.wait(60)  # the Generator stops between tokens
+    assert result is not None and result.cancelled and "nothing was written" in result.message, result
+    assert steps[-1].startswith("lines 1-") and steps[-1].endswith("(part 1 of 5)"), steps  # split to fit 1024
+    assert not list(session.path.glob("minutes*"))
