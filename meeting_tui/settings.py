@@ -23,7 +23,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 from pydantic.fields import FieldInfo
 
-from meeting_tui import export_settings, paths, server_settings
+from meeting_tui import export_settings, minutes_settings, paths, server_settings
 from meeting_tui.export_formats import FORMAT_NAMES
 from meeting_tui.types import DeviceInfo, DeviceRef, Mode, Source
 
@@ -196,6 +196,7 @@ class Settings(_Section):
     speakers: SpeakerSettings = Field(default_factory=SpeakerSettings)
     export: export_settings.ExportSettings = Field(default_factory=export_settings.ExportSettings)
     hooks: export_settings.HookSettings = Field(default_factory=export_settings.HookSettings)
+    minutes: minutes_settings.MinutesSettings = Field(default_factory=minutes_settings.MinutesSettings)
 
     def sessions_dir(self) -> Path:
         return paths.sessions_dir(self.session.dir)

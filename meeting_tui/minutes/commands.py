@@ -7,9 +7,11 @@ import sys
 from pathlib import Path
 
 EXIT_OK, EXIT_FAIL, EXIT_USAGE = 0, 1, 2
+EXIT_CANCELLED = 130
 LLM_NOTICE = ("minutes: no LLM engine is configured, so these minutes come from the rule-based extractor "
-              "(decisions, commitments, requests, questions; see docs/minutes.md). LLM minutes (a local model or "
-              "an OpenAI-compatible endpoint chosen in the settings) are not built yet.")
+              "(decisions, commitments, requests, questions; see docs/minutes.md). For a language model's minutes set "
+              '[minutes] engine = "openai" (an endpoint: Ollama, LM Studio, llama-server, a hosted one) or "local" '
+              '(a GGUF model file; pip install "meeting-tui[llm]") in the settings, or pass --engine.')
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -21,6 +23,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--template", default="default", metavar="NAME",
                    help="default, standup, one-to-one, planning, interview, or NAME.toml in the config dir's templates/")
     p.add_argument("-o", "--output", metavar="FILE", help="also write the minutes here")
+    p.add_argument("--engine", choices=["rules", "openai", "local"],
+                   help="default: [minutes] engine in the settings (rules: no language model)")
     p.add_argument("--sessions-dir", metavar="DIR", help="where sessions live (default: settings, else the user data dir)")
     p.set_defaults(func=cmd_minutes)
 
@@ -30,7 +34,8 @@ def _err(message: str) -> None:
 
 
 def cmd_minutes(args: argparse.Namespace) -> int:
-    from meeting_tui.minutes.build import MinutesError, make_minutes, write_minutes
+    from meeting_tui.minutes.build import Cancelled, MinutesError, check_session, make_minutes, write_minutes
+    from meeting_tui.minutes.engines import engine_from_settings
     from meeting_tui.minutes.render import plural
     from meeting_tui.minutes.templates import TemplateError, load_template
     from meeting_tui.paths import shown
@@ -55,12 +60,31 @@ def cmd_minutes(args: argparse.Namespace) -> int:
         what = "is a folder" if extra.is_dir() else f"is in a folder that does not exist ({extra.parent})"
         _err(f"-o {extra} {what}: give a file name in an existing folder. Nothing was written.")
         return EXIT_USAGE
+    said = {"text": ""}
+
+    def progress(fraction: float, what: str) -> None:
+        if what != said["text"]:
+            said["text"] = what
+            print(f"[minutes] {int(fraction * 100):3d}% {what}", file=sys.stderr, flush=True)
+
     try:
-        minutes = make_minutes(folder, template, settings.ui.labels.as_dict())
+        meeting = check_session(folder, settings.ui.labels.as_dict())
+        engine = engine_from_settings(settings.minutes, args.engine)
+        minutes = make_minutes(folder, template, engine=engine, progress=progress, meeting=meeting)
+    except Cancelled:
+        _err("minutes cancelled. Nothing was written.")
+        return EXIT_CANCELLED
+    except KeyboardInterrupt:
+        _err("minutes cancelled (Ctrl+C). Nothing was written.")
+        return EXIT_CANCELLED
     except MinutesError as exc:
         _err(f"{exc}. Nothing was written.")
         return EXIT_FAIL
-    print(LLM_NOTICE, file=sys.stderr)
+    if engine is None:
+        print(LLM_NOTICE, file=sys.stderr)
+    elif minutes.unreadable:
+        _err(f"warning: {plural(minutes.unreadable, 'part')} of the transcript got an answer from {engine.model} "
+             "that was not JSON, so it gave no items; a larger model answers better (docs/minutes.md)")
     try:
         target = write_minutes(minutes, extra)
     except OSError as exc:
@@ -68,7 +92,8 @@ def cmd_minutes(args: argparse.Namespace) -> int:
         return EXIT_FAIL
     _rewrite_vault_note(folder)
     counts = {k: sum(i.kind == k for i in minutes.items) for k in ("decision", "action", "question")}
-    print(f"minutes: {plural(counts['decision'], 'decision')}, {plural(counts['action'], 'action item')}, "
+    by = "the rule-based extractor" if engine is None else f"{engine.name} ({engine.model})"
+    print(f"minutes by {by}: {plural(counts['decision'], 'decision')}, {plural(counts['action'], 'action item')}, "
           f"{plural(counts['question'], 'open question')}; {plural(minutes.dropped, 'item')} dropped (the cited "
           "line did not support them)", file=sys.stderr)
     print(shown(target))

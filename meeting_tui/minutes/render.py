@@ -53,7 +53,8 @@ def _note(item: Item) -> str:
     return f"- {what} at {clock(item.at)}" + (f": {item.text}" if item.text else "")
 
 
-def render(meeting: MeetingText, template: Template, items: list[Item]) -> str:
+def render(meeting: MeetingText, template: Template, items: list[Item], summary: str | None = None) -> str:
+    """``summary``: a language model's summary, put first in the summary section (it cites no line)."""
     lines = [f"# {template.title} — {meeting.started:%Y-%m-%d %H:%M}", ""]
     if meeting.transcript:
         lines += [f"From the transcript {meeting.transcript}.", ""]
@@ -61,7 +62,7 @@ def render(meeting: MeetingText, template: Template, items: list[Item]) -> str:
     for section in template.sections:
         lines += [f"## {section.title}", ""]
         if section.kind == "summary":
-            body = _summary(meeting, items)
+            body = ([f"{summary} (the model's summary)", ""] if summary else []) + _summary(meeting, items)
         elif section.kind == "notes":
             body = [_note(i) for i in items if i.kind in ("note", "mark")]
         else:

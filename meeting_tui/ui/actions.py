@@ -68,6 +68,15 @@ def _speakers_on(app) -> bool:
     return app.settings.speakers.enabled
 
 
+def _minutes(app):
+    from meeting_tui.ui.minutes_offer import minutes_run
+
+    return minutes_run(app)
+
+
+_FLAG_HELP = "the line chosen, the last in view when scrolled up, else the newest; the minutes list it"
+
+
 def _following(app) -> bool:
     return getattr(getattr(app, "call_follower", None), "enabled", False)
 
@@ -116,10 +125,16 @@ ACTIONS: tuple[Action, ...] = (
            palette_help="saved in the session, shown in the transcript and exports"),
     Action("note_mark", "Mark the moment", id="notes.mark", key="b", show=False, palette="Note: mark the moment",
            palette_help="a bookmark in the session"),
-    Action("note_flag('action')", "Flag latest line: action item", id="notes.action", key="a", show=False,
-           palette="Flag the latest line as an action item", palette_help="the minutes list it"),
-    Action("note_flag('decision')", "Flag latest line: decision", id="notes.decision", key="c", show=False,
-           palette="Flag the latest line as a decision", palette_help="the minutes list it"),
+    Action("note_flag('action')", "Flag line: action item", id="notes.action", key="a", show=False,
+           palette="Flag the line as an action item", palette_help=_FLAG_HELP),
+    Action("note_flag('decision')", "Flag line: decision", id="notes.decision", key="c", show=False,
+           palette="Flag the line as a decision", palette_help=_FLAG_HELP),
+    Action("minutes_last", "Minutes: make / cancel", id="minutes.make", key="M", show=False,
+           palette=lambda app: "Minutes: cancel" if _minutes(app).running else "Minutes of the last session",
+           palette_help=lambda app: "stop making them (nothing is written)" if _minutes(app).running
+           else "decisions, action items, open questions, each citing its line (minutes.md, in the background)"),
+    Action("minutes_show", palette="Minutes: show the last made", palette_help="Enter on an item jumps to its line",
+           when=lambda app: _minutes(app).minutes is not None),
     Action("doctor", palette="Doctor: find the capture mode that works here",
            palette_help="probe mic and loopback in each configuration; a applies the recommendation"),
     Action("recover_sessions", palette="Recover unfinished sessions",
@@ -136,9 +151,6 @@ ACTIONS: tuple[Action, ...] = (
            palette_help="fix the language of You and Them, or detect it"),
     Action("polish_last", palette="Polish the last session",
            palette_help="re-transcribe its recorded audio with a larger model, in the background"),
-    Action("minutes_last", palette="Minutes of the last session",
-           palette_help="decisions, action items, open questions, each citing its line "
-           "(minutes.md, in the background)"),
 )
 
 def bindings() -> list[Binding]:

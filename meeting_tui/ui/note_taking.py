@@ -37,13 +37,14 @@ def ask_note(app) -> None:
     app.push_screen(NoteInput(clock(at)), callback=lambda text: take(app, "note", text, at=at) if text else None)
 
 
-def flag_latest(app, kind: str) -> Note | None:
-    """Flag the newest final line as an action item or a decision."""
-    segments = app.transcript.segments
-    if not segments:
-        app.notify("No line to flag yet: flags apply to the newest line of the transcript.", severity="warning")
+def flag_line(app, kind: str) -> Note | None:
+    """Flag a line as an action item or a decision: the chosen one (jumped to from the minutes), else while
+    scrolled up the last line in view, else the newest."""
+    line = app.transcript.line_to_flag()
+    if line is None:
+        app.notify("No line to flag yet: flags apply to the line chosen, the last one in view when scrolled up, "
+                   "else the newest.", severity="warning")
         return None
-    line = segments[-1]
     return take(app, kind, line.text.strip(), ref=line.id)
 
 

@@ -17,11 +17,16 @@ class AfterMeeting:
             self.notify(f"{question} Choose \"Polish the last session\" in the palette (ctrl+p).", title="Polish",
                         timeout=10)
 
-    @work(thread=True, exclusive=True, group="minutes")
     def action_minutes_last(self) -> None:
-        from meeting_tui.ui.minutes_offer import make_last_minutes
+        """Make the last session's minutes in the background, or cancel a run (the same key)."""
+        from meeting_tui.ui.minutes_offer import minutes_run
 
-        self.last_minutes = make_last_minutes(self, self.last_session)
+        minutes_run(self).toggle()
+
+    def action_minutes_show(self) -> None:
+        from meeting_tui.ui.minutes_offer import minutes_run
+
+        minutes_run(self).show()
 
     @work(thread=True, exclusive=True, group="polish")
     def action_polish_last(self) -> None:

@@ -29,9 +29,9 @@ class SaveControl:
         take(self, "mark")
 
     def action_note_flag(self, kind: str) -> None:
-        from meeting_tui.ui.note_taking import flag_latest
+        from meeting_tui.ui.note_taking import flag_line
 
-        flag_latest(self, kind)
+        flag_line(self, kind)
 
     def action_save(self) -> Path | None:
         from meeting_tui.session.exports import ExportError, default_filename, export_file, saved_meta

@@ -6,7 +6,8 @@ cost nothing while idle and only new entries are laid out as they arrive. Update
 line from another thread.
 
 It follows the newest line while the view is scrolled to the end; once the user scrolls up it stays put
-and the subtitle counts the lines below, until they scroll back to the end (End key).
+and the subtitle counts the lines below, until they scroll back to the end (End key). A line can be
+chosen (``jump_to``, from the minutes): it is shown reversed and the view stays on it until End.
 """
 
 from __future__ import annotations
@@ -41,6 +42,7 @@ class Note:
 
 
 Item = Union[Segment, Gap, Note]
+_CHOSEN = Style(reverse=True)
 
 
 def clock(seconds: float) -> str:
@@ -103,6 +105,7 @@ class TranscriptView(ScrollView, can_focus=True):
         self._wrap_width = 0
         self.new_below = 0
         self.batches = 0
+        self.selected: Segment | None = None  # the line jumped to: shown reversed until End
 
     # --- data ------------------------------------------------------------------------------------------
 
@@ -181,6 +184,7 @@ class TranscriptView(ScrollView, can_focus=True):
         return index
 
     def clear(self) -> None:
+        self.selected = None
         self._items.clear()
         self._starts.clear()
         self._entry_line.clear()
@@ -198,6 +202,9 @@ class TranscriptView(ScrollView, can_focus=True):
         return self.is_vertical_scroll_end
 
     def action_follow(self) -> None:
+        if self.selected is not None:
+            self.selected = None
+            self.refresh()
         self.scroll_end(animate=False, immediate=True, x_axis=False, force=True)
         self.new_below = 0
         self._update_subtitle()
@@ -211,12 +218,51 @@ class TranscriptView(ScrollView, can_focus=True):
             self._update_subtitle()
 
     def _update_subtitle(self) -> None:
-        if self.is_vertical_scroll_end or not self.line_count:
+        if self.selected is not None:
+            self.border_subtitle = f"line at {clock(self.selected.start)} chosen · End follows"
+        elif self.is_vertical_scroll_end or not self.line_count:
             self.border_subtitle = ""
         elif self.new_below:
             self.border_subtitle = f"paused · {self.new_below} new line{'s' if self.new_below != 1 else ''} below · End follows"
         else:
             self.border_subtitle = "paused · End follows"
+
+    # --- the chosen line: jumped to, and the one a flag goes to ----------------------------------------
+
+    def line_to_flag(self) -> Segment | None:
+        """The chosen line; else, while scrolled up, the last line in view; else the newest line."""
+        if self.selected is not None:
+            return self.selected
+        candidates = self._items
+        if not self.is_vertical_scroll_end and self._lines:
+            bottom = min(len(self._lines) - 1, int(self.scroll_offset.y) + self.scrollable_content_region.height - 1)
+            candidates = self._items[:bisect.bisect_right(self._entry_line, bottom)]
+        return next((i for i in reversed(candidates) if isinstance(i, Segment)), None)
+
+    def jump_to(self, line_id: int | None, start: float) -> Segment | None:
+        """Choose and show the line with journal id ``line_id`` (else the last one starting by ``start``); the
+        view stays on it until End. Returns the line, or None when no line is shown."""
+        lines = [(n, i) for n, i in enumerate(self._items) if isinstance(i, Segment)]
+        found = next(((n, i) for n, i in lines if line_id is not None and i.id == line_id), None)
+        if found is None:
+            before = [(n, i) for n, i in lines if i.start <= start + 0.05]
+            found = before[-1] if before else (lines[0] if lines else None)
+        if found is None:
+            return None
+        index, self.selected = found
+        top = self._entry_line_start(index) - self.scrollable_content_region.height // 2
+        self.scroll_to(y=max(0, top), animate=False, immediate=True, force=True)
+        self._update_subtitle()
+        self.refresh()
+        return self.selected
+
+    def _chosen_lines(self) -> range:
+        if self.selected is None:
+            return range(0)
+        index = next((n for n, i in enumerate(self._items) if i is self.selected), None)
+        if index is None:
+            return range(0)
+        return range(self._entry_line_start(index), self._entry_line_start(index + 1))
 
     # --- layout ----------------------------------------------------------------------------------------
 
@@ -342,6 +388,8 @@ class TranscriptView(ScrollView, can_focus=True):
         base = self.rich_style
         if index < len(self._lines):
             strip = self._lines[index]
+            if self.selected is not None and index in self._chosen_lines():
+                strip = strip.apply_style(_CHOSEN)
         elif index - len(self._lines) < len(self._partial_lines):
             strip = self._partial_lines[index - len(self._lines)]
         else:
