@@ -19,6 +19,8 @@ from meeting_tui.settings import EchoSettings
 from meeting_tui.types import SESSION_RATE, SKIP_GAP_S, AudioChunk, Mode, Segment, Source
 
 log = logging.getLogger("meeting_tui.echo")
+#: An unpaced replay's mic waits this long for its loopback (audio time): the whole of any recording.
+UNPACED_WAIT_MS = 24 * 3600 * 1000.0
 
 
 class EchoStage:
@@ -135,14 +137,18 @@ class EchoPlan:
         """The guard needs both sources: meeting modes only."""
         return self.guard_enabled and mode in (Mode.MEETING, Mode.MEETING_FFMPEG)
 
-    def make_guard(self):
-        """The audio guard, or None when it cannot load (a broken optional backend must not stop transcription)."""
+    def make_guard(self, paced: bool = True):
+        """The audio guard, or None when it cannot load (a broken optional backend must not stop transcription).
+        Unpaced (recordings replayed as fast as they are read), a mic frame waits for its loopback however far
+        the other worker lags: its wait is bounded only to keep a live meeting's mic moving."""
         if not self.guard_enabled:
             return None
         from meeting_tui.echo import EchoGuard
+        from meeting_tui.echo.guard_settings import EchoGuardSettings
 
+        settings = EchoGuardSettings() if paced else EchoGuardSettings(max_wait_ms=UNPACED_WAIT_MS)
         try:
-            return EchoGuard(16_000, backend=self.backend)
+            return EchoGuard(16_000, backend=self.backend, settings=settings)
         except Exception as exc:
             log.warning("echo guard unavailable, transcribing the raw mic: %s", exc)
             return None

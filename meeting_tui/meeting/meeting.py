@@ -10,9 +10,8 @@ from __future__ import annotations
 import asyncio
 import contextvars
 import logging
-import math
 import time
-from dataclasses import replace
+from functools import partial
 from pathlib import Path
 from typing import Callable
 
@@ -54,11 +53,8 @@ def transcriber_config(settings=None, *, model: ModelConfig | None = None, style
                        labels: dict[Source, str] | None = None, partials: bool = True,
                        paced: bool = True) -> TranscriberConfig:
     """The meeting's transcriber settings. Both sources are always transcribed separately (style
-    "separate"), so a mode switch during a session needs no new transcriber.
-
-    ``paced`` False: the sources are recordings replayed as fast as they are read (``--speed 0``). There is
-    no real time to keep up with, so nothing trades words for time (the load governor, the shorter context
-    of slow finals): the text is the same at any load."""
+    "separate"), so a mode switch during a session needs no new transcriber. ``paced`` False: recordings
+    replayed unpaced (``TranscriberConfig.unpaced``)."""
     cfg = TranscriberConfig.from_settings(settings, Mode.MEETING) if settings is not None else TranscriberConfig()
     if model is not None:
         model.server = model.server or cfg.model.server  # the settings' speech server survives a model override
@@ -70,8 +66,7 @@ def transcriber_config(settings=None, *, model: ModelConfig | None = None, style
     if cfg.style == "separate":
         cfg.sources = (Source.MIC, Source.LOOPBACK)
     if not paced:
-        cfg.governor = replace(cfg.governor, enabled=False)
-        cfg.context_enough_s = math.inf
+        cfg.unpaced()
     return cfg
 
 
@@ -324,9 +319,9 @@ class Meeting:
         loader = self.model.loader
         assert loader is not None
         self.transcription = LiveTranscription(
-            self.config, loader, guard=self.echo.make_guard() if self.echo.guard_enabled else None,
+            self.config, loader, guard=self.echo.make_guard(self.config.paced) if self.echo.guard_enabled else None,
             mode=lambda: self.mode, on_final=self._final, on_partial=self._partial,
-            on_echo_status=self._echo_status, on_governor=self._governor_changed, rebuild_guard=self.echo.make_guard)
+            on_echo_status=self._echo_status, on_governor=self._governor_changed, rebuild_guard=partial(self.echo.make_guard, self.config.paced))
         self._tick_task = asyncio.get_running_loop().create_task(self._echo_ticks(), name="echo-verdicts")
         if self.speakers is not None:
             self.speakers.journal = self.session.append_event if self.session is not None else None

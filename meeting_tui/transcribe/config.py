@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+import math
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from meeting_tui.transcribe.decode_options import DecodeOptions
@@ -49,6 +50,15 @@ class TranscriberConfig:
     final_window: WindowPolicy = field(default_factory=lambda: FINAL_WINDOW)
     partial_window: WindowPolicy = field(default_factory=lambda: PARTIAL_WINDOW)
     governor: GovernorConfig = field(default_factory=GovernorConfig)
+    paced: bool = True  # the audio arrives at real time (devices, paced replay); see ``unpaced``
+
+    def unpaced(self) -> None:
+        """Recordings replayed as fast as they are read (``--speed 0``): there is no real time to keep up
+        with, so nothing trades words for time (the load governor, the shorter context of slow finals, the
+        echo guard's bounded wait for the loopback): the text is the same at any load."""
+        self.paced = False
+        self.governor = replace(self.governor, enabled=False)
+        self.context_enough_s = math.inf
 
     @property
     def streams(self) -> tuple[Source, ...]:
