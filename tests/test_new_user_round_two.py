@@ -235,3 +235,41 @@ def test_transcribe_on_a_file_that_is_not_audio_says_so(tmp_path):
     assert res.returncode == 2
     assert res.stderr.count("error:") == 1 and "is not an audio or video file" in res.stderr, res.stderr
     assert "Errno" not in res.stderr and "Invalid data" not in res.stderr
+
+
+# --- a second instance (item 7) ---------------------------------------------------------------------------
+
+
+def test_a_second_dashboard_says_one_is_running_and_quits_when_it_cannot_ask(tmp_path):
+    holder = subprocess.Popen(
+        [sys.executable, "-c", "import sys, time\nfrom meeting_tui.meeting.instance import InstanceLock\n"
+         "lock = InstanceLock()\nassert lock.acquire('dashboard')\nprint('held', flush=True)\ntime.sleep(120)"],
+        env=env_for(tmp_path), cwd=REPO, stdout=subprocess.PIPE, text=True, stdin=subprocess.DEVNULL)
+    try:
+        assert holder.stdout.readline().strip() == "held"
+        res = meeting_tui(tmp_path, timeout=60)  # the dashboard, with no terminal to ask on
+    finally:
+        holder.kill()
+        holder.wait(10)
+    assert res.returncode == 1, (res.stdout, res.stderr)
+    assert f"Another meeting-tui is running: the dashboard (pid {holder.pid}" in res.stderr, res.stderr
+    assert "Quit the other one first" in res.stderr
+    assert not (tmp_path / "cfg" / "settings.toml").exists()
+
+
+async def test_a_read_only_second_dashboard_records_nothing_and_saves_nothing(monkeypatch):
+    from meeting_tui.cli import build_parser
+    from meeting_tui.ui.launch import build_app
+    from tests.test_ui_app import SIZE, quit_app
+    from tests.ui_conftest_helpers import config_path, recorded_notifications, wait_for, write_settings
+
+    write_settings(USER_FILE)
+    app = build_app(build_parser().parse_args([]), read_only="Another meeting-tui is running: the dashboard.")
+    notes = recorded_notifications(app, monkeypatch)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("r", "right_square_bracket")
+        assert await wait_for(pilot, lambda: sum("read-only" in n for n in notes) >= 1, timeout=5), notes
+        await pilot.pause(0.8)
+        assert not app.core.recording and app.core.engine is None
+        await quit_app(app, pilot)
+    assert config_path().read_text() == USER_FILE
