@@ -188,11 +188,11 @@ def cmd_record(args) -> int:
         if problem:
             err(f"error: {problem}")
             return 2
-        from meeting_tui.meeting.instance import InstanceLock, running_note
+        from meeting_tui.meeting.instance import InstanceLock, record_beside_note
 
         instance = InstanceLock()  # held until record ends
-        if not instance.acquire("record"):
-            err(f"warning: {running_note(instance.holder())}")
+        if not instance.acquire("`meeting-tui record`"):
+            err(f"warning: {record_beside_note(instance.holder())}")
     from meeting_tui.commands.transcribe import speaker_stage
 
     speakers = speaker_stage(args, settings, Source.LOOPBACK in setup.mode.sources,

@@ -1,6 +1,7 @@
-"""One meeting-tui at a time captures: a second one would capture the same devices, load a second model
-(twice the CPU on a laptop) and race the first over the settings file. The first holds a lock (filelock,
-under the data dir; the OS drops it when the process dies, even on SIGKILL); a later one sees who holds it."""
+"""One meeting-tui at a time captures: a second one would capture the same devices and load a second model
+(twice the CPU on a laptop). The first holds a lock (filelock, under the data dir; the OS drops it when the
+process dies, even on SIGKILL); a later one sees who holds it. Settings writes need no lock of their own
+here: meeting_tui/toml_edit.py writes only the changed keys, under a lock of its own."""
 
 from __future__ import annotations
 
@@ -19,7 +20,8 @@ class InstanceLock:
         self._info = paths.data_dir() / "locks" / "instance.json"
 
     def acquire(self, what: str) -> bool:
-        """Take the lock without waiting; False when another meeting-tui holds it. ``what``: "dashboard" ..."""
+        """Take the lock without waiting; False when another meeting-tui holds it. ``what`` names this one
+        as a user reads it: "the dashboard", "`meeting-tui record`"."""
         try:
             self._lock.acquire()
         except Timeout:
@@ -35,7 +37,7 @@ class InstanceLock:
         try:
             info = json.loads(self._info.read_text(encoding="utf-8"))
             since = time.strftime("%H:%M", time.localtime(float(info["since"])))
-            return f"the {info['what']} (pid {int(info['pid'])}, since {since})"
+            return f"{info['what']} (pid {int(info['pid'])}, since {since})"
         except (OSError, ValueError, KeyError, TypeError):
             return "another process"
 
@@ -44,5 +46,10 @@ class InstanceLock:
 
 
 def running_note(holder: str) -> str:
-    return (f"Another meeting-tui is running: {holder}. Two would capture the same devices, transcribe twice "
-            "and race over the settings file.")
+    return f"Another meeting-tui is running: {holder}."
+
+
+def record_beside_note(holder: str) -> str:
+    """What `record` says when it starts beside another instance (it goes on: a script may mean it)."""
+    return (f"{running_note(holder)} This one records too: the same devices are captured twice and two models "
+            "transcribe (twice the CPU). Stop one of them (the dashboard: Ctrl+Q; record: Ctrl+C) unless you mean both.")

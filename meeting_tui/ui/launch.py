@@ -30,7 +30,7 @@ def run_app(args: argparse.Namespace) -> int:
         from meeting_tui.meeting.instance import InstanceLock, running_note
 
         lock = InstanceLock()
-        if not lock.acquire("dashboard"):
+        if not lock.acquire("the dashboard"):
             read_only = running_note(lock.holder())
             if not _continue_read_only(read_only):
                 return 1
@@ -48,7 +48,8 @@ def _continue_read_only(note: str) -> bool:
 
     print(note, file=sys.stderr)
     if not sys.stdin.isatty():
-        print("Quit the other one first (its dashboard: q).", file=sys.stderr)
+        print("Quit the other one first (the dashboard: Ctrl+Q; record: Ctrl+C), or run this one in a terminal to "
+              "open it read-only.", file=sys.stderr)
         return False
     try:
         answer = input("Open this one read-only (no capture, no recording, settings not saved)? [y/N] ")
