@@ -148,8 +148,9 @@ def cmd_record(args) -> int:
     from meeting_tui.meeting.model import model_problem
 
     settings, warnings = settings_of(args)
-    for w in warnings:
-        err(f"settings: {w}")
+    from meeting_tui.wording import print_settings_warnings
+
+    print_settings_warnings(warnings)
     try:
         setup, from_files = _setup(args, settings)
     except CaptureConfigError as exc:
