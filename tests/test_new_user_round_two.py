@@ -267,9 +267,10 @@ def test_a_second_instance_says_one_is_running_record_warns_the_dashboard_offers
     cfg.write_text(USER_FILE)
     rig.play(write_tone(tmp_path / "tone.wav", 440, 60), "micsink")
     record = ["record", "--mode", "mic", "--mic", "mic", "--model", tiny_model_path, "--no-session", "--no-partials"]
+    first_err = (tmp_path / "first.err").open("w")
     first = subprocess.Popen([sys.executable, "-m", "meeting_tui", *record, "--duration", "120"], cwd=REPO,
                              env=env_for(tmp_path, **rig_env(rig)), stdin=subprocess.DEVNULL,
-                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+                             stdout=subprocess.DEVNULL, stderr=first_err)
     info = tmp_path / "data" / "locks" / "instance.json"
     tmux = Tmux(tmp_path / "tmux.sock")
     try:
@@ -303,6 +304,7 @@ def test_a_second_instance_says_one_is_running_record_warns_the_dashboard_offers
         tmux.kill()
         first.terminate()
         first.wait(30)
+        first_err.close()
     assert cfg.read_text() == USER_FILE  # neither the second record nor the read-only dashboard wrote it
     assert not (tmp_path / "data" / "sessions").exists() or not any((tmp_path / "data" / "sessions").iterdir())
 
