@@ -349,3 +349,13 @@ async def test_a_read_only_second_dashboard_records_nothing_and_saves_nothing(mo
         assert not app.core.recording and app.core.engine is None
         await quit_app(app, pilot)
     assert config_path().read_text() == USER_FILE
+
+
+def test_a_data_dir_that_cannot_hold_the_lock_does_not_stop_the_first_instance(tmp_path, monkeypatch):
+    from meeting_tui.meeting.instance import InstanceLock
+
+    (tmp_path / "a-file").write_text("")
+    monkeypatch.setenv("MEETING_TUI_DATA_DIR", str(tmp_path / "a-file" / "data"))  # the dashboard says why itself
+    lock = InstanceLock()
+    assert lock.acquire("the dashboard") and lock.holder() == "another process"
+    lock.release()

@@ -16,16 +16,21 @@ from meeting_tui import paths
 
 class InstanceLock:
     def __init__(self) -> None:
-        self._lock = FileLock(str(paths.lock_file("instance")), timeout=0)
+        self._lock: FileLock | None = None
         self._info = paths.data_dir() / "locks" / "instance.json"
 
     def acquire(self, what: str) -> bool:
         """Take the lock without waiting; False when another meeting-tui holds it. ``what`` names this one
-        as a user reads it: "the dashboard", "`meeting-tui record`"."""
+        as a user reads it: "the dashboard", "`meeting-tui record`". A data dir that cannot be written
+        counts as free: the dashboard and `record` say what is wrong with it themselves."""
         try:
+            self._lock = FileLock(str(paths.lock_file("instance")), timeout=0)
             self._lock.acquire()
         except Timeout:
             return False
+        except OSError:
+            self._lock = None
+            return True
         try:
             paths.atomic_write(self._info, json.dumps({"pid": os.getpid(), "what": what, "since": time.time()}))
         except OSError:
@@ -42,7 +47,8 @@ class InstanceLock:
             return "another process"
 
     def release(self) -> None:
-        self._lock.release()
+        if self._lock is not None:
+            self._lock.release()
 
 
 def running_note(holder: str) -> str:
