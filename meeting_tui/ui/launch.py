@@ -53,7 +53,8 @@ def _continue_read_only(note: str) -> bool:
         return False
     try:
         answer = input("Open this one read-only (no capture, no recording, settings not saved)? [y/N] ")
-    except EOFError:
+    except (EOFError, KeyboardInterrupt):  # Ctrl+D / Ctrl+C at the question: quit, without a traceback
+        print(file=sys.stderr)
         answer = ""
     return answer.strip().lower() in ("y", "yes")
 
