@@ -292,6 +292,12 @@ def test_a_second_instance_says_one_is_running_record_warns_the_dashboard_offers
         tmux.start(f"{sys.executable} -m meeting_tui; echo $? > {exit_file}", env)
         screen = tmux.wait(lambda s: "[y/N]" in s, 30, "the question")
         assert holder in " ".join(screen.split()), screen
+        tmux.keys("n", "Enter")  # quit
+        assert wait_until(lambda: exit_file.exists() and exit_file.read_text().strip(), 20, "a no") == "1"
+        exit_file.unlink()
+        tmux.kill()
+        tmux.start(f"{sys.executable} -m meeting_tui; echo $? > {exit_file}", env)
+        tmux.wait(lambda s: "[y/N]" in s, 30, "the question again")
         tmux.keys("y", "Enter")
         tmux.wait(lambda s: "(read-only)" in s, 30, "the read-only dashboard")
         tmux.keys("]", "r")
