@@ -72,12 +72,20 @@ def main(argv: list[str] | None = None) -> int:
 
     opt_out_of_power_throttling()  # the app too: its terminal is often in the background during a call
     parser = build_parser()
-    args = parser.parse_args(argv)
+    from meeting_tui.speakers.commands import list_by_default
+
+    args = parser.parse_args(list_by_default(argv))
     if args.version:
         from meeting_tui import __version__
 
         print(f"meeting-tui {__version__}")
         return 0
+    from meeting_tui.paths import config_arg_problem
+
+    problem = config_arg_problem(args.config, creates=args.command == "doctor" and bool(getattr(args, "save", False)))
+    if problem:
+        print(f"error: {problem}", file=sys.stderr)
+        return 2
     if args.command is None:
         from meeting_tui.ui.launch import run_app
 

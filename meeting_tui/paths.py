@@ -42,6 +42,20 @@ def config_file(override: str | os.PathLike[str] | None = None) -> Path:
     return _env_path(CONFIG_ENV) or config_dir() / SETTINGS_FILENAME
 
 
+def config_arg_problem(override: str | os.PathLike[str] | None, *, creates: bool = False) -> str | None:
+    """``--config FILE`` naming no file: the user would get the defaults without a word. ``creates``: the
+    command writes the file (``doctor --save``), so a new one is fine where its folder can be made."""
+    if not override:
+        return None
+    path = Path(override).expanduser()
+    if path.is_dir():
+        return f"--config {path}: that is a folder; name the settings file in it (e.g. {path / SETTINGS_FILENAME})."
+    if path.exists() or creates:
+        return None
+    return (f"--config {path}: no such file. Check the path, create the file (an empty one will do), or leave "
+            f"--config out to use {config_file()}.")
+
+
 def config_dir() -> Path:
     """The folder holding the settings file (and its backups)."""
     env = _env_path(CONFIG_ENV)

@@ -288,7 +288,8 @@ def _describe(err: dict[str, Any]) -> str:
         parent = ".".join(str(p) for p in loc[:-1])
         return f'[{parent}] needs "{loc[-1]}" ({_expected(field_info) if field_info else "a value"}); [{parent}] ignored.'
     expected = f" Expected {_expected(field_info)}." if field_info is not None else ""
-    return f'"{dotted}" = {_toml_repr(err.get("input"))} is not valid: {err["msg"]}.{expected} Using the default.'
+    why = "." if expected and err["type"] in ("enum", "literal_error") else f': {err["msg"]}.'  # the choices once
+    return f'"{dotted}" = {_toml_repr(err.get("input"))} is not valid{why}{expected} Using the default.'
 
 
 def _model_of(annotation: Any) -> type[BaseModel] | None:

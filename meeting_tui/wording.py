@@ -11,6 +11,13 @@ def plural(count: int, noun: str, plural_noun: str | None = None) -> str:
     return f"{count} {noun if count == 1 else plural_noun or noun + 's'}"
 
 
+def print_settings_warnings(warnings: list[str], stream: TextIO | None = None) -> None:
+    """Every command says a settings problem the same way: "warning: settings.toml: ..." (the file named
+    by the warning itself)."""
+    for warning in warnings:
+        print(f"warning: {warning}", file=stream if stream is not None else sys.stderr)
+
+
 class ProgressLine:
     """Percent progress on a stream: redrawn in place on a terminal; on a pipe or a log file (where a
     carriage return would run the updates together into one line) one full line per ``step`` percent."""

@@ -235,3 +235,133 @@ def test_transcribe_on_a_file_that_is_not_audio_says_so(tmp_path):
     assert res.returncode == 2
     assert res.stderr.count("error:") == 1 and "is not an audio or video file" in res.stderr, res.stderr
     assert "Errno" not in res.stderr and "Invalid data" not in res.stderr
+
+
+# --- a second instance (item 7) ---------------------------------------------------------------------------
+
+
+def wait_until(predicate, timeout: float, what: str):
+    import time
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        found = predicate()
+        if found:
+            return found
+        time.sleep(0.1)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+def test_a_second_instance_says_one_is_running_record_warns_the_dashboard_offers_read_only(rig, tmp_path, tiny_model_path):
+    import json
+    import os
+    import shutil
+
+    from tests.capture_helpers import write_tone
+    from tests.test_ui_rig import Tmux
+
+    if shutil.which("tmux") is None:
+        pytest.skip("tmux is not installed")
+    cfg = tmp_path / "cfg" / "settings.toml"
+    cfg.parent.mkdir(parents=True)
+    cfg.write_text(USER_FILE)
+    rig.play(write_tone(tmp_path / "tone.wav", 440, 60), "micsink")
+    record = ["record", "--mode", "mic", "--mic", "mic", "--model", tiny_model_path, "--no-session", "--no-partials"]
+    first_err = (tmp_path / "first.err").open("w")
+    first = subprocess.Popen([sys.executable, "-m", "meeting_tui", *record, "--duration", "120"], cwd=REPO,
+                             env=env_for(tmp_path, **rig_env(rig)), stdin=subprocess.DEVNULL,
+                             stdout=subprocess.DEVNULL, stderr=first_err)
+    info = tmp_path / "data" / "locks" / "instance.json"
+    tmux = Tmux(tmp_path / "tmux.sock")
+    try:
+        wait_until(lambda: info.exists() and json.loads(info.read_text())["pid"] == first.pid, 30, "the first record")
+        holder = f"Another meeting-tui is running: `meeting-tui record` (pid {first.pid}, since "
+
+        second = meeting_tui(tmp_path, *record, "--duration", "1", timeout=90, **rig_env(rig))
+        assert second.returncode == 0, second.stderr
+        assert second.stderr.count(holder) == 1 and "twice the CPU" in second.stderr, second.stderr
+
+        quiet = meeting_tui(tmp_path, timeout=60)  # the dashboard, with no terminal to ask on
+        assert quiet.returncode == 1, (quiet.stdout, quiet.stderr)
+        assert quiet.stderr.count(holder) == 1 and "Quit the other one first" in quiet.stderr, quiet.stderr
+
+        exit_file = tmp_path / "exit-code"
+        env = {**rig_env(rig), "MEETING_TUI_CONFIG": str(cfg), "MEETING_TUI_DATA_DIR": str(tmp_path / "data"),
+               "HF_HUB_OFFLINE": "1", "PYTHONPATH": str(REPO), "TERM": "xterm-256color",
+               "PATH": os.environ.get("PATH", "")}
+        tmux.start(f"{sys.executable} -m meeting_tui; echo $? > {exit_file}", env)
+        screen = tmux.wait(lambda s: "[y/N]" in s, 30, "the question")
+        assert holder in " ".join(screen.split()), screen
+        tmux.keys("n", "Enter")  # quit
+        assert wait_until(lambda: exit_file.exists() and exit_file.read_text().strip(), 20, "a no") == "1"
+        exit_file.unlink()
+        tmux.kill()
+        tmux.start(f"{sys.executable} -m meeting_tui; echo $? > {exit_file}", env)
+        tmux.wait(lambda s: "[y/N]" in s, 30, "the question again")
+        tmux.keys("y", "Enter")
+        tmux.wait(lambda s: "(read-only)" in s, 30, "the read-only dashboard")
+        tmux.keys("]", "r")
+        tmux.wait(lambda s: "captures nothing" in s, 10, "why r does not record")
+        assert "REC" not in tmux.screen()
+        tmux.keys("C-q")
+        wait_until(exit_file.exists, 20, "the dashboard to quit")
+        assert exit_file.read_text().strip() == "0"
+    finally:
+        tmux.kill()
+        first.terminate()
+        first.wait(30)
+        first_err.close()
+    assert cfg.read_text() == USER_FILE  # neither the second record nor the read-only dashboard wrote it
+    assert not (tmp_path / "data" / "sessions").exists() or not any((tmp_path / "data" / "sessions").iterdir())
+
+
+async def test_a_gain_change_survives_the_doctor_saving_from_another_process(rig, tmp_path, monkeypatch):
+    from tests.capture_helpers import write_tone
+    from tests.test_ui_app import SIZE, quit_app
+    from tests.ui_conftest_helpers import config_path, snapshot_app, wait_for, write_settings
+
+    write_settings(USER_FILE.replace('mode = "meeting"', 'mode = "mic"'))
+    rig.play(write_tone(tmp_path / "tone.wav", 440, 30), "micsink")
+    app = snapshot_app()  # instance A: the dashboard
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("right_square_bracket")
+        assert await wait_for(pilot, lambda: "mic = 1.0" in config_path().read_text(), timeout=5)
+        doctor = subprocess.run(  # instance B: the doctor, in another terminal, saving what it found
+            [sys.executable, "-m", "meeting_tui", "doctor", "--only", "separate", "--seconds", "1.5", "--save"],
+            env=env_for(tmp_path, MEETING_TUI_CONFIG=str(config_path()), **rig_env(rig)), cwd=REPO,
+            capture_output=True, text=True, timeout=120, stdin=subprocess.DEVNULL)
+        assert doctor.returncode == 0 and "saved mode meeting" in doctor.stderr, doctor.stderr
+        await pilot.press("right_square_bracket")  # A again, after B
+        assert await wait_for(pilot, lambda: "mic = 2.0" in config_path().read_text(), timeout=5)
+        await quit_app(app, pilot)
+    text = config_path().read_text()
+    assert 'mode = "meeting"' in text and 'name = "mic"' in text, text  # B's, kept by A's second write
+    assert "mic = 2.0  # my headset is quiet" in text and '"yes please"' in text, text  # A's, and the user's
+
+
+async def test_a_read_only_second_dashboard_records_nothing_and_saves_nothing(monkeypatch):
+    from meeting_tui.cli import build_parser
+    from meeting_tui.ui.launch import build_app
+    from tests.test_ui_app import SIZE, quit_app
+    from tests.ui_conftest_helpers import config_path, recorded_notifications, wait_for, write_settings
+
+    write_settings(USER_FILE)
+    app = build_app(build_parser().parse_args([]), read_only="Another meeting-tui is running: the dashboard.")
+    notes = recorded_notifications(app, monkeypatch)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("r", "right_square_bracket")
+        assert await wait_for(pilot, lambda: sum("read-only" in n for n in notes) >= 1, timeout=5), notes
+        await pilot.pause(0.8)
+        assert not app.core.recording and app.core.engine is None
+        await quit_app(app, pilot)
+    assert config_path().read_text() == USER_FILE
+
+
+def test_a_data_dir_that_cannot_hold_the_lock_does_not_stop_the_first_instance(tmp_path, monkeypatch):
+    from meeting_tui.meeting.instance import InstanceLock
+
+    (tmp_path / "a-file").write_text("")
+    monkeypatch.setenv("MEETING_TUI_DATA_DIR", str(tmp_path / "a-file" / "data"))  # the dashboard says why itself
+    lock = InstanceLock()
+    assert lock.acquire("the dashboard") and lock.holder() == "another process"
+    lock.release()

@@ -41,8 +41,9 @@ def cmd_polish(args: argparse.Namespace) -> int:
     from meeting_tui.meeting.polish import PolishConfig, PolishError, PolishJob, check_polishable
 
     loaded = load_settings(getattr(args, "config", None))
-    for w in loaded.warnings:
-        print(f"meeting-tui: warning: {w}", file=sys.stderr)
+    from meeting_tui.wording import print_settings_warnings
+
+    print_settings_warnings(loaded.warnings)
     settings = loaded.settings
     root = Path(args.sessions_dir).expanduser() if args.sessions_dir else settings.sessions_dir()
     try:

@@ -148,8 +148,9 @@ def cmd_record(args) -> int:
     from meeting_tui.meeting.model import model_problem
 
     settings, warnings = settings_of(args)
-    for w in warnings:
-        err(f"settings: {w}")
+    from meeting_tui.wording import print_settings_warnings
+
+    print_settings_warnings(warnings)
     try:
         setup, from_files = _setup(args, settings)
     except CaptureConfigError as exc:
@@ -189,6 +190,11 @@ def cmd_record(args) -> int:
         if problem:
             err(f"error: {problem}")
             return 2
+        from meeting_tui.meeting.instance import InstanceLock, record_beside_note
+
+        instance = InstanceLock()  # held until record ends
+        if not instance.acquire("`meeting-tui record`"):
+            err(f"warning: {record_beside_note(instance.holder())}")
     from meeting_tui.commands.transcribe import speaker_stage
 
     speakers = speaker_stage(args, settings, Source.LOOPBACK in setup.mode.sources,

@@ -41,7 +41,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     t.add_argument("--split-stereo", action="store_true",
                    help='left channel = mic ("You"), right channel = loopback ("Them")')
     t.add_argument("-o", "--output", metavar="FILE", help="write the transcript here, in the format its extension names: "
-                   f"{extensions()} as `export` writes them, .jsonl one JSON object per segment")
+                   f"{extensions()} as `export` writes them, .jsonl one JSON object per segment; "
+                   '"-" for standard output (as without -o)')
     model_args(t)
     t.set_defaults(func=cmd_transcribe)
 
@@ -149,10 +150,13 @@ def cmd_transcribe(args) -> int:
     from meeting_tui.transcribe.transcriber import Transcriber
 
     settings, warnings = settings_of(args)
-    for w in warnings:
-        print(f"settings: {w}", file=sys.stderr)
+    from meeting_tui.wording import print_settings_warnings
+
+    print_settings_warnings(warnings)
     from meeting_tui.session.exports import ExportError, check_output
 
+    if args.output == "-":  # standard output, as `export -o -`: the lines printed without -o
+        args.output = None
     try:  # before any work: an output name that says no format is an error listing the formats
         out_fmt = check_output(args.output, extra=("jsonl",), option="") if args.output else None
     except ExportError as exc:

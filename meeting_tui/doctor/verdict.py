@@ -97,13 +97,13 @@ def save_recommendation(rec: Recommendation, config: str | None = None) -> Path:
     if rec.mode is None:
         raise ValueError("nothing to save: no mode works")
     loaded = st.load_settings(config)
-    s = loaded.settings
+    s = loaded.settings.model_copy(deep=True)  # saved against what was read: only these keys are written
     s.capture.mode = rec.mode
     if rec.mic_device:
         s.capture.mic_device = st.DeviceSetting(name=rec.mic_device, hostapi=rec.hostapi)
     if rec.loopback_device:
         s.capture.loopback_device = st.DeviceSetting(name=rec.loopback_device, hostapi=rec.loopback_hostapi)
-    return st.save_settings(s, config)
+    return st.save_settings(s, config, since=loaded.settings)
 
 # ------------------------------------------------------------------------------------------- printing
 

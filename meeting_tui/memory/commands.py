@@ -86,8 +86,9 @@ def cmd_search(args: argparse.Namespace) -> int:
     from meeting_tui.settings import load_settings
 
     loaded = load_settings(getattr(args, "config", None))
-    for warning in loaded.warnings:
-        _err(f"warning: {warning}")
+    from meeting_tui.wording import print_settings_warnings
+
+    print_settings_warnings(loaded.warnings)
     settings = loaded.settings
     root = Path(args.sessions_dir).expanduser() if args.sessions_dir else settings.sessions_dir()
     query = " ".join(args.query)

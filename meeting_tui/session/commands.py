@@ -45,8 +45,9 @@ def _settings(args: argparse.Namespace):
     from meeting_tui.settings import load_settings
 
     loaded = load_settings(getattr(args, "config", None))
-    for warning in loaded.warnings:
-        _err(f"warning: {warning}")
+    from meeting_tui.wording import print_settings_warnings
+
+    print_settings_warnings(loaded.warnings)
     return loaded.settings
 
 

@@ -34,6 +34,22 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     fg.set_defaults(func=cmd_forget)
 
 
+ACTIONS = ("list", "rename", "voices", "forget")
+
+
+def list_by_default(argv: list[str]) -> list[str]:
+    """``speakers latest`` reads as ``speakers list latest``: a session where the action goes means list."""
+    i = 0
+    while i < len(argv) and argv[i].startswith("-"):  # the options before the command
+        i += 2 if argv[i] == "--config" else 1
+    if argv[i:i + 1] != ["speakers"]:
+        return argv
+    rest = argv[i + 1:i + 2]
+    if rest and not rest[0].startswith("-") and rest[0] not in ACTIONS:
+        return [*argv[:i + 1], "list", *argv[i + 1:]]
+    return argv
+
+
 def _err(message: str) -> None:
     print(f"meeting-tui: {message}", file=sys.stderr)
 

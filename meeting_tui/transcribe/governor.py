@@ -51,10 +51,11 @@ class GovernorState:
         return self.level > 0
 
     def summary(self) -> str:
-        """One line for a status bar: "no partials (busy 0.91)"."""
+        """One line for a status bar: "no partials (after busy 0.91 over 10 s)". "after": the figure is the
+        one that made it step, not the lag now (shown beside it, and lower once the step helped)."""
         if self.level == 0:
             return "full quality"
-        return f"{self.name} ({self.reason})"
+        return f"{self.name} ({self.reason if self.reason.startswith('room') else 'after ' + self.reason})"
 
 
 class Governor:

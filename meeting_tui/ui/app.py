@@ -97,6 +97,7 @@ class MeetingApp(Notices, EventPump, StatusAndKeys, CaptureControl, DeviceContro
             model_cfg.name = model
         self.files, self.files_speed = files, files_speed
         self.record_on_launch = self.settings.session.start_on_launch if record_on_launch is None else record_on_launch
+        self.read_only_note: str | None = None  # another instance runs (ui/launch.py): said at launch and on r
         self.core = Meeting(CoreEvents(self), settings=self.settings,
                             config=transcriber_config(self.settings, model=model_cfg, paced=not (files and files_speed == 0)),
                             sessions_dir=sessions_dir or self.settings.sessions_dir(),
@@ -168,6 +169,8 @@ class MeetingApp(Notices, EventPump, StatusAndKeys, CaptureControl, DeviceContro
         self.theme_changed_signal.subscribe(self, self._theme_changed)
         for warning in self.store.warnings:
             self.notify(warning, title="Settings", severity="warning", timeout=10)
+        if self.read_only_note:
+            self.notify(self.read_only_note, title="Read-only", severity="warning", timeout=15)
         gains = self.settings.capture.gains_db
         self.panel(Source.MIC).set_gain(gains.mic)
         self.panel(Source.LOOPBACK).set_gain(gains.loopback)

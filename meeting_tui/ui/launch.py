@@ -25,7 +25,16 @@ def _log_to_file() -> None:
 
 def run_app(args: argparse.Namespace) -> int:
     _log_to_file()
-    app = build_app(args)
+    read_only = None
+    if not getattr(args, "demo", False):  # the demo captures no device and saves nothing: it may run beside one
+        from meeting_tui.meeting.instance import InstanceLock, running_note
+
+        lock = InstanceLock()
+        if not lock.acquire("the dashboard"):
+            read_only = running_note(lock.holder())
+            if not _continue_read_only(read_only):
+                return 1
+    app = build_app(args, read_only=read_only)
     result = app.run()
     if app.last_session is not None and app.last_session.exists():
         from meeting_tui.paths import shown
@@ -34,8 +43,25 @@ def run_app(args: argparse.Namespace) -> int:
     return int(result or 0)
 
 
-def build_app(args: argparse.Namespace):
-    """The dashboard as `meeting-tui [--demo] [--config FILE]` builds it."""
+def _continue_read_only(note: str) -> bool:
+    import sys
+
+    print(note, file=sys.stderr)
+    if not sys.stdin.isatty():
+        print("Quit the other one first (the dashboard: Ctrl+Q; record: Ctrl+C), or run this one in a terminal to "
+              "open it read-only.", file=sys.stderr)
+        return False
+    try:
+        answer = input("Open this one read-only (no capture, no recording, settings not saved)? [y/N] ")
+    except (EOFError, KeyboardInterrupt):  # Ctrl+D / Ctrl+C at the question: quit, without a traceback
+        print(file=sys.stderr)
+        answer = ""
+    return answer.strip().lower() in ("y", "yes")
+
+
+def build_app(args: argparse.Namespace, *, read_only: str | None = None):
+    """The dashboard as `meeting-tui [--demo] [--config FILE]` builds it; ``read_only`` (why): another
+    instance runs, so this one captures nothing and saves no settings."""
     from meeting_tui.ui.app import MeetingApp
 
     demo = bool(getattr(args, "demo", False))
@@ -48,7 +74,11 @@ def build_app(args: argparse.Namespace):
             import tempfile
 
             kw["sessions_dir"] = Path(tempfile.mkdtemp(prefix="meeting-tui-demo-"))
+    if read_only:
+        kw["capture"] = False
     app = MeetingApp(settings_path=getattr(args, "config", None), demo=demo, **kw)
-    if demo:  # its devices (host API "demo"), theme and gains are the demo's: the user's file stays as it is
+    if demo or read_only:  # the demo's devices (host API "demo"), theme and gains are its own: the file stays
         app.store.persist = False
+    if read_only:
+        app.read_only_note = f"{read_only} This one is read-only: it captures nothing and saves no settings."
     return app

@@ -40,6 +40,26 @@ class Notice(Notification):
     earlier: int = 0  # lines dropped beyond MAX_LINES
 
 
+# Textual's Toast is 60 cells wide, at most half the screen; app.tcss gives it a padding of 1 each side,
+# Textual a one-cell border on the left.
+_TOAST_WIDTH, _TOAST_FRAME = 60, 3
+
+
+def toast_text_width(screen_width: int) -> int:
+    return max(20, min(_TOAST_WIDTH, screen_width // 2) - _TOAST_FRAME)
+
+
+def path_lines(path: str, width: int) -> str:
+    """``path`` broken after its separators into lines of at most ``width``, so that a toast never wraps
+    it mid-name (a single name longer than the line still has to be)."""
+    lines = [""]
+    for part in re.findall(r"[^/\\]*[/\\]|[^/\\]+$", path):
+        if lines[-1] and len(lines[-1]) + len(part) > width:
+            lines.append("")
+        lines[-1] += part
+    return "\n".join(lines)
+
+
 def capped_timeout(severity: str, timeout: float | None) -> float:
     cap = TIMEOUT_CAPS.get(severity, TIMEOUT_CAPS["warning"])
     return cap if timeout is None else max(0.5, min(float(timeout), cap))

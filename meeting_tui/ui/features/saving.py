@@ -52,7 +52,10 @@ class SaveControl:
             self.notify(str(exc), title="Save", severity="error", timeout=10)
             return None
         self.last_saved = target
-        self.notify(f"Saved {plural(len(self.export_items()), 'line')} as {fmt} to {target}", title="Saved", timeout=8)
+        from meeting_tui.ui.notices import path_lines, toast_text_width
+
+        where = path_lines(str(target), toast_text_width(self.size.width))
+        self.notify(f"Saved {plural(len(self.export_items()), 'line')} as {fmt} to\n{where}", title="Saved", timeout=8)
         return target
 
     def action_set_export_format(self, fmt: str) -> None:

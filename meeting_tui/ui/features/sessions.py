@@ -29,6 +29,8 @@ class SessionControl:
             self.start_session()
 
     def start_session(self) -> None:
+        if self.read_only_note and not self.core.recording:
+            self.notify(self.read_only_note, title="Read-only", severity="warning", timeout=10)
         if self.core.recording or not self.capture_enabled:
             return
         from meeting_tui.meeting.devices import session_blocker

@@ -24,7 +24,7 @@ class StatusAndKeys:
         session = self.core.session
         journal = str(session.path / "journal.jsonl") if session is not None else ""
         self.status.set_info(
-            mode=self.mode.label + (" (demo)" if self.demo else ""),
+            mode=self.mode.label + (" (demo)" if self.demo else "") + (" (read-only)" if self.read_only_note else ""),
             recording=self.core.recording,
             model=st.model or self.core.model_name(),
             model_state=state,

@@ -1,4 +1,4 @@
-"""The help screen: every key (as currently mapped) and what the badges mean."""
+"""The help screen: every key (as currently mapped), what the badges and the status line's figures mean."""
 
 from __future__ import annotations
 
@@ -17,6 +17,16 @@ BADGES = [
     ("stalled", "no audio arriving at all"),
     ("crashed, restarting", "the capture process ended; it is restarted on the current device"),
     ("wrong source", "the two sources carry the same signal"),
+]
+
+
+STATUS_LINE = [
+    ("RTF", "real-time factor: seconds spent transcribing per second of speech; under 1 keeps up"),
+    ("lag", "how long the oldest speech not yet transcribed has waited; lines appear about this late"),
+    ("queue", "utterances waiting for the transcriber (shown when there are any)"),
+    ("load", "the transcriber stepped down to keep up (partials less often, then none, then a smaller "
+             "beam or model); in brackets, the lag or busy figure that made it step; it steps back up when "
+             "there is room"),
 ]
 
 
@@ -45,13 +55,20 @@ class HelpScreen(ModalScreen[None]):
         badges.add_column()
         for name, meaning in BADGES:
             badges.add_row(name, meaning)
-        with VerticalScroll(id="help"):
-            yield Static(Text("meeting-tui keys", style="bold"))
+        status = Table.grid(padding=(0, 2))
+        status.add_column(style="bold", no_wrap=True)
+        status.add_column()
+        for name, meaning in STATUS_LINE:
+            status.add_row(name, meaning)
+        with VerticalScroll(id="help"):  # how to leave first: on a short terminal the end is below the fold
+            yield Static(Text("meeting-tui keys", style="bold") + Text("   Esc closes this screen", style="dim"))
             yield Static(table)
             yield Static(Text("\nSource badges", style="bold"))
             yield Static(badges)
+            yield Static(Text("\nStatus line", style="bold"))
+            yield Static(status)
             yield Static(Text("\nKeys can be remapped in settings.toml under [ui.keymap], "
-                              "e.g. \"session.toggle\" = \"f5\". Esc closes this screen.", style="dim"))
+                              "e.g. \"session.toggle\" = \"f5\".", style="dim"))
 
     def action_dismiss_help(self) -> None:
         self.dismiss(None)

@@ -62,7 +62,7 @@ class HealthBadge(Static):
     """``● live  reason`` coloured by state; takes a plain :class:`Health`."""
 
     DEFAULT_CSS = """
-    HealthBadge { width: auto; max-width: 60; height: 1; padding: 0 1; }
+    HealthBadge { width: auto; max-width: 100; height: 1; padding: 0 1; text-wrap: nowrap; text-overflow: ellipsis; }
     HealthBadge.-live { color: $success; }
     HealthBadge.-idle { color: $text-muted; }
     HealthBadge.-starting { color: $primary; }
@@ -89,3 +89,4 @@ class HealthBadge(Static):
         if health.reason:
             text.append("  " + health.reason, style="not bold")
         self.update(text)
+        self.tooltip = text.plain  # the whole reason where a narrow terminal cuts it

@@ -46,8 +46,9 @@ def _shorten(path: str, width: int) -> str:
 
 
 def _short_mode(mode: str) -> str:
-    """ "Meeting (two subprocesses) (demo)" -> "Meeting (demo)": the explanation goes, the demo mark stays."""
-    return re.sub(r" \((?!demo\))[^)]*\)", "", mode)
+    """ "Meeting (two subprocesses) (demo)" -> "Meeting (demo)": the explanation goes, the demo and read-only
+    marks stay."""
+    return re.sub(r" \((?!demo\)|read-only\))[^)]*\)", "", mode)
 
 
 def _parts(info: StatusInfo) -> list[_Part]:
