@@ -257,7 +257,7 @@ def test_a_second_instance_says_one_is_running_record_warns_the_dashboard_offers
     import os
     import shutil
 
-    from tests.capture_helpers import write_tone
+    from tests.support.capture import write_tone
     from tests.test_ui_rig import Tmux
 
     if shutil.which("tmux") is None:
@@ -316,7 +316,7 @@ def test_a_second_instance_says_one_is_running_record_warns_the_dashboard_offers
 
 
 async def test_a_gain_change_survives_the_doctor_saving_from_another_process(rig, tmp_path, monkeypatch):
-    from tests.capture_helpers import write_tone
+    from tests.support.capture import write_tone
     from tests.test_ui_app import SIZE, quit_app
     from tests.ui_conftest_helpers import config_path, snapshot_app, wait_for, write_settings
 
