@@ -572,6 +572,18 @@ def delivered(rows: list[dict]) -> list[dict]:
     return [r for r in rows if r.get("type", "segment") == "segment" and (r["source"], r["id"]) not in dropped]
 
 
+def play_together(env: dict[str, str], tracks: dict[str, Path]) -> subprocess.Popen:
+    """Play each file into its sink from ONE process (FFmpeg, both read at their own pace in lockstep): a room's
+    sound and its echo keep their designed delay. Two paplay processes start apart by however long a loaded
+    machine takes to start the second one, which moves the echo by up to a second."""
+    cmd = ["ffmpeg", "-hide_banner", "-loglevel", "error", "-nostdin"]
+    for path in tracks.values():
+        cmd += ["-re", "-i", str(path)]
+    for i, sink in enumerate(tracks):
+        cmd += ["-map", f"{i}:a", "-f", "pulse", "-buffer_duration", "50", "-device", sink, f"rig-{sink}"]
+    return subprocess.Popen(cmd, env=env, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+
 def record_session(sc: Scenario, env: dict[str, str], model_path: str, shared_audio: Path | None, workdir: Path,
                    *, model=None, mic: str = "mic", extra: tuple[str, ...] = (), settle_s: float = 3.0) -> LiveSession:
     """Play ``sc`` on the rig while `meeting-tui record` (a subprocess, mic ``mic``, loopback the
@@ -596,11 +608,8 @@ def record_session(sc: Scenario, env: dict[str, str], model_path: str, shared_au
                             text=True)
     try:
         time.sleep(settle_s)  # the capture workers open their devices
-        players = [subprocess.Popen(["paplay", "--latency-msec=50", f"--device={sink}", str(path)], env=env,
-                                    stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-                   for sink, path in (("speakers", workdir / "spk.wav"), ("micsink", workdir / "mic.wav"))]
-        for p in players:
-            p.wait(timeout=len(tr.spk) / RATE + 60)
+        play_together(env, {"speakers": workdir / "spk.wav", "micsink": workdir / "mic.wav"}).wait(
+            timeout=len(tr.spk) / RATE + 60)
         time.sleep(2.0)
         proc.send_signal(signal.SIGINT)
         _, err = proc.communicate(timeout=300)
