@@ -265,6 +265,11 @@ class EchoGuard(DoubleTalkGate):
             return out
         return out.samples if out is not None else np.zeros(0, np.float32)
 
+    def reference_ended(self) -> AudioChunk | None:
+        """The loopback will send no more (a replayed file ended): the mic waits for it no longer."""
+        self.max_wait = 0
+        return self._run(flush=False)
+
     def flush(self) -> AudioChunk | None:
         """At stop: process what is buffered, taking missing loopback as silence."""
         t0 = time.process_time()

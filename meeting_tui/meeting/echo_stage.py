@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from typing import Callable
 
 from meeting_tui.settings import EchoSettings
-from meeting_tui.types import SESSION_RATE, SKIP_GAP_S, AudioChunk, Mode, Segment, Source
+from meeting_tui.types import SESSION_RATE, SKIP_GAP_S, AudioChunk, HealthState, Mode, Segment, Source
 
 log = logging.getLogger("meeting_tui.echo")
 #: An unpaced replay's mic waits this long for its loopback (audio time): the whole of any recording.
@@ -64,10 +64,15 @@ class EchoStage:
         self.downstream.on_mix(chunk)
 
     def on_health(self, health) -> None:
-        """The engine's health of each stream: a mic stream that is the loopback is wrong source, not echo."""
+        """The engine's health of each stream: a mic stream that is the loopback is wrong source, not echo; a
+        loopback that ended (a replayed file) is waited for no longer."""
         if health.source is Source.MIC:
             self.guard.set_mic_health(health.state)
             self._report()
+        elif health.source is Source.LOOPBACK and health.state is HealthState.STOPPED:
+            cleaned = self.guard.reference_ended()
+            if cleaned is not None:
+                self.downstream.on_audio(cleaned)
 
     def flush(self) -> None:
         """At stop, before the transcriber drains: release the mic audio the guard still holds."""
