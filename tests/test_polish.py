@@ -165,7 +165,12 @@ def test_offer_after_stop_only_with_audio(tmp_path):
 
         s.on_audio(AudioChunk(Source.MIC, 0, np.full(16000 * 2, 0.1, np.float32)))
         assert polish_offer(s.path, settings) is None  # still recording
-    assert polish_offer(s.path, settings) == "Polish this meeting's transcript with base.en, beam 5?"
+    assert polish_offer(s.path, settings) == ("Polish this meeting's transcript with base.en, beam 5? Its audio is "
+                                              "kept 30 days ([session] keep_audio_days).")
+    with Session.open(tmp_path / "s", mode=Mode.MIC, record_audio=True, model={"name": "base.en"}) as same:
+        same.on_audio(AudioChunk(Source.MIC, 0, np.full(16000 * 2, 0.1, np.float32)))
+    settings.transcription.polish.model = "base.en"
+    assert polish_offer(same.path, settings) is None  # the live model again: nothing to gain, nothing offered
     settings.transcription.polish.offer_after_stop = False
     assert polish_offer(s.path, settings) is None
 
