@@ -67,8 +67,8 @@ def cmd_polish(args: argparse.Namespace) -> int:
     last = {"pct": -1}
 
     def progress(p) -> None:
-        if args.quiet:
-            return
+        if args.quiet or p.stage in ("error", "cancelled"):
+            return  # the result below says it, once
         pct = int(p.fraction * 100)
         if p.stage == "transcribing" and pct == last["pct"]:
             return

@@ -23,8 +23,10 @@ from pathlib import Path
 from types import SimpleNamespace
 from typing import Any, Callable
 
-from meeting_tui.meeting.polish_turns import keep_turns, unfilled
+from meeting_tui.meeting.model import display_name
+from meeting_tui.meeting.polish_turns import keep_turns
 from meeting_tui.meeting.polish_model import live_model, polish_model_for, same_model_problem  # noqa: F401
+from meeting_tui.transcribe.model_spec import ModelLoadError
 from meeting_tui.transcribe.server import ServerError
 from meeting_tui.types import SESSION_RATE, Segment, Source
 
@@ -108,6 +110,10 @@ def check_polishable(folder: str | os.PathLike[str]) -> dict[Source, Path]:
     folder = Path(folder)
     meta = read_meta(folder)
     files = audio_sources(folder, meta)
+    if not files and meta.get("audio_pruned"):
+        raise PolishError(f"Session {folder.name} has no audio left to polish: it was deleted on "
+                          f"{meta['audio_pruned']}, past [session] keep_audio_days. The transcript is kept. To keep "
+                          "audio longer, raise keep_audio_days (0 keeps it until you delete the session).")
     if not files:
         why = "it was recorded without audio" if not meta.get("record_audio") else "its audio files are missing or empty"
         raise PolishError(f"Session {folder.name} has no recorded audio to polish ({why}). Only the live transcript "
@@ -167,6 +173,10 @@ class PolishJob:
             result = self._run()
         except PolishError as exc:
             result = PolishResult(False, str(exc))
+        except ModelLoadError as exc:  # the message names the model and the fix: no traceback
+            fix = ("connect to the internet once (it is downloaded), or name a model folder: --model DIR "
+                   "([transcription.polish] model)") if exc.unavailable else exc.fix
+            result = PolishResult(False, f"Polish cannot load {exc.model}: {exc.problem}. Fix: {fix}")
         except ServerError as exc:
             result = PolishResult(False, f"polish on the speech server stopped: {exc}; what was done is kept and "
                                          "resumes when you run it again")
@@ -231,7 +241,7 @@ class PolishJob:
             return ServerPolish(self.config.server, name)
         from meeting_tui.transcribe.model import ModelConfig, load_model
 
-        self._report(PolishProgress("loading", f"loading {name}"))
+        self._report(PolishProgress("loading", f"loading {display_name(name)}"))
         threads = self.config.cpu_threads or min(8, os.cpu_count() or 2)
         mc = ModelConfig(name=name, device=self.config.device, compute_type=self.config.compute_type,
                          beam_size=self.config.beam_size, cpu_threads=threads, bundled_fallback=False)
@@ -262,7 +272,6 @@ class PolishJob:
         filters = FilterConfig()
         asr_s = sum(float(r.get("asr_s", 0)) for r in previous.done.values()) if resumed else 0.0
         turns = {s: [(seg.start, seg.end, seg.text) for seg in live if seg.source == s and seg.final] for s in audio}
-        written = {s: [i for i in previous.items if i.source == s] if resumed else [] for s in audio}
         kept_live = 0
         try:
             for source, samples in audio.items():
@@ -281,35 +290,30 @@ class PolishJob:
                     segs, _info = model.transcribe(clip, beam_size=self.config.beam_size, language=language,
                                                    vad_filter=True, hotwords=vocab.hotwords(),
                                                    condition_on_previous_text=True, word_timestamps=True)
+                    polished = []
                     for seg in segs:
                         if self._cancel.is_set():
                             raise PolishError("polish cancelled; what was done is kept and resumes next time")
                         verdict = judge(seg.text, no_speech_prob=seg.no_speech_prob, avg_logprob=seg.avg_logprob,
                                         voiced_s=seg.end - seg.start, config=filters)
                         done[source] = offset + seg.end
-                        if verdict.keep and verdict.text:
-                            # session time, then cut at the live lines it spans (polish_turns.py)
-                            timed = SimpleNamespace(start=at(offset + seg.start), end=at(offset + seg.end),
-                                                    text=verdict.text, words=[
-                                                        SimpleNamespace(start=at(offset + w.start),
-                                                                        end=at(offset + w.end), word=w.word)
-                                                        for w in (getattr(seg, "words", None) or [])])
-                            for piece in keep_turns([timed], turns[source], fill=False):
-                                written[source].append(piece)
-                                writer.segment(Segment(source, round(piece.start, 3), round(piece.end, 3),
-                                                       piece.text, final=True,
-                                                       confidence=round(math.exp(seg.avg_logprob), 4),
-                                                       id=next_id, extra={"polished": True}))
-                                next_id += 1
-                                segments += 1
+                        if verdict.keep and verdict.text:  # in session time (across sleeps skipped)
+                            polished.append(SimpleNamespace(
+                                start=at(offset + seg.start), end=at(offset + seg.end), text=verdict.text,
+                                words=[SimpleNamespace(start=at(offset + w.start), end=at(offset + w.end),
+                                                       word=w.word) for w in (getattr(seg, "words", None) or [])]))
                         self._report(PolishProgress("transcribing", f"{source.value}: {done[source]:.0f} s",
                                                     sum(done.values()), total, source))
-                for piece in unfilled(turns[source], written[source]):  # a live line the polish had nothing for
-                    writer.segment(Segment(source, round(piece.start, 3), round(piece.end, 3), piece.text,
-                                           final=True, id=next_id, extra={"polished": False, "kept": "live"}))
-                    next_id += 1
-                    segments += 1
-                    kept_live += 1
+                    # on the live lines after what an earlier run wrote (a resumed polish)
+                    since = maps[source].to_session(offset) if offset else float("-inf")
+                    for piece in keep_turns(polished, [t for t in turns[source] if t[0] >= since]):
+                        writer.segment(Segment(source, round(piece.start, 3), round(piece.end, 3), piece.text,
+                                               final=True, id=next_id,
+                                               extra={"polished": True} if piece.polished else
+                                               {"polished": False, "kept": "live"}))
+                        next_id += 1
+                        segments += 1
+                        kept_live += not piece.polished
                 dt = time.perf_counter() - t0
                 asr_s += dt
                 done[source] = len(samples) / SESSION_RATE
@@ -322,7 +326,7 @@ class PolishJob:
             notes = [*notes, f"{kept_live} live line{'s' if kept_live > 1 else ''} kept as they were (the polish "
                              "had no text there)"]
         msg = f"Polished {self.folder.name}: {segments} segments from {total:.0f} s of audio with " \
-              f"{Path(name).name}{where} in {asr_s:.0f} s" + (" (resumed)" if resumed else "") + \
+              f"{display_name(name)}{where} in {asr_s:.0f} s" + (" (resumed)" if resumed else "") + \
               "".join(f"; {n}" for n in notes)
         self._report(PolishProgress("done", msg, total, total))
         return PolishResult(True, msg, segments, total, asr_s, name, resumed)
@@ -377,7 +381,7 @@ def polish_offer(folder: str | os.PathLike[str], settings: Any) -> str | None:
     size = sum(w.stat().st_size for w in (Path(folder) / "audio").glob("*.wav")) / 1e6
     kept = (f" Its audio{f' ({size:.0f} MB)' if size >= 1 else ''} is kept {days} days ([session] keep_audio_days)."
             if days else "")
-    return (f"Polish this meeting's transcript{length} with {Path(name).name}{where}, beam "
+    return (f"Polish this meeting's transcript{length} with {display_name(name)}{where}, beam "
             f"{settings.transcription.polish.beam_size}?{kept}")
 
 
