@@ -262,3 +262,42 @@ async def test_the_dashboard_transcribes_on_the_server_and_its_status_line_says_
         assert f"on 127.0.0.1:{speech_server.port}" in app.status.info.model
         await pilot.press("ctrl+q")
         assert await wait_for(pilot, lambda: not app.is_running, timeout=90) or app.return_value is not None
+
+
+@pytest.mark.model
+@pytest.mark.slow
+def test_transcribe_and_polish_run_on_the_speech_server(speech_server, tiny_model_path, tmp_path):
+    """`transcribe` with `engine = "server"` decodes on the server; `polish --engine server` sends a session
+    recorded on this machine to the server's model and names it."""
+    if not have_espeak():
+        skip_or_fail("espeak-ng is needed to synthesise speech (apt-get install espeak-ng)")
+    said = COMMON[:2]
+    wav = write_wav(tmp_path / "two.wav", conversation(said, pause_s=1.5))
+    env = dict(os.environ, HF_HUB_OFFLINE="1", MEETING_TUI_DATA_DIR=str(tmp_path / "data"), PYTHONPATH=str(REPO))
+
+    def run(settings: Path, *args: str) -> subprocess.CompletedProcess:
+        return subprocess.run([sys.executable, "-m", "meeting_tui", *args], env=env | {"MEETING_TUI_CONFIG": str(settings)},
+                              cwd=REPO, capture_output=True, text=True, timeout=180, stdin=subprocess.DEVNULL)
+
+    on_server = _settings(tmp_path, speech_server.url, local_fallback=False)
+    out = run(on_server, "transcribe", str(wav))
+    assert out.returncode == 0, out.stderr
+    assert f"[ready] whisper-1 on 127.0.0.1:{speech_server.port}" in out.stderr, out.stderr
+    assert not _in_order(out.stdout.splitlines(), said), out.stdout
+
+    local = tmp_path / "local.toml"  # the meeting on this machine; the server only named for polish
+    local.write_text(f'[transcription.server]\nurl = "{speech_server.url}"\npolish_model = "whisper-large"\n',
+                     encoding="utf-8")
+    rec = run(local, "record", "--mic-file", str(wav), "--speed", "4", "--model", tiny_model_path, "--no-partials",
+              "--quiet")
+    assert rec.returncode == 0, rec.stderr
+    polished = run(local, "polish", "latest", "--engine", "server", "--quiet")
+    assert polished.returncode == 0, polished.stderr
+    assert f"with whisper-large on 127.0.0.1:{speech_server.port}" in polished.stdout, polished.stdout
+    export = run(local, "export", "latest", "-f", "txt", "-o", "-")
+    assert "polished after the meeting (whisper-large, beam 5)" in export.stdout, export.stdout
+    assert not _in_order(export.stdout.splitlines(), said), export.stdout
+    speech_server.kill()
+    gone = run(local, "polish", "latest", "--engine", "server", "--restart")
+    assert gone.returncode == 1 and gone.stderr.count("did not answer") == 1 and "Traceback" not in gone.stderr, \
+        gone.stderr
