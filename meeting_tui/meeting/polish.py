@@ -223,6 +223,11 @@ class PolishJob:
         cfg, live = self.config, live_model(meta)
         server = cfg.server
         if server is not None:
+            from meeting_tui.transcribe.server import url_problem
+
+            problem = url_problem(server.url, server.allow_plain_http)
+            if problem:
+                raise PolishError(f"Polish on the speech server: {problem}")
             name = cfg.model if cfg.explicit_model else (server.polish_model or server.model)
         else:
             name = polish_model_for(live, cfg.model)
