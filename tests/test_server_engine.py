@@ -277,8 +277,9 @@ def test_transcribe_and_polish_run_on_the_speech_server(speech_server, tiny_mode
     env = dict(os.environ, HF_HUB_OFFLINE="1", MEETING_TUI_DATA_DIR=str(tmp_path / "data"), PYTHONPATH=str(REPO))
 
     def run(settings: Path, *args: str) -> subprocess.CompletedProcess:
-        return subprocess.run([sys.executable, "-m", "meeting_tui", *args], env=env | {"MEETING_TUI_CONFIG": str(settings)},
-                              cwd=REPO, capture_output=True, text=True, timeout=180, stdin=subprocess.DEVNULL)
+        return subprocess.run([sys.executable, "-m", "meeting_tui", *args],
+                              env=env | {"MEETING_TUI_CONFIG": str(settings)}, cwd=REPO, capture_output=True,
+                              text=True, timeout=180, stdin=subprocess.DEVNULL)
 
     on_server = _settings(tmp_path, speech_server.url, local_fallback=False)
     out = run(on_server, "transcribe", str(wav))

@@ -59,7 +59,8 @@ def cmd_polish(args: argparse.Namespace) -> int:
         print(f"meeting-tui: {exc}", file=sys.stderr)
         return EXIT_FAIL
     default, per = args.language or (None, {})
-    cfg = PolishConfig.from_settings(settings, args.engine, model=args.model, explicit_model=bool(args.model), beam_size=args.beam_size, device=args.device,
+    cfg = PolishConfig.from_settings(settings, args.engine, model=args.model, explicit_model=bool(args.model),
+                                     beam_size=args.beam_size, device=args.device,
                                      cpu_threads=args.cpu_threads or None, language=default,
                                      vocabulary=tuple(args.vocabulary) if args.vocabulary is not None else None,
                                      restart=args.restart)

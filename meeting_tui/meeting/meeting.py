@@ -326,9 +326,8 @@ class Meeting:
 
     def _prune_old_audio(self) -> None:
         """Recorded audio past ``[session] keep_audio_days`` goes (session/retention.py); transcripts stay."""
-        from meeting_tui.session.retention import prune_audio
-
         from meeting_tui import paths
+        from meeting_tui.session.retention import prune_audio
 
         days = self.settings.session.keep_audio_days if self.settings is not None else 0
         if days:

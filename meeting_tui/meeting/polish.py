@@ -105,6 +105,7 @@ def audio_sources(folder: Path, meta: dict[str, Any]) -> dict[Source, Path]:
 def check_polishable(folder: str | os.PathLike[str]) -> dict[Source, Path]:
     """The audio files to polish, or PolishError saying why not (no audio, still recording)."""
     from meeting_tui.session.lock import is_locked
+    from meeting_tui.session.retention import disk_cost
     from meeting_tui.session.store import read_meta
 
     folder = Path(folder)
@@ -115,9 +116,11 @@ def check_polishable(folder: str | os.PathLike[str]) -> dict[Source, Path]:
                           f"{meta['audio_pruned']}, past [session] keep_audio_days. The transcript is kept. To keep "
                           "audio longer, raise keep_audio_days (0 keeps it until you delete the session).")
     if not files:
-        why = "it was recorded without audio" if not meta.get("record_audio") else "its audio files are missing or empty"
+        why = ("it was recorded without audio" if not meta.get("record_audio")
+               else "its audio files are missing or empty")
         raise PolishError(f"Session {folder.name} has no recorded audio to polish ({why}). Only the live transcript "
-                          "exists. To polish future meetings, set [session] record_audio = true in the settings.")
+                          "exists. To polish future meetings, set [session] record_audio = true in the settings "
+                          f"({disk_cost()}, kept [session] keep_audio_days).")
     if is_locked(folder):
         raise PolishError(f"Session {folder.name} is still being recorded; polish it after it stops.")
     return files

@@ -22,11 +22,9 @@ MB_PER_HOUR_PER_SOURCE = SESSION_RATE * 2 * 3600 / 1e6
 MEETING_SOURCES = 3
 
 
-def disk_cost(days: int) -> str:
-    """What keeping audio costs, as the settings and the polish offer say it."""
-    per_hour = MB_PER_HOUR_PER_SOURCE * MEETING_SOURCES
-    kept = f"kept {days} days" if days else "kept until you delete it"
-    return f"about {per_hour:.0f} MB per hour of meeting, {kept}"
+def disk_cost() -> str:
+    """What recording a meeting's audio costs, as polish says it where it is offered."""
+    return f"about {MB_PER_HOUR_PER_SOURCE * MEETING_SOURCES:.0f} MB per hour of meeting"
 
 
 @dataclass
