@@ -127,7 +127,7 @@ def main() -> None:
                 server.start()
                 restarted.append(time.monotonic())
 
-            rows, arrived, _ = record(tmp, settings(tmp, "outage", server.url), wav, model, outage)
+            rows, arrived, err = record(tmp, settings(tmp, "outage", server.url), wav, model, outage)
             out = report("outage", rows, script)
             if restarted:
                 segs = [r for r in rows if r.get("type") == "segment"]
@@ -137,7 +137,9 @@ def main() -> None:
                 backlog = [t for seg, t in zip(segs, arrived) if seg["end"] + offset < restarted[0] and t >= restarted[0]]
                 print(json.dumps({"outage_s": args.outage, "backlog_lines": len(backlog),
                                   "drained_s_after_return": round(max(backlog) - restarted[0], 2) if backlog else 0.0,
-                                  "lines": out["lines"], "lines_without_outage": out_server["lines"]}))
+                                  "lines": out["lines"], "lines_without_outage": out_server["lines"],
+                                  "told_gone": err.count("speech server is unreachable"),
+                                  "told_back": err.count("is back (round trip")}))
         finally:
             server.kill()
             if RIG is not None:
