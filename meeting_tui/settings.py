@@ -156,7 +156,8 @@ class UISettings(_Section):
 
 class SessionSettings(_Section):
     dir: Path | None = None  # None: <user data dir>/sessions
-    record_audio: bool = False
+    record_audio: bool = True  # polish re-transcribes it; session/retention.py says the disk cost
+    keep_audio_days: int = Field(30, ge=0)  # audio older than this is deleted at the next start; 0: kept
     start_on_launch: bool = False
     export_format: ExportFormatName = "md"
 

@@ -12,6 +12,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from meeting_tui.session.polished import POLISHED_NAME, POLISHED_TORN, read_polished
@@ -165,7 +166,12 @@ def test_offer_after_stop_only_with_audio(tmp_path):
 
         s.on_audio(AudioChunk(Source.MIC, 0, np.full(16000 * 2, 0.1, np.float32)))
         assert polish_offer(s.path, settings) is None  # still recording
-    assert polish_offer(s.path, settings) == "Polish this meeting's transcript with base.en, beam 5?"
+    assert polish_offer(s.path, settings) == ("Polish this meeting's transcript with base.en, beam 5? Its audio is "
+                                              "kept 30 days ([session] keep_audio_days).")
+    with Session.open(tmp_path / "s", mode=Mode.MIC, record_audio=True, model={"name": "base.en"}) as same:
+        same.on_audio(AudioChunk(Source.MIC, 0, np.full(16000 * 2, 0.1, np.float32)))
+    settings.transcription.polish.model = "base.en"
+    assert polish_offer(same.path, settings) is None  # the live model again: nothing to gain, nothing offered
     settings.transcription.polish.offer_after_stop = False
     assert polish_offer(s.path, settings) is None
 
@@ -200,3 +206,112 @@ def test_polish_sigkilled_then_run_again_completes(recorded, multilingual_model,
     texts = [s.text for s in after.items]
     assert len(texts) == len(set(texts))  # nothing polished twice
     assert wer(" ".join(MIC + LOOPBACK), " ".join(texts)) <= 0.35
+
+
+def test_keep_turns_splits_a_merged_segment_at_the_live_lines_and_keeps_their_times():
+    from types import SimpleNamespace as NS
+
+    from meeting_tui.meeting.polish_turns import keep_turns
+    from meeting_tui.meeting.polish_server import pieces
+
+    live = [(0.7, 2.9, "I think we should hire two more people."), (4.1, 6.3, "For the support team next, Warrior."),
+            (8.7, 10.3, "Can you send me the slides?"), (20.0, 21.0, "Bye.")]
+    words = [NS(start=s, end=s + 0.3, word=w) for s, w in ((4.2, " For"), (4.6, " the"), (5.0, " support"),
+                                                          (5.4, " team"), (8.8, " can"), (9.2, " you"),
+                                                          (9.6, " send"), (13.0, " extra"))]
+    merged = NS(start=3.0, end=13.5, text="For the support team can you send extra", words=words)  # drifted times
+    first = NS(start=0.5, end=2.0, text="I think we should hire two more people.", words=None)
+    out = keep_turns([first, merged], live)
+    assert [(p.start, p.text, p.polished) for p in out] == [
+        (0.7, "I think we should hire two more people.", True), (4.1, "For the support team", True),
+        (8.7, "can you send", True), (13.0, "extra", True), (20.0, "Bye.", False)]
+    # no word times: the segment's words are shared out by the time it spends in each live line
+    plain = keep_turns([NS(start=4.0, end=10.0, text="a b c d e f", words=None)], live[1:3])
+    assert [(p.start, p.text) for p in plain] == [(4.1, "a b c d"), (8.7, "e f")]
+    audio = np.zeros(16000 * 25, np.float32)
+    audio[16000 * 8:16000 * 9] = 0.5  # speech where the first 10 s piece would end: the cut goes before it
+    cuts = pieces(audio, piece_s=10.0, seek_s=4.0)
+    assert cuts[0][0] == 0 and cuts[-1][1] == len(audio) and all(a[1] == b[0] for a, b in zip(cuts, cuts[1:]))
+    assert all(b - a <= 16000 * 10 for a, b in cuts) and not 16000 * 8 <= cuts[0][1] <= 16000 * 9
+
+
+def _split_sentences(tmp_path: Path) -> Path:
+    """Two sentences each said in two parts with a short pause: the live transcript makes four lines, offline
+    tiny.en joins the middle two into one segment at a drifted time."""
+    import numpy as np
+
+    from tests.support.speech import say
+
+    gap = lambda s: np.zeros(int(s * 16000), np.float32)  # noqa: E731
+    return write_wav(tmp_path / "split.wav", np.concatenate([
+        gap(0.5), say("I think we should hire two more people"), gap(0.7), say("for the support team next quarter."),
+        gap(2.0), say("Can you send me the slides"), gap(0.7), say("after the meeting with the customer?"), gap(2.0)]))
+
+
+@pytest.mark.model
+@pytest.mark.slow
+def test_polish_names_its_model_refuses_the_live_one_and_keeps_every_live_line_and_time(tiny_model_path, tmp_path):
+    if not have_espeak():
+        skip_or_fail("espeak-ng is needed to synthesise speech (apt-get install espeak-ng)")
+    base = tmp_path / "b"
+    base.mkdir()
+    (base / "cfg.toml").write_text("", encoding="utf-8")  # the defaults: audio is recorded
+    rec = cli(base, "record", "--mic-file", str(_split_sentences(tmp_path)), "--speed", "4", "--model", tiny_model_path,
+              "--no-partials", "--quiet")
+    assert rec.returncode == 0, rec.stderr
+    (folder,) = (base / "data" / "sessions").iterdir()
+    assert (folder / "audio" / "mic.wav").is_file()
+    env_no_cache = {"HF_HOME": str(tmp_path / "hf")}  # base.en is nowhere on this machine, whatever it cached
+
+    auto = subprocess.run([sys.executable, "-m", "meeting_tui", "polish", "latest"], capture_output=True, text=True,
+                          env=_env(base) | env_no_cache, timeout=120)
+    assert auto.returncode == 1 and "Traceback" not in auto.stderr, auto.stderr
+    said = [ln for ln in auto.stderr.splitlines() if not ln.startswith("[loading]")]
+    assert len(said) == 1 and said[0].startswith("Polish cannot load base.en:") and "--model" in said[0], auto.stderr
+    assert "auto" not in auto.stderr
+
+    (base / "cfg.toml").write_text('[transcription.polish]\nmodel = "tiny.en"\n', encoding="utf-8")
+    same = cli(base, "polish", "latest")
+    assert same.returncode == 1 and same.stderr.count("no gain") == 1 and "--model base.en" in same.stderr, same.stderr
+    assert not (folder / POLISHED_NAME).exists()
+
+    named = cli(base, "polish", "latest", "--model", tiny_model_path, "--quiet")
+    assert named.returncode == 0, named.stderr
+    assert "with tiny.en (bundled offline)" in named.stdout and "same model as the live transcript" in named.stdout
+    live = [r for r in json.loads(cli(base, "export", "latest", "-f", "json", "-o", "-", "--live").stdout)["items"]
+            if r.get("text")]
+    polished = [r for r in json.loads(cli(base, "export", "latest", "-f", "json", "-o", "-").stdout)["items"]
+                if r.get("text")]
+    assert len(live) == 4, live
+    assert [r["start"] for r in polished] == [r["start"] for r in live], (live, polished)  # none merged, none moved
+    for r, word in zip(polished, ("hire", "support", "slides", "customer")):
+        assert word in r["text"].lower(), polished
+
+
+def test_audio_past_keep_audio_days_is_deleted_at_the_next_start_and_polish_says_so(shared_audio, tiny_model_path,
+                                                                                     tmp_path):
+    import time
+
+    import numpy as np
+
+    from meeting_tui.session.store import read_meta, write_meta
+    from meeting_tui.types import AudioChunk
+
+    base = tmp_path / "b"
+    base.mkdir()
+    (base / "cfg.toml").write_text("[session]\nkeep_audio_days = 30\n", encoding="utf-8")
+    with Session.open(base / "data" / "sessions", mode=Mode.MIC, record_audio=True, model={"name": "tiny.en"}) as old:
+        old.on_audio(AudioChunk(Source.MIC, 0, np.full(16000 * 2, 0.1, np.float32)))
+    meta = read_meta(old.path)
+    meta["started_wall"] = time.time() - 40 * 86400
+    write_meta(old.path, meta)
+    journal = (old.path / "journal.jsonl").read_bytes()
+    rec = cli(base, "record", "--mic-file", str(shared_audio / "jfk.flac"), "--speed", "4", "--model", tiny_model_path,
+              "--no-partials", "--quiet")
+    assert rec.returncode == 0, rec.stderr
+    assert not list((old.path / "audio").glob("*.wav")) and (old.path / "journal.jsonl").read_bytes() == journal
+    (new,) = [p for p in (base / "data" / "sessions").iterdir() if p != old.path]
+    assert (new / "audio" / "mic.wav").stat().st_size > 44  # audio is recorded by default
+    out = cli(base, "polish", old.path.name)
+    assert out.returncode == 1 and out.stderr.count("no audio left") == 1, out.stderr
+    assert "keep_audio_days" in out.stderr

@@ -42,6 +42,9 @@ async def test_note_keys_journal_show_and_export_then_minutes(tiny_model_path, s
         # Stop: minutes are offered; the palette makes them in the background, citing the flagged line.
         await pilot.press("r")
         assert await wait_for(pilot, lambda: any("Minutes of the last session" in n for n in said), timeout=90), said
+        # ... and polish, with the model it would use and what the audio costs (recorded by default)
+        offer = next((n for n in said if "Polish this meeting's transcript" in n), "")
+        assert "with base.en, beam 5?" in offer and "is kept 30 days ([session] keep_audio_days)" in offer, said
         await pilot.press("ctrl+p")
         await pilot.pause(0.3)
         await pilot.press(*"Minutes of the last", "enter")
@@ -50,6 +53,10 @@ async def test_note_keys_journal_show_and_export_then_minutes(tiny_model_path, s
         assert f"{notes[2].text} (flagged)" in minutes and "ask Ted about the budget" in minutes
         assert f"line {notes[2].ref}]" in minutes
         assert any("written to" in n and "minutes.md" in n for n in said), said
+        await pilot.press("ctrl+p")  # offline, base.en cannot be had: the dashboard says so, naming it
+        await pilot.pause(0.3)
+        await pilot.press(*"Polish the last", "enter")
+        assert await wait_for(pilot, lambda: any("Polish cannot load base.en" in n for n in said), timeout=60), said
         await pilot.press("ctrl+q")
         assert await wait_for(pilot, lambda: not app.is_running, timeout=90) or app.return_value is not None
 

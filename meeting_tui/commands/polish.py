@@ -20,7 +20,11 @@ def register(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument("session", metavar="SESSION", help='a session id (or a unique start of one), a folder, or "latest"')
     p.add_argument("--model", metavar="NAME|DIR",
-                   help="default: [transcription.polish] model; auto = one size up from the live model")
+                   help="default: [transcription.polish] model; auto = one size up from the live model "
+                        "(on a server: [transcription.server] polish_model)")
+    p.add_argument("--engine", choices=["local", "server"],
+                   help="where to transcribe: this machine, or the speech server of [transcription.server] "
+                        "(default: [transcription] engine)")
     p.add_argument("--beam-size", type=int, metavar="N", help="default: [transcription.polish] beam_size (5)")
     p.add_argument("--device", choices=["auto", "cpu", "cuda"])
     p.add_argument("--cpu-threads", type=int, default=0, metavar="N", help="0: every core")
@@ -56,7 +60,8 @@ def cmd_polish(args: argparse.Namespace) -> int:
         print(f"meeting-tui: {exc}", file=sys.stderr)
         return EXIT_FAIL
     default, per = args.language or (None, {})
-    cfg = PolishConfig.from_settings(settings, model=args.model, beam_size=args.beam_size, device=args.device,
+    cfg = PolishConfig.from_settings(settings, args.engine, model=args.model, explicit_model=bool(args.model),
+                                     beam_size=args.beam_size, device=args.device,
                                      cpu_threads=args.cpu_threads or None, language=default,
                                      vocabulary=tuple(args.vocabulary) if args.vocabulary is not None else None,
                                      restart=args.restart)
@@ -64,8 +69,8 @@ def cmd_polish(args: argparse.Namespace) -> int:
     last = {"pct": -1}
 
     def progress(p) -> None:
-        if args.quiet:
-            return
+        if args.quiet or p.stage in ("error", "cancelled"):
+            return  # the result below says it, once
         pct = int(p.fraction * 100)
         if p.stage == "transcribing" and pct == last["pct"]:
             return

@@ -77,7 +77,8 @@ def _config(args, settings, mode: Mode, *, partials: bool, style: str | None = N
 
     if settings is not None:
         cfg = TranscriberConfig.from_settings(settings, mode)
-        cfg.model = model_config(args, settings)
+        server, cfg.model = cfg.model.server, model_config(args, settings)
+        cfg.model.server = server  # the settings' speech server survives a model override
     else:
         cfg = TranscriberConfig(model=model_config(args, settings), sources=mode.sources)
     from meeting_tui.transcribe.decode_options import from_args

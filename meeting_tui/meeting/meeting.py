@@ -304,6 +304,7 @@ class Meeting:
         if problem:
             raise MeetingError(problem)
         if journal:
+            self._prune_old_audio()
             self.session = self._open_journal()
         # The session clock starts now, or at the first sample captured when capture is not running yet (then
         # `record` and a dashboard recording from launch place the same audio at the same times).
@@ -327,6 +328,22 @@ class Meeting:
             self.speakers.journal = self.session.append_event if self.session is not None else None
             self.speakers.on_event = self._speaker_event
         return self.session.path if self.session is not None else None
+
+    def _prune_old_audio(self) -> None:
+        """Recorded audio past ``[session] keep_audio_days`` goes (session/retention.py); transcripts stay."""
+        from meeting_tui import paths
+        from meeting_tui.session.retention import prune_audio
+
+        days = self.settings.session.keep_audio_days if self.settings is not None else 0
+        if days:
+            try:
+                pruned = prune_audio(paths.sessions_dir(self.sessions_dir), days)
+            except OSError:
+                log.exception("pruning old audio failed")
+                return
+            if pruned.sessions:
+                log.info("deleted the audio of %d sessions older than %d days (%.0f MB)", pruned.sessions, days,
+                         pruned.bytes / 1e6)
 
     def _open_journal(self):
         from meeting_tui.session.store import Session
@@ -458,6 +475,7 @@ class Meeting:
         if session is None:
             return None
         reason, self._cut_reason = getattr(self, "_cut_reason", None) or reason, None
+        session.meta.setdefault("model", {})["name"] = self.model_name()  # "auto" at open: the one that ran
         await asyncio.to_thread(session.close, reason, duration_s=duration)
         await after_session.finish(self, session.path)
         return session.path
@@ -476,6 +494,7 @@ class Meeting:
         self.session = self.transcription = self.verdicts = None
         if session is None:
             return None
+        session.meta.setdefault("model", {})["name"] = self.model_name()
         session.close(reason, duration_s=duration)
         after_session.finish_now(self, session.path)
         return session.path

@@ -16,39 +16,24 @@ from __future__ import annotations
 import logging
 import math
 import os
-import re
 import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any, Callable
 
+from meeting_tui.meeting.model import display_name
+from meeting_tui.meeting.polish_turns import keep_turns
+from meeting_tui.meeting.polish_model import live_model, polish_model_for, same_model_problem  # noqa: F401
+from meeting_tui.transcribe.model_spec import ModelLoadError
+from meeting_tui.transcribe.server import ServerError
 from meeting_tui.types import SESSION_RATE, Segment, Source
 
 log = logging.getLogger(__name__)
 
-# "auto": one size up from the live model (same language family).
-_NEXT_SIZE = {"tiny": "base", "base": "small", "small": "medium", "medium": "large-v3", "distil-small": "medium",
-              "distil-medium": "large-v3"}
-
-
 class PolishError(RuntimeError):
     """Why a session cannot be polished; the message says what to do."""
-
-
-def polish_model_for(live_model: str | None, configured: str = "auto") -> str:
-    """The model to polish with: ``configured`` unless "auto", else one size up from ``live_model``."""
-    if configured and configured != "auto":
-        return configured
-    name = (live_model or "small.en").strip()
-    if Path(name).expanduser().is_dir() or "/" in name:
-        return name  # a local folder or Hub repo: nothing to infer a bigger one from
-    m = re.fullmatch(r"(distil-)?(tiny|base|small|medium)(\.en)?", name)
-    if not m:
-        return name  # large-*, turbo: already the biggest
-    stem = (m.group(1) or "") + m.group(2)
-    bigger = _NEXT_SIZE[stem]
-    return bigger + (".en" if m.group(3) and not bigger.startswith("large") else "")
 
 
 @dataclass
@@ -62,14 +47,19 @@ class PolishConfig:
     languages: dict[Source, str | None] = field(default_factory=dict)  # fixed per source; else the live one
     language: str | None = None
     restart: bool = False  # discard an interrupted polish instead of resuming it
+    server: Any = None  # a transcribe.server.ServerConfig: polish on the speech server
+    explicit_model: bool = False  # the user named the model (--model): the live model again is run, and said
 
     @classmethod
-    def from_settings(cls, settings: Any, **overrides: Any) -> "PolishConfig":
+    def from_settings(cls, settings: Any, engine: str | None = None, **overrides: Any) -> "PolishConfig":
+        from meeting_tui.transcribe.config import server_config
+
         tr = settings.transcription
         values: dict[str, Any] = dict(model=tr.polish.model, beam_size=tr.polish.beam_size, device=tr.model.device,
                                       compute_type=tr.model.compute_type, vocabulary=tuple(tr.vocabulary),
                                       language=tr.model.language,
-                                      languages={k: v for k, v in tr.languages.as_dict().items() if v})
+                                      languages={k: v for k, v in tr.languages.as_dict().items() if v},
+                                      server=server_config(tr, engine))
         values.update({k: v for k, v in overrides.items() if v is not None})
         return cls(**values)
 
@@ -115,15 +105,22 @@ def audio_sources(folder: Path, meta: dict[str, Any]) -> dict[Source, Path]:
 def check_polishable(folder: str | os.PathLike[str]) -> dict[Source, Path]:
     """The audio files to polish, or PolishError saying why not (no audio, still recording)."""
     from meeting_tui.session.lock import is_locked
+    from meeting_tui.session.retention import disk_cost
     from meeting_tui.session.store import read_meta
 
     folder = Path(folder)
     meta = read_meta(folder)
     files = audio_sources(folder, meta)
+    if not files and meta.get("audio_pruned"):
+        raise PolishError(f"Session {folder.name} has no audio left to polish: it was deleted on "
+                          f"{meta['audio_pruned']}, past [session] keep_audio_days. The transcript is kept. To keep "
+                          "audio longer, raise keep_audio_days (0 keeps it until you delete the session).")
     if not files:
-        why = "it was recorded without audio" if not meta.get("record_audio") else "its audio files are missing or empty"
+        why = ("it was recorded without audio" if not meta.get("record_audio")
+               else "its audio files are missing or empty")
         raise PolishError(f"Session {folder.name} has no recorded audio to polish ({why}). Only the live transcript "
-                          "exists. To polish future meetings, set [session] record_audio = true in the settings.")
+                          "exists. To polish future meetings, set [session] record_audio = true in the settings "
+                          f"({disk_cost()}, kept [session] keep_audio_days).")
     if is_locked(folder):
         raise PolishError(f"Session {folder.name} is still being recorded; polish it after it stops.")
     return files
@@ -179,6 +176,13 @@ class PolishJob:
             result = self._run()
         except PolishError as exc:
             result = PolishResult(False, str(exc))
+        except ModelLoadError as exc:  # the message names the model and the fix: no traceback
+            fix = ("connect to the internet once (it is downloaded), or name a model folder: --model DIR "
+                   "([transcription.polish] model)") if exc.unavailable else exc.fix
+            result = PolishResult(False, f"Polish cannot load {exc.model}: {exc.problem}. Fix: {fix}")
+        except ServerError as exc:
+            result = PolishResult(False, f"polish on the speech server stopped: {exc}; what was done is kept and "
+                                         "resumes when you run it again")
         except Exception as exc:  # a bug or an I/O error: say it, keep what was written
             log.exception("polish failed")
             result = PolishResult(False, f"polish failed: {type(exc).__name__}: {exc}")
@@ -199,7 +203,7 @@ class PolishJob:
         files = check_polishable(self.folder)
         meta = read_meta(self.folder)
         cfg = self.config
-        name = polish_model_for((meta.get("model") or {}).get("name"), cfg.model)
+        name, same = self._model_name(meta)
         lock = SessionLock(self.folder)
         lock.path = self.folder / POLISH_LOCK
         if not lock.acquire():
@@ -212,16 +216,40 @@ class PolishJob:
                                           "use --restart to polish it again.", len(previous.items), model=previous.model)
             if previous is not None and previous.start and Path(previous.model).name != Path(name).name:
                 previous = None  # a different model: start over rather than mix two models' text
-            return self._polish(files, meta, name, previous, notes)
+            return self._polish(files, meta, name, previous, notes + same)
         finally:
             lock.release(remove=True)
+
+    def _model_name(self, meta: dict[str, Any]) -> tuple[str, list[str]]:
+        """The model to polish with, and a note when it is the live one (named by the user); PolishError
+        when "auto" or the settings would re-run the live model."""
+        cfg, live = self.config, live_model(meta)
+        server = cfg.server
+        if server is not None:
+            from meeting_tui.transcribe.server import url_problem
+
+            problem = url_problem(server.url, server.allow_plain_http)
+            if problem:
+                raise PolishError(f"Polish on the speech server: {problem}")
+            name = cfg.model if cfg.explicit_model else (server.polish_model or server.model)
+        else:
+            name = polish_model_for(live, cfg.model)
+        problem = same_model_problem(self.folder.name, live, name, server is not None)
+        if problem and not cfg.explicit_model:
+            raise PolishError(problem)
+        return name, ["the same model as the live transcript, so expect little gain"] if problem else []
 
     def _load(self, name: str) -> Any:
         if self._given_model is not None:
             return self._given_model
+        if self.config.server is not None:
+            from meeting_tui.meeting.polish_server import ServerPolish
+
+            self._report(PolishProgress("loading", f"polishing on {self.config.server.host} with {name}"))
+            return ServerPolish(self.config.server, name)
         from meeting_tui.transcribe.model import ModelConfig, load_model
 
-        self._report(PolishProgress("loading", f"loading {name}"))
+        self._report(PolishProgress("loading", f"loading {display_name(name)}"))
         threads = self.config.cpu_threads or min(8, os.cpu_count() or 2)
         mc = ModelConfig(name=name, device=self.config.device, compute_type=self.config.compute_type,
                          beam_size=self.config.beam_size, cpu_threads=threads, bundled_fallback=False)
@@ -251,6 +279,8 @@ class PolishJob:
         vocab = Vocabulary(self.config.vocabulary, "hotwords")
         filters = FilterConfig()
         asr_s = sum(float(r.get("asr_s", 0)) for r in previous.done.values()) if resumed else 0.0
+        turns = {s: [(seg.start, seg.end, seg.text) for seg in live if seg.source == s and seg.final] for s in audio}
+        kept_live = 0
         try:
             for source, samples in audio.items():
                 if resumed and source in previous.done:
@@ -267,23 +297,31 @@ class PolishJob:
                     # 30 s window while an initial prompt only conditions the first.
                     segs, _info = model.transcribe(clip, beam_size=self.config.beam_size, language=language,
                                                    vad_filter=True, hotwords=vocab.hotwords(),
-                                                   condition_on_previous_text=True)
+                                                   condition_on_previous_text=True, word_timestamps=True)
+                    polished = []
                     for seg in segs:
                         if self._cancel.is_set():
                             raise PolishError("polish cancelled; what was done is kept and resumes next time")
                         verdict = judge(seg.text, no_speech_prob=seg.no_speech_prob, avg_logprob=seg.avg_logprob,
                                         voiced_s=seg.end - seg.start, config=filters)
                         done[source] = offset + seg.end
-                        if verdict.keep and verdict.text:
-                            writer.segment(Segment(source, round(at(offset + seg.start), 3),
-                                                   round(at(offset + seg.start) + seg.end - seg.start, 3),
-                                                   verdict.text, final=True,
-                                                   confidence=round(math.exp(seg.avg_logprob), 4),
-                                                   id=next_id, extra={"polished": True}))
-                            next_id += 1
-                            segments += 1
+                        if verdict.keep and verdict.text:  # in session time (across sleeps skipped)
+                            polished.append(SimpleNamespace(
+                                start=at(offset + seg.start), end=at(offset + seg.end), text=verdict.text,
+                                words=[SimpleNamespace(start=at(offset + w.start), end=at(offset + w.end),
+                                                       word=w.word) for w in (getattr(seg, "words", None) or [])]))
                         self._report(PolishProgress("transcribing", f"{source.value}: {done[source]:.0f} s",
                                                     sum(done.values()), total, source))
+                    # on the live lines after what an earlier run wrote (a resumed polish)
+                    since = maps[source].to_session(offset) if offset else float("-inf")
+                    for piece in keep_turns(polished, [t for t in turns[source] if t[0] >= since]):
+                        writer.segment(Segment(source, round(piece.start, 3), round(piece.end, 3), piece.text,
+                                               final=True, id=next_id,
+                                               extra={"polished": True} if piece.polished else
+                                               {"polished": False, "kept": "live"}))
+                        next_id += 1
+                        segments += 1
+                        kept_live += not piece.polished
                 dt = time.perf_counter() - t0
                 asr_s += dt
                 done[source] = len(samples) / SESSION_RATE
@@ -291,8 +329,13 @@ class PolishJob:
             writer.end(segments=segments, audio_s=round(total, 3), asr_s=round(asr_s, 3), model=name)
         finally:
             writer.close()
-        msg = f"Polished {self.folder.name}: {segments} segments from {total:.0f} s of audio with {Path(name).name} " \
-              f"in {asr_s:.0f} s" + (" (resumed)" if resumed else "") + "".join(f"; {n}" for n in notes)
+        where = f" on {self.config.server.host}" if self.config.server is not None else ""
+        if kept_live:
+            notes = [*notes, f"{kept_live} live line{'s' if kept_live > 1 else ''} kept as they were (the polish "
+                             "had no text there)"]
+        msg = f"Polished {self.folder.name}: {segments} segments from {total:.0f} s of audio with " \
+              f"{display_name(name)}{where} in {asr_s:.0f} s" + (" (resumed)" if resumed else "") + \
+              "".join(f"; {n}" for n in notes)
         self._report(PolishProgress("done", msg, total, total))
         return PolishResult(True, msg, segments, total, asr_s, name, resumed)
 
@@ -317,8 +360,9 @@ class PolishJob:
 
 def polish_offer(folder: str | os.PathLike[str], settings: Any) -> str | None:
     """The dashboard's question after Stop, or None when there is nothing to offer (the setting is off, no
-    recorded audio, still recording)."""
+    recorded audio, still recording, or it would re-run the live model)."""
     from meeting_tui.session.store import read_meta
+    from meeting_tui.transcribe.config import server_config
 
     if not settings.transcription.polish.offer_after_stop:
         return None
@@ -327,7 +371,12 @@ def polish_offer(folder: str | os.PathLike[str], settings: Any) -> str | None:
     except PolishError:
         return None
     meta = read_meta(Path(folder))
-    name = polish_model_for((meta.get("model") or {}).get("name"), settings.transcription.polish.model)
+    server = server_config(settings.transcription)
+    live = live_model(meta)
+    name = (server.polish_model or server.model) if server is not None else \
+        polish_model_for(live, settings.transcription.polish.model)
+    if same_model_problem(Path(folder).name, live, name, server is not None):
+        return None
     try:
         import soundfile as sf
 
@@ -335,7 +384,13 @@ def polish_offer(folder: str | os.PathLike[str], settings: Any) -> str | None:
     except Exception:
         minutes = 0.0
     length = f" ({minutes:.0f} min of audio)" if minutes >= 1 else ""
-    return f"Polish this meeting's transcript{length} with {Path(name).name}, beam {settings.transcription.polish.beam_size}?"
+    where = f" on {server.host}" if server is not None else ""
+    days = settings.session.keep_audio_days
+    size = sum(w.stat().st_size for w in (Path(folder) / "audio").glob("*.wav")) / 1e6
+    kept = (f" Its audio{f' ({size:.0f} MB)' if size >= 1 else ''} is kept {days} days ([session] keep_audio_days)."
+            if days else "")
+    return (f"Polish this meeting's transcript{length} with {display_name(name)}{where}, beam "
+            f"{settings.transcription.polish.beam_size}?{kept}")
 
 
 def _rewrite_note(folder: Path) -> str:

@@ -107,12 +107,13 @@ class TranscriberStatus:
     compute_type: str | None = None
 
 
-def server_config(tr: Any) -> Any:
-    """The speech server of ``[transcription]`` when ``engine = "server"``, else None."""
-    if getattr(tr, "engine", "local") != "server":
+def server_config(tr: Any, engine: str | None = None) -> Any:
+    """The speech server of ``[transcription]`` when ``engine`` (default: the settings') is "server", else None."""
+    if (engine or getattr(tr, "engine", "local")) != "server":
         return None
     from meeting_tui.transcribe.server import ServerConfig
 
     s = tr.server
     return ServerConfig(url=s.url, model=s.model, api_key_env=s.api_key_env, timeout_s=s.timeout_s,
-                        allow_plain_http=s.allow_plain_http, local_fallback=s.local_fallback)
+                        allow_plain_http=s.allow_plain_http, local_fallback=s.local_fallback,
+                        polish_model=s.polish_model)

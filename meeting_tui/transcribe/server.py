@@ -49,6 +49,7 @@ class ServerConfig:
     timeout_s: float = 15.0
     allow_plain_http: bool = False
     local_fallback: bool = True
+    polish_model: str = ""  # what `polish` asks the server for; empty: ``model``
 
     @property
     def endpoint(self) -> str:

@@ -47,6 +47,10 @@ class SpeechServer:
         # One decode before the meeting: the server's first one is slow (its model's first run).
         RemoteWhisper(ServerConfig(self.url, timeout_s=60)).transcribe(np.zeros(16000, np.float32))
 
+    @property
+    def alive(self) -> bool:
+        return self.proc is not None and self.proc.poll() is None
+
     def kill(self) -> None:
         if self.proc is not None and self.proc.poll() is None:
             self.proc.kill()

@@ -45,9 +45,6 @@ class AfterMeeting:
                 self.call_from_thread(self.notify, f"Polishing {path.name}: {pct}%", title="Polish")
 
         job = PolishJob(path, PolishConfig.from_settings(self.settings), on_progress=progress)
-        try:
-            job.run()
-        except Exception as exc:
-            self.call_from_thread(self.notify, f"Polish failed: {exc}", title="Polish", severity="error")
-            return
-        self.call_from_thread(self.notify, f"Polished transcript saved in {path}; exports use it.", title="Polish")
+        result = job.run()  # its message names the model, or why not (never raises: PolishJob says it)
+        self.call_from_thread(self.notify, result.message, title="Polish", timeout=15,
+                              severity="information" if result.ok else "error")
