@@ -96,7 +96,8 @@ def settings_file(tmp: Path, model: str) -> Path:
     return path
 
 
-def run_cli(variant: Variant, model: str, on: str, rig, env: dict, seconds: float, mic: Path, loop: Path) -> dict:
+def run_cli(variant: Variant, model: str, on: str, rig, env: dict, seconds: float, mic: Path, loop: Path,
+            tree: Path = REPO) -> dict:
     args = [sys.executable, "-m", "meeting_tui", variant.command, "--duration", str(round(seconds + 4, 1))]
     if variant.command == "record":
         args += ["--model", model, "--json", "--no-session", *variant.flags]
@@ -106,7 +107,7 @@ def run_cli(variant: Variant, model: str, on: str, rig, env: dict, seconds: floa
         args += ["--mic-file", str(mic), "--loopback-file", str(loop)]
         if variant.command == "record":
             args += ["--speed", "1"]
-    proc = subprocess.Popen(args, env=env, cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    proc = subprocess.Popen(args, env=dict(env, PYTHONPATH=str(tree)), cwd=tree, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                             stdin=subprocess.DEVNULL)
     sampler = TreeSampler(psutil.Process(proc.pid))
     sampler.start()
@@ -165,6 +166,8 @@ def main() -> int:
     ap.add_argument("--on", action="append", choices=["rig", "files"], help="where audio comes from; repeatable")
     ap.add_argument("--only", action="append", help="variant names to run (default: all)")
     ap.add_argument("--rounds", type=int, default=3)
+    ap.add_argument("--tree", action="append", metavar="NAME=DIR",
+                    help="also run the CLI of another checkout (e.g. before=/tmp/old), in the same run")
     ap.add_argument("--json", metavar="OUT")
     args = ap.parse_args()
 
@@ -176,6 +179,7 @@ def main() -> int:
     places = args.on or ["rig"]
     variants = [v for v in VARIANTS if not args.only or v.name in args.only]
     results: list[dict] = []
+    trees = [("", REPO)] + [(f" ({t.split('=', 1)[0]})", Path(t.split("=", 1)[1]).resolve()) for t in args.tree or []]
     print(f"{os.cpu_count()} cores; load average at start {os.getloadavg()[0]:.2f}", flush=True)
     with tempfile.TemporaryDirectory(prefix="cost-bench-") as d:
         tmp = Path(d)
@@ -195,15 +199,16 @@ def main() -> int:
             try:
                 for v in variants:
                     for m in (models if v.transcribes else models[:1]):
-                        env["MEETING_TUI_CONFIG"] = str(settings_file(tmp, m))
-                        r = run_cli(v, m, on, rig, env, seconds, mic, loop)
-                        r.update(on=on, variant=v.name, model=display_name(m) if v.transcribes else "-",
-                                 audio_s=round(seconds, 1))
-                        if v.transcribes:
-                            r["offline_cpu_s"] = offline_cpu[m]["cpu_s"]
-                            r["ratio"] = round(r["cpu_s"] / max(1e-6, offline_cpu[m]["cpu_s"]), 2)
-                        results.append(r)
-                        print(json.dumps(r), flush=True)
+                        for tree_name, tree in trees:
+                            env["MEETING_TUI_CONFIG"] = str(settings_file(tmp, m))
+                            r = run_cli(v, m, on, rig, env, seconds, mic, loop, tree)
+                            r.update(on=on, variant=v.name + tree_name,
+                                     model=display_name(m) if v.transcribes else "-", audio_s=round(seconds, 1))
+                            if v.transcribes:
+                                r["offline_cpu_s"] = offline_cpu[m]["cpu_s"]
+                                r["ratio"] = round(r["cpu_s"] / max(1e-6, offline_cpu[m]["cpu_s"]), 2)
+                            results.append(r)
+                            print(json.dumps(r), flush=True)
             finally:
                 if rig is not None:
                     rig.stop()
@@ -215,9 +220,9 @@ def main() -> int:
               f"{r['parent_cpu_s']} | {r.get('offline_cpu_s', '-')} | {r.get('ratio', '-')} | "
               f"{r['parent_rss_peak_mb']} / {r['tree_rss_peak_mb']} | {r['lines']} |")
     for r in results:
-        if r["variant"] == "monitor":
+        if r["variant"].startswith("monitor"):
             per_stream = 100 * r["cpu_s"] / (r["audio_s"] + 4) / 2
-            print(f"capture ({r['on']}): {per_stream:.2f} % of a core per stream (tree CPU / run time / 2 streams, start-up included)")
+            print(f"capture ({r['on']}, {r['variant']}): {per_stream:.2f} % of a core per stream (tree CPU / run time / 2 streams, start-up included)")
     if args.json:
         Path(args.json).write_text(json.dumps({"results": results, "offline": offline_cpu}, indent=2))
     return 0 if all(r["rc"] == 0 for r in results) else 1

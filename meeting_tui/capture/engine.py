@@ -36,7 +36,8 @@ SIMILARITY_WINDOW = 2 * SESSION_RATE
 SIMILARITY_MAX_LAG = SESSION_RATE // 2  # the two streams' latencies may differ by a few hundred ms
 SIMILAR_ABOVE = 0.95  # "near-identical" on the low band: an acoustic echo through a room stays well below
 SIMILAR_MIN_DB = -50.0
-LEVEL_HOLD_S = 0.15  # a meter holds its last reading this long after the last frame (wall time)
+LEVEL_HOLD_S = 0.3  # a meter holds its last reading this long after the last frame (wall time; frames come
+# every 60 ms, two at once when the sound server delivers in bursts or the machine is busy)
 ABSENT_AFTER_S = 0.3  # a source silent on the pipe this long (wall time) no longer holds the mix back
 
 

@@ -111,7 +111,10 @@ class Meeting:
         loop = self._loop
         if loop is not None and not loop.is_closed():
             try:
-                loop.call_soon_threadsafe(self._deliver, event, context=self._context)
+                if _running_loop() is loop:  # on the loop (the meters' 25 Hz): no self-pipe wake-up
+                    loop.call_soon(self._deliver, event, context=self._context)
+                else:
+                    loop.call_soon_threadsafe(self._deliver, event, context=self._context)
                 return
             except RuntimeError:  # the loop is closing: deliver here rather than lose the event
                 pass
@@ -488,3 +491,10 @@ class Meeting:
     async def shutdown(self, on_progress: Callable[[float], None] | None = None) -> Path | None:
         await self.stop_capture()  # first: the engine hands its last samples to the session
         return await self.stop_session(on_progress)
+
+
+def _running_loop() -> asyncio.AbstractEventLoop | None:
+    try:
+        return asyncio.get_running_loop()
+    except RuntimeError:  # a thread of our own (the transcriber's)
+        return None
