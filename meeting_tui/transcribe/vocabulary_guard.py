@@ -8,10 +8,11 @@ Ways a glossary prompt garbles a decode (measured in docs/transcription.md, Voca
   sound nothing like it;
 - a name the glossary failed to write pulls the words around it off ("The Zendesk tickets" -> "But then
   this ticket", tiny.en), with no name in the result to notice it by.
-So every final is also decoded without the glossary, and the glossary's decode is kept only when it writes a
-name the plain decode did not, each such name standing where the plain decode heard something that sounds or
-is spelled like it (Metaphone codes or letters, ``SequenceMatcher`` ratio), and it is not a list. The price:
-two decodes per final while a vocabulary is set (none without one).
+So every final is also decoded without the glossary (same audio, same context prefix), and what is kept is
+the plain decode's words with the glossary's names put in only where the plain decode heard something that
+sounds or is spelled like them (Metaphone codes or letters, ``SequenceMatcher`` ratio); a glossary decode that
+is a list, or adds no name, is dropped. The price: two decodes per final while a vocabulary is set (none
+without one).
 """
 
 from __future__ import annotations
