@@ -38,8 +38,8 @@ def test_terms_are_cleaned_and_bad_lists_named():
 
 def test_prompt_and_hotwords_methods():
     v = Vocabulary(("Kubernetes", "Siobhan"))
-    assert v.decode_kwargs() == {"initial_prompt": "Glossary: Kubernetes, Siobhan."}
-    assert v.decode_kwargs("previous words") == {"initial_prompt": "Glossary: Kubernetes, Siobhan. previous words"}
+    assert v.decode_kwargs() == {"initial_prompt": "We talked about Kubernetes and Siobhan."}
+    assert v.decode_kwargs("previous words") == {"initial_prompt": "We talked about Kubernetes and Siobhan. previous words"}
     assert Vocabulary(("A",), "hotwords").decode_kwargs() == {"initial_prompt": None, "hotwords": "A"}
     assert Vocabulary().decode_kwargs() == {"initial_prompt": None}
 
@@ -48,9 +48,9 @@ def test_settings_vocabulary_validated_and_applied():
     settings, warnings = validate_settings({"transcription": {"vocabulary": ["Grafana", " grafana ", "Siobhan"]}})
     assert warnings == [] and settings.transcription.vocabulary == ["Grafana", "Siobhan"]
     opts = DecodeOptions.from_settings(settings.transcription)
-    assert opts.kwargs(Source.MIC)["initial_prompt"] == "Glossary: Grafana, Siobhan."
+    assert opts.kwargs(Source.MIC)["initial_prompt"] == "We talked about Grafana and Siobhan."
     opts.set_vocabulary(["Nextcloud"])  # the dashboard's editor, live
-    assert opts.kwargs(Source.LOOPBACK)["initial_prompt"] == "Glossary: Nextcloud."
+    assert opts.kwargs(Source.LOOPBACK)["initial_prompt"] == "We talked about Nextcloud."
     _, warnings = validate_settings({"transcription": {"vocabulary": ["x" * 80]}})
     assert len(warnings) == 1 and "vocabulary" in warnings[0] and "longer than" in warnings[0]
 

@@ -49,7 +49,7 @@ async def test_vocabulary_editor_saves_and_applies_live(tmp_path):
         await pilot.pause()
         assert app.screen is not editor
     assert load_settings(cfg).settings.transcription.vocabulary == ["Kubernetes", "Siobhan", "Grafana"]
-    assert decode.kwargs(Source.MIC)["initial_prompt"] == "Glossary: Kubernetes, Siobhan, Grafana."
+    assert decode.kwargs(Source.MIC)["initial_prompt"] == "We talked about Kubernetes, Siobhan and Grafana."
     assert app.notices[-1] == "Vocabulary saved: 3 terms (applies from the next sentence)."
 
 

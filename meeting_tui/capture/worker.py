@@ -23,7 +23,7 @@ from meeting_tui.capture.backends import registry
 from meeting_tui.capture.backends.base import CaptureError
 from meeting_tui.capture.frames import MAX_FRAMES, encode_frame
 
-POLL_INTERVAL = 0.1
+POLL_INTERVAL = 0.25  # how often the main thread asks the backend whether its stream still runs
 QUEUE_BLOCKS = 2000  # ~20 s of 10 ms blocks: the parent is slow, not dead, if this fills
 # Blocks go to the parent at most this often, merged: every frame costs the parent's event loop a wake-up,
 # a read and a pass through meters, resampler and listeners, which at 10-20 ms blocks was most of the
@@ -118,8 +118,10 @@ class FrameWriter:
 
     def _gather(self, first: tuple) -> tuple[list[tuple], bool]:
         """``first`` and the blocks queued within ``COALESCE_S`` after it. Sleeps rather than waking for
-        each block. Returns them and whether the stop marker came."""
-        time.sleep(COALESCE_S)
+        each block (a block as long as that is sent at once: waiting would only add its length to the
+        latency). Returns them and whether the stop marker came."""
+        if len(first[0]) < 0.9 * COALESCE_S * self._rate:
+            time.sleep(COALESCE_S)
         batch = [first]
         while True:
             try:

@@ -114,6 +114,7 @@ def cmd_monitor(args) -> int:
             return 2
     printer = _Printer(args.json, 1.0 / max(0.1, args.rate))
     meeting = Meeting(printer)
+    meeting.meter_hz = max(5.0, args.rate)  # a level per printed line is enough (docs/cost.md)
     printer.meeting = meeting
 
     async def main() -> None:

@@ -205,6 +205,7 @@ def cmd_record(args) -> int:
     out = open(args.out, "a", encoding="utf-8") if args.out else None  # noqa: SIM115
     printer = _Printer(args, config.labels, out)
     meeting = Meeting(printer, settings=settings, config=config, echo=echo)
+    meeting.meter_hz = 5  # it shows no meters: the engine's tick reads health (docs/cost.md)
     printer.meeting = meeting
     meeting.speakers = speakers or None
     meeting.speakers_from_settings = False  # --speakers / --no-speakers / the settings, decided above

@@ -35,6 +35,10 @@ from __future__ import annotations
 
 import numpy as np
 
+# Bins folded and solved at a time: the same sums, in chunks, so that the temporaries (a (bins, taps, frames)
+# stack, its conjugate, a product and a copy of R: 12 MB each at once) stay a few MB: the guard's share of
+# the process's peak memory (docs/cost.md).
+BIN_CHUNK = 32
 
 
 class SubbandEchoCanceller:
@@ -196,12 +200,16 @@ class SubbandEchoCanceller:
         w = np.sqrt(lam ** np.arange(n - 1, -1, -1))  # the newest frame weighs most
         ws = np.stack([np.ones(self.bins) if v is None else v for v in self._pending_w], axis=1)  # (bins, n)
         sw = np.sqrt(ws) * w
-        Xs = np.stack(self._pending_x, axis=0).transpose(2, 1, 0) * sw[:, None, :]  # (bins, taps, n)
-        Ms = np.stack(self._pending_m, axis=0).T * sw  # (bins, n)
+        Xall = np.stack(self._pending_x, axis=0)  # (n, taps, bins)
+        Mall = np.stack(self._pending_m, axis=0)  # (n, bins)
         self.R *= lam ** n
-        self.R += Xs @ Xs.conj().transpose(0, 2, 1)
         self.r *= lam ** n
-        self.r += np.einsum("fkn,fn->fk", Xs, Ms.conj())
+        for b in range(0, self.bins, BIN_CHUNK):  # per bin, independent: chunks keep the temporaries small
+            f = slice(b, b + BIN_CHUNK)
+            Xs = Xall[:, :, f].transpose(2, 1, 0) * sw[f, None, :]  # (bins, taps, n)
+            Ms = Mall[:, f].T * sw[f]  # (bins, n)
+            self.R[f] += Xs @ Xs.conj().transpose(0, 2, 1)
+            self.r[f] += np.einsum("fkn,fn->fk", Xs, Ms.conj())
         self._pending_x.clear()
         self._pending_m.clear()
         self._pending_w.clear()
@@ -209,11 +217,15 @@ class SubbandEchoCanceller:
     def _solve(self) -> None:
         self._fold()
         scale = np.trace(self.R, axis1=1, axis2=2).real / self.taps
-        A = self.R.copy()
         idx = np.arange(self.taps)
-        A[:, idx, idx] += scale[:, None] * self._tap_load[None, :] + 1e-10
-        # R h* = r (R = sum x x^H, r = sum x M^*): the least-squares taps, conjugated
-        self.H = np.conj(np.linalg.solve(A, self.r[:, :, None])[:, :, 0]).T
+        H = np.empty((self.bins, self.taps), np.complex128)
+        for b in range(0, self.bins, BIN_CHUNK):
+            f = slice(b, b + BIN_CHUNK)
+            A = self.R[f].copy()
+            A[:, idx, idx] += scale[f, None] * self._tap_load[None, :] + 1e-10
+            # R h* = r (R = sum x x^H, r = sum x M^*): the least-squares taps, conjugated
+            H[f] = np.linalg.solve(A, self.r[f, :, None])[:, :, 0]
+        self.H = np.conj(H).T
 
     def shift(self, samples: int) -> None:
         """The reference frame that goes with a mic frame is now taken ``samples`` further on in the

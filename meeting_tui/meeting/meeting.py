@@ -15,7 +15,7 @@ from functools import partial
 from pathlib import Path
 from typing import Callable
 
-from meeting_tui.capture.engine import CaptureEngine
+from meeting_tui.capture.engine import TICK_HZ, CaptureEngine
 from meeting_tui.meeting import after_session
 from meeting_tui.meeting.echo_stage import EchoPlan, EchoVerdicts, Verdict
 from meeting_tui.meeting.engine_tap import EngineTap
@@ -73,6 +73,8 @@ def transcriber_config(settings=None, *, model: ModelConfig | None = None, style
 class Meeting:
     """See the module docstring. Call its methods on the event loop (``start_session`` included)."""
 
+    meter_hz: float = TICK_HZ  # levels and health read this often; a client that shows no meters asks for fewer
+
     def __init__(self, listener: MeetingListener, *, settings=None, config: TranscriberConfig | None = None,
                  echo: EchoPlan | None = None, sessions_dir: Path | None = None, record_audio: bool | None = None,
                  session_extra: dict | None = None,
@@ -116,7 +118,10 @@ class Meeting:
         loop = self._loop
         if loop is not None and not loop.is_closed():
             try:
-                loop.call_soon_threadsafe(self._deliver, event, context=self._context)
+                if asyncio._get_running_loop() is loop:  # on the loop (the meters' ticks): no self-pipe wake-up
+                    loop.call_soon(self._deliver, event, context=self._context)
+                else:
+                    loop.call_soon_threadsafe(self._deliver, event, context=self._context)
                 return
             except RuntimeError:  # the loop is closing: deliver here rather than lose the event
                 pass
@@ -162,7 +167,7 @@ class Meeting:
                 raise
             self.setup = setup
             self._health.clear()
-            engine = CaptureEngine(specs, gains_db=dict(setup.gains_db))
+            engine = CaptureEngine(specs, gains_db=dict(setup.gains_db), tick_hz=self.meter_hz)
             engine.add_listener(EngineTap(self, engine))
             self.engine = engine
             await engine.start()

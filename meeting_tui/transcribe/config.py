@@ -46,6 +46,7 @@ class TranscriberConfig:
     context_max_window_s: float = 28.0  # ... and both fit in Whisper's 30 s window
     session_start_wall: float | None = None  # UNIX time of session sample 0 (None: inferred from arrivals)
     decode: DecodeOptions | None = None  # vocabulary and per-source language (transcribe/decode_options.py)
+    vocabulary_guard: bool = True  # a final the glossary garbled is decoded again without it (vocabulary_guard.py)
     # encoder windows sized to the audio (window.py)
     final_window: WindowPolicy = field(default_factory=lambda: FINAL_WINDOW)
     partial_window: WindowPolicy = field(default_factory=lambda: PARTIAL_WINDOW)

@@ -11,6 +11,7 @@ import numpy as np
 
 from meeting_tui.transcribe.config import TranscriberConfig
 from meeting_tui.transcribe.model_swap import ModelSwitch
+from meeting_tui.transcribe.vocabulary_guard import guard
 from meeting_tui.transcribe.window import sized_window
 from meeting_tui.types import SESSION_RATE, Source
 
@@ -27,6 +28,7 @@ class Decoder:
         self.asr_cpu_s = 0.0  # process CPU seconds meanwhile
         self.final_dt = 0.0  # recent final decode time (EWMA): when early finals start, how much context
         self.final_decodes = 0
+        self.vocabulary_retries = 0  # finals the glossary garbled, decoded again without it
 
     def decode(self, audio: np.ndarray, *, final: bool, source: Source, prefix: str | None = None) -> Decoded:
         loaded = self.models.loaded
@@ -55,9 +57,18 @@ class Decoder:
                           max_new_tokens=min(200, 10 + int(8 * len(audio) / SESSION_RATE)))
         t0, c0 = time.perf_counter(), time.process_time()
         window = self.config.final_window if final else self.config.partial_window
-        with sized_window(model, window, len(audio)):
-            segments, info = model.transcribe(audio, **kwargs)
-            segments = list(segments)
+
+        def run(options: dict[str, Any]) -> Decoded:
+            with sized_window(model, window, len(audio)):
+                segs, inf = model.transcribe(audio, **options)
+                return list(segs), inf, 0.0
+
+        segments, info, _ = run(kwargs)
+        terms = dec.vocabulary.terms if dec is not None else ()
+        if final and terms and self.config.vocabulary_guard:
+            plain = {k: v for k, v in kwargs.items() if k != "hotwords"} | {"initial_prompt": prompt}
+            (segments, info, _), why = guard((segments, info, 0.0), terms, lambda: run(plain))
+            self.vocabulary_retries += why is not None
         dt = time.perf_counter() - t0
         self.recent.append((time.monotonic(), dt))
         self.asr_s += dt

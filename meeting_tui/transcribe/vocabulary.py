@@ -41,13 +41,17 @@ class Vocabulary:
         return bool(self.terms)
 
     def prompt(self) -> str | None:
-        """The glossary as a sentence Whisper might have heard before the audio (spelling and casing kept)."""
+        """The glossary as a sentence Whisper might have heard before the audio (spelling and casing kept).
+
+        A sentence of speech, not a label and a list: with "Glossary: a, b, c." Whisper base copied the shape
+        and wrote a sentence as a list of fragments (docs/transcription.md, Vocabulary guard)."""
         if not self.terms:
             return None
-        text = ", ".join(self.terms)
-        if len(text) > MAX_PROMPT_CHARS:
-            text = text[:MAX_PROMPT_CHARS].rsplit(",", 1)[0]
-        return f"Glossary: {text}."
+        terms = list(self.terms)
+        while len(terms) > 1 and len(", ".join(terms)) > MAX_PROMPT_CHARS:
+            terms.pop()
+        named = terms[0] if len(terms) == 1 else f"{', '.join(terms[:-1])} and {terms[-1]}"
+        return f"We talked about {named}."
 
     def hotwords(self) -> str | None:
         return ", ".join(self.terms) if self.terms else None

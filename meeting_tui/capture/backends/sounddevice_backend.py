@@ -19,6 +19,10 @@ import time
 from meeting_tui.capture.backends.base import CaptureError, Emit, StreamInfo
 
 PULSE_HOSTAPI = "PulseAudio"
+# Blocks of this length unless --blocksize says otherwise: the worker sends at most one frame per
+# worker.COALESCE_S anyway, and each callback costs Python time (2.1 % of a core per stream with
+# PortAudio's own block size on the PulseAudio rig, 0.8 % with 100 ms blocks; docs/cost.md).
+BLOCK_S = 0.06
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -136,7 +140,7 @@ class SoundDeviceBackend:
         try:
             # No WasapiSettings(auto_convert=True): it returned all-zero buffers on some endpoints.
             self._stream = sd.InputStream(device=device, samplerate=rate, channels=open_channels, dtype="float32",
-                                          blocksize=self.blocksize, callback=callback,
+                                          blocksize=self.blocksize or round(rate * BLOCK_S), callback=callback,
                                           extra_settings=self._extra_settings(sd, info))
             self._stream.start()
         except sd.PortAudioError as exc:
