@@ -144,7 +144,8 @@ class _Printer:
 def cmd_record(args) -> int:
     from meeting_tui.capture.engine import CaptureConfigError
     from meeting_tui.meeting.echo_stage import EchoPlan
-    from meeting_tui.meeting.meeting import Meeting, MeetingError, transcriber_config
+    from meeting_tui.meeting.meeting import Meeting, MeetingError
+    from meeting_tui.meeting.transcriber_setup import transcriber_config
     from meeting_tui.meeting.model import model_problem
 
     settings, warnings = settings_of(args)

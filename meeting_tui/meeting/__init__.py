@@ -14,7 +14,8 @@ from meeting_tui.meeting.events import (
     StatusEvent,
     TranscriptionStatus,
 )
-from meeting_tui.meeting.meeting import Meeting, MeetingError, transcriber_config
+from meeting_tui.meeting.meeting import Meeting, MeetingError
+from meeting_tui.meeting.transcriber_setup import transcriber_config
 from meeting_tui.meeting.setup import CaptureSetup
 
 __all__ = [

@@ -36,7 +36,7 @@ from meeting_tui.meeting.latency import ClientLatency
 from meeting_tui.meeting.model import SharedModel, model_problem
 from meeting_tui.meeting.setup import CaptureSetup
 from meeting_tui.meeting.transcription import LiveTranscription
-from meeting_tui.transcribe.model import ModelConfig
+from meeting_tui.meeting.transcriber_setup import transcriber_config
 from meeting_tui.transcribe.transcriber import TranscriberConfig
 from meeting_tui.types import AudioChunk, DrainProgress, Gap, Health, HealthState, Mode, Segment, Source
 
@@ -47,27 +47,6 @@ ECHO_TICK_S = 0.25  # how often held "You" lines are judged when nothing else ar
 
 class MeetingError(RuntimeError):
     """A session cannot start; the message names the fix."""
-
-
-def transcriber_config(settings=None, *, model: ModelConfig | None = None, style: str | None = None,
-                       labels: dict[Source, str] | None = None, partials: bool = True,
-                       paced: bool = True) -> TranscriberConfig:
-    """The meeting's transcriber settings. Both sources are always transcribed separately (style
-    "separate"), so a mode switch during a session needs no new transcriber. ``paced`` False: recordings
-    replayed unpaced (``TranscriberConfig.unpaced``)."""
-    cfg = TranscriberConfig.from_settings(settings, Mode.MEETING) if settings is not None else TranscriberConfig()
-    if model is not None:
-        model.server = model.server or cfg.model.server  # the settings' speech server survives a model override
-        cfg.model = model
-    if style:
-        cfg.style = style
-    cfg.labels.update(labels or {})
-    cfg.partials = partials
-    if cfg.style == "separate":
-        cfg.sources = (Source.MIC, Source.LOOPBACK)
-    if not paced:
-        cfg.unpaced()
-    return cfg
 
 
 class Meeting:
@@ -309,7 +288,10 @@ class Meeting:
         if problem:
             raise MeetingError(problem)
         if journal:
-            self._prune_old_audio()
+            from meeting_tui import paths
+            from meeting_tui.session.retention import prune_at_start
+
+            prune_at_start(paths.sessions_dir(self.sessions_dir), self.settings.session.keep_audio_days if self.settings else 0)
             self.session = self._open_journal()
         # The session clock starts now, or at the first sample captured when capture is not running yet (then
         # `record` and a dashboard recording from launch place the same audio at the same times).
@@ -333,22 +315,6 @@ class Meeting:
             self.speakers.journal = self.session.append_event if self.session is not None else None
             self.speakers.on_event = self._speaker_event
         return self.session.path if self.session is not None else None
-
-    def _prune_old_audio(self) -> None:
-        """Recorded audio past ``[session] keep_audio_days`` goes (session/retention.py); transcripts stay."""
-        from meeting_tui import paths
-        from meeting_tui.session.retention import prune_audio
-
-        days = self.settings.session.keep_audio_days if self.settings is not None else 0
-        if days:
-            try:
-                pruned = prune_audio(paths.sessions_dir(self.sessions_dir), days)
-            except OSError:
-                log.exception("pruning old audio failed")
-                return
-            if pruned.sessions:
-                log.info("deleted the audio of %d sessions older than %d days (%.0f MB)", pruned.sessions, days,
-                         pruned.bytes / 1e6)
 
     def _open_journal(self):
         from meeting_tui.session.store import Session

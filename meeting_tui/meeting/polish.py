@@ -14,7 +14,6 @@ which stays as it was.
 from __future__ import annotations
 
 import logging
-import math
 import os
 import threading
 import time

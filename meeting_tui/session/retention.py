@@ -80,3 +80,17 @@ def _polishing(folder: Path) -> bool:
     except OSError:
         return False
     return True
+
+
+def prune_at_start(root: Path, days: int) -> None:
+    """At a session's start: the audio past ``days`` goes (0 keeps it), said in the log; a failure only logged."""
+    if not days:
+        return
+    try:
+        pruned = prune_audio(root, days)
+    except OSError:
+        log.exception("pruning old audio failed")
+        return
+    if pruned.sessions:
+        log.info("deleted the audio of %d sessions older than %d days (%.0f MB)", pruned.sessions, days,
+                 pruned.bytes / 1e6)
