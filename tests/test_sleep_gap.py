@@ -102,6 +102,14 @@ def test_polish_after_a_sleep_places_the_lines_in_session_time(recorded, multili
     audio = folder / "audio"
     data, rate = sf.read(str(audio / "mic.wav"), dtype="float32")
     (audio / SKIPS_FILE).write_text(json.dumps([{"source": "mic", "file_s": 0.0, "session_s": HOUR}]))
+    # As a real sleep leaves it: the live transcript placed the mic's lines after the skip too (polish keeps
+    # each live line at its time and puts the polished words on it).
+    journal = folder / "journal.jsonl"
+    records = [json.loads(line) for line in journal.read_text(encoding="utf-8").splitlines()]
+    for r in records:
+        if r.get("t") == "segment" and r.get("source") == "mic":
+            r["start"], r["end"] = r["start"] + HOUR, r["end"] + HOUR
+    journal.write_text("".join(json.dumps(r) + "\n" for r in records), encoding="utf-8")
     out = cli(base, "polish", folder.name, "--model", multilingual_model)
     assert out.returncode == 0, out.stderr
     rows = json.loads(cli(base, "export", folder.name, "-f", "json", "-o", "-").stdout)["items"]
