@@ -34,11 +34,16 @@ def _question_answered(mic: Segment, mic_words: list[str], loop: list[Segment], 
     return sum(b.size for b in blocks) < len(mic_words)
 
 
-def is_answer(mic: Segment, mic_words: list[str], loop: list[Segment], loop_words: list[str],
+def is_answer(mic: Segment, mic_words: list[str], loop: list[tuple[Segment, list[str]]],
               echo_delay_s: float = 0.0) -> bool:
-    """``loop``: the loopback lines the mic line's words were found in, oldest first. An echo cannot start
-    after the line it repeats ended (plus the measured echo delay); an answer starts there and changes it."""
-    if not loop:
+    """``loop``: the loopback lines the mic line's words were found in, with their words, oldest first. Only
+    those that started before the mic line can be what it repeats or answers (a later line sharing an "I" is
+    neither). An echo cannot start after the line it repeats ended (plus the measured echo delay); an answer
+    starts there and changes it."""
+    before = [(s, w) for s, w in loop if s.start <= mic.start + START_SLACK_S]
+    if not before:
         return False
-    after = mic.start >= max(s.end for s in loop) + echo_delay_s - START_SLACK_S
-    return after and (_person_shift(mic_words, loop_words) or _question_answered(mic, mic_words, loop, loop_words))
+    lines = [s for s, _ in before]
+    loop_words = [w for _, ws in before for w in ws]
+    after = mic.start >= max(s.end for s in lines) + echo_delay_s - START_SLACK_S
+    return after and (_person_shift(mic_words, loop_words) or _question_answered(mic, mic_words, lines, loop_words))

@@ -115,8 +115,7 @@ class TextEchoFilter:
             is_echo = score >= self.threshold
         if is_echo:
             sources.sort(key=lambda s: s.start)
-            loop_words = [w for s in sources for w in words(s.text)]
-            is_echo = not is_answer(seg, mic_words, sources, loop_words, self.echo_delay_s)
+            is_echo = not is_answer(seg, mic_words, [(s, words(s.text)) for s in sources], self.echo_delay_s)
         return EchoVerdict(is_echo, score, tuple(matched), tuple(s.id for s in near))
 
     # --------------------------------------------------------------- streaming
