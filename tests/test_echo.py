@@ -405,6 +405,29 @@ def test_text_filter_streaming_hold_mark_and_flush():
         TextEchoFilter(action="delete")
 
 
+def test_text_filter_keeps_an_answer_that_reuses_the_questions_words():
+    f = TextEchoFilter()
+    f.add_loopback(_seg(Source.LOOPBACK, 10.0, 12.5, "Will you write the user guide by Monday?"))
+    f.add_loopback(_seg(Source.LOOPBACK, 20.0, 22.0, "Can we move the launch to Friday?"))
+    # the echo: the question's words again, a moment behind them, overlapping them
+    assert f.check(_seg(Source.MIC, 10.1, 12.6, "Will you write the user guide by Monday?")).is_echo
+    assert f.check(_seg(Source.MIC, 10.1, 12.6, "will you write the user guide by monday")).is_echo
+    assert f.check(_seg(Source.MIC, 11.8, 12.6, "the user guide by Monday")).is_echo  # its tail
+    # the answer: after the question, the person shifted or the question turned into a statement
+    assert not f.check(_seg(Source.MIC, 13.2, 15.5, "I will write the user guide by Monday.")).is_echo
+    assert not f.check(_seg(Source.MIC, 22.4, 24.0, "We can move the launch to Friday.")).is_echo
+    # a later "Them" line that shares the answer's "I" is not what it answers (seen in bench/minutes_bench.py)
+    f.add_loopback(_seg(Source.LOOPBACK, 26.0, 28.0, "I will fix the screenshots by Friday."))
+    assert not f.check(_seg(Source.MIC, 22.4, 24.5, "I can move the launch to Friday.")).is_echo
+    # the same words at the question's own time are still echo: an answer cannot start before it ends
+    assert f.check(_seg(Source.MIC, 10.2, 12.6, "I will write the user guide by Monday.")).is_echo
+    # the measured echo delay moves the earliest start of an answer
+    late = TextEchoFilter(echo_delay_s=1.5)
+    late.add_loopback(_seg(Source.LOOPBACK, 10.0, 12.5, "Will you write the user guide by Monday?"))
+    assert late.check(_seg(Source.MIC, 13.2, 15.5, "I will write the user guide by Monday.")).is_echo
+    assert not late.check(_seg(Source.MIC, 14.0, 16.0, "I will write the user guide by Monday.")).is_echo
+
+
 def test_echo_package_imports_no_textual():
     code = ("import sys, meeting_tui.echo, meeting_tui.echo.guard, meeting_tui.echo.text, meeting_tui.echo.aec; "
             "assert 'textual' not in sys.modules")

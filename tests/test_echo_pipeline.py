@@ -3,6 +3,7 @@ hears the loopback (delayed, quieter), as a laptop without headphones does."""
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 
@@ -53,3 +54,40 @@ def test_record_removes_the_echo_from_you_and_keeps_your_words(shared_audio, tin
     assert "horizon" in _text(guarded, "Them")
     assert "horizon" not in _text(guarded, "You")
     assert "wizard" in _text(guarded, "You") and "curtain" in _text(guarded, "You")
+
+
+def _espeak(path, voice, text):
+    subprocess.run(["espeak-ng", "-v", voice, "-s", "150", "-w", str(path), text], check=True, capture_output=True)
+    audio, rate = sf.read(path, dtype="float32")
+    return _resample(audio, rate)
+
+
+def _resample(audio, rate, to=16_000):
+    from math import gcd
+
+    from scipy.signal import resample_poly
+
+    g = gcd(rate, to)
+    return resample_poly(audio, to // g, rate // g).astype(np.float32)
+
+
+@pytest.mark.skipif(not shutil.which("espeak-ng"), reason="needs espeak-ng")
+def test_record_keeps_an_answer_that_repeats_the_questions_words(tiny_model_path, tmp_path):
+    """The far side asks, the user answers with the question's words (the commitment the minutes need):
+    the answer stays under "You" while the question's echo on the mic is removed."""
+    question = _espeak(tmp_path / "q.wav", "en-us", "Will you write the user guide by Monday?")
+    answer = _espeak(tmp_path / "a.wav", "en-gb", "Yes. I will write the user guide by Monday.")
+    rate, pad = 16_000, np.zeros(16_000, np.float32)
+    them = np.concatenate([pad, question, pad, np.zeros_like(answer), pad])
+    you = np.concatenate([pad, np.zeros_like(question), pad, answer, pad])
+    delay = int(0.06 * rate)
+    mic = you + np.concatenate([np.zeros(delay, np.float32), them[:-delay]]) * 0.5  # the question's echo
+    sf.write(tmp_path / "mic.wav", mic, rate)
+    sf.write(tmp_path / "loop.wav", them, rate)
+    rows = _record(tmp_path, tmp_path / "mic.wav", tmp_path / "loop.wav", tiny_model_path)
+    question_end = (len(pad) + len(question)) / rate
+    assert "user guide" in _text(rows, "Them")
+    mine = [r for r in rows if r["label"] == "You"]
+    assert "user guide" in _text(rows, "You") and "monday" in _text(rows, "You"), rows
+    assert all(r["start"] >= question_end - 0.5 for r in mine), mine  # no echo of the question under You
+    assert "will you" not in _text(rows, "You")

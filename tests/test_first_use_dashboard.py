@@ -138,6 +138,7 @@ async def test_at_80x24_the_footer_shows_help_and_the_status_line_lag_and_save_f
         assert await wait_for(pilot, lambda: len(footer_keys(app)) >= 6)  # the footer is composed after a refresh
         texts = footer_keys(app)
         assert "f1 Help" in texts and "^p palette" in texts, texts
+        assert "n Note" not in texts and "M Minutes" not in texts, texts  # in help and the palette only
         for region in texts.values():  # every key shown is whole, inside the screen, none under another
             assert region.x >= 0 and region.right <= SMALL[0], texts
         ordered = sorted(texts.values(), key=lambda r: r.x)
@@ -156,6 +157,10 @@ async def test_at_80x24_the_footer_shows_help_and_the_status_line_lag_and_save_f
         assert await wait_for(pilot, lambda: len(footer_keys(wide)) >= 6)
         labels = [shown(label) for label in wide.screen.query_one(Footer).query("FooterLabel") if label.region.width]
         assert labels == ["Mic gain", "Them gain"], labels
+        texts = footer_keys(wide)
+        assert "n Note" in texts and "M Minutes" in texts, texts  # the keys the minutes need, whole and apart
+        ordered = sorted(texts.values(), key=lambda r: r.x)
+        assert all(a.right <= b.x for a, b in zip(ordered, ordered[1:])) and ordered[-1].right <= 120, texts
 
 
 def test_status_line_drops_the_least_useful_facts_first():

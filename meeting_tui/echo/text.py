@@ -6,7 +6,8 @@ loopback's recent final segments and scores each mic segment by how many of its 
 close spellings of words of four letters and more) occur in loopback segments within ``window_s``
 seconds of it. Stop words count a third. A segment scoring at least ``threshold`` is dropped (or marked,
 with ``Segment.echo_score``). Short segments (fewer than three words) count as echo only if every word
-matches and a loopback segment overlaps them in time: the user's "yes" or "okay" stays.
+matches and a loopback segment overlaps them in time: the user's "yes" or "okay" stays. A line that
+reuses a question's words to answer it is not echo (meeting_tui.echo.reply).
 
 Mic and loopback are transcribed by separate workers, so a mic segment can be final before the
 loopback's. ``feed`` holds mic segments until the loopback has been transcribed past their end (told
@@ -20,6 +21,7 @@ import difflib
 import re
 from dataclasses import dataclass, field, replace
 
+from meeting_tui.echo.reply import is_answer
 from meeting_tui.types import Segment, Source
 
 STOP_WORDS = frozenset(
@@ -60,6 +62,7 @@ class TextEchoFilter:
     threshold: float = 0.6
     action: str = "drop"  # "drop" or "mark"
     hold_s: float = 3.0
+    echo_delay_s: float = 0.0  # speakers-to-mic delay, when the audio guard has measured it
     keep_s: float = 30.0  # loopback history kept
     dropped: list[Segment] = field(default_factory=list)
     _loop: collections.deque = field(default_factory=lambda: collections.deque(maxlen=200))
@@ -87,17 +90,20 @@ class TextEchoFilter:
         near = [s for s in self._loop if s.start - self.window_s <= seg.end and s.end + self.window_s >= seg.start]
         if not near:
             return EchoVerdict(False, 0.0)
-        pool = [w for s in near for w in words(s.text)]
+        pool = [(w, s) for s in near for w in words(s.text)]
         unused = list(pool)
+        sources: list[Segment] = []
         total = matched_w = 0.0
         matched: list[str] = []
         for w in mic_words:
             weight = 1 / 3 if w in STOP_WORDS else 1.0
             total += weight
-            for i, u in enumerate(unused):
+            for i, (u, src) in enumerate(unused):
                 if _similar(w, u):
                     matched_w += weight
                     matched.append(w)
+                    if src not in sources:
+                        sources.append(src)
                     del unused[i]
                     break
         score = matched_w / total if total else 0.0
@@ -107,6 +113,9 @@ class TextEchoFilter:
             is_echo = overlap and len(matched) == len(mic_words)
         else:
             is_echo = score >= self.threshold
+        if is_echo:
+            sources.sort(key=lambda s: s.start)
+            is_echo = not is_answer(seg, mic_words, [(s, words(s.text)) for s in sources], self.echo_delay_s)
         return EchoVerdict(is_echo, score, tuple(matched), tuple(s.id for s in near))
 
     # --------------------------------------------------------------- streaming

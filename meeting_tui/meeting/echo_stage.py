@@ -107,6 +107,11 @@ class EchoVerdicts:
             out = self.filter.feed(seg) + self.filter.tick(seg.end)
         return _echoes(out)
 
+    def set_echo_delay(self, delay_s: float) -> None:
+        """The audio guard measured the echo: an answer starts no earlier than this after a question ends."""
+        with self._lock:
+            self.filter.echo_delay_s = max(0.0, delay_s)
+
     def tick(self, now_s: float) -> list[Verdict]:
         with self._lock:
             return _echoes(self.filter.tick(now_s))

@@ -406,6 +406,8 @@ class Meeting:
         # the guard notices this itself where the engine's check misses speech with pauses). Never both.
         if status.message:
             self._post(NoticeEvent("Echo", status.message, "warning"))
+        if self.verdicts is not None and status.present and status.delay_ms is not None:
+            self.verdicts.set_echo_delay(status.delay_ms / 1000)
 
     async def stop_session(self, on_progress: Callable[[float], None] | None = None, *,
                            reason: str = "stopped") -> Path | None:

@@ -120,8 +120,8 @@ ACTIONS: tuple[Action, ...] = (
     Action("follow_calls", palette=lambda app: "Follow calls: stop" if _following(app)
            else "Follow calls: record while another app uses the mic",
            palette_help="start a session when a call opens the microphone, stop when it lets go"),
-    # Notes are keys but not in the footer (docs/minutes.md).
-    Action("note", "Note", id="notes.note", key="n", show=False, palette="Note: type a note at this moment",
+    # Note and Minutes are in the footer of a wide terminal only (ui/widgets/footer.py).
+    Action("note", "Note", id="notes.note", key="n", palette="Note: type a note at this moment",
            palette_help="saved in the session, shown in the transcript and exports"),
     Action("note_mark", "Mark the moment", id="notes.mark", key="b", show=False, palette="Note: mark the moment",
            palette_help="a bookmark in the session"),
@@ -129,7 +129,7 @@ ACTIONS: tuple[Action, ...] = (
            palette="Flag the line as an action item", palette_help=_FLAG_HELP),
     Action("note_flag('decision')", "Flag line: decision", id="notes.decision", key="c", show=False,
            palette="Flag the line as a decision", palette_help=_FLAG_HELP),
-    Action("minutes_last", "Minutes: make / cancel", id="minutes.make", key="M", show=False,
+    Action("minutes_last", "Minutes", id="minutes.make", key="M",
            palette=lambda app: "Minutes: cancel" if _minutes(app).running else "Minutes of the last session",
            palette_help=lambda app: "stop making them (nothing is written)" if _minutes(app).running
            else "decisions, action items, open questions, each citing its line (minutes.md, in the background)"),

@@ -20,7 +20,6 @@ from typing import Callable
 
 from textual.app import App, ComposeResult
 from textual.containers import Vertical
-from textual.widgets import Footer
 
 from meeting_tui.meeting import Meeting, TranscriptionStatus, transcriber_config
 from meeting_tui.meeting.setup import ffmpeg_mode_available
@@ -43,6 +42,7 @@ from meeting_tui.ui.features.status import STATUS_EVERY_S, StatusAndKeys
 from meeting_tui.ui.features.themes import ThemeControl
 from meeting_tui.ui.notices import Notices
 from meeting_tui.ui.widgets.source_panel import SourcePanel
+from meeting_tui.ui.widgets.footer import MeetingFooter
 from meeting_tui.ui.widgets.status_line import StatusLine
 from meeting_tui.ui.widgets.transcript import TranscriptView
 
@@ -59,7 +59,7 @@ class MeetingApp(Notices, EventPump, StatusAndKeys, CaptureControl, DeviceContro
     TITLE = "meeting-tui"
     CSS_PATH = Path(__file__).with_name("app.tcss")  # absolute: subclasses live elsewhere
     COMMANDS = App.COMMANDS | {MeetingCommands}
-    HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (96, "-wide")]  # app.tcss: a narrow footer drops the gain keys
+    HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (96, "-wide"), (116, "-widest")]  # app.tcss: what the footer drops
     BINDINGS = actions.bindings()
 
     def __init__(self, *, settings_path: str | os.PathLike | None = None, demo: bool = False,
@@ -140,7 +140,7 @@ class MeetingApp(Notices, EventPump, StatusAndKeys, CaptureControl, DeviceContro
             yield self._panels[Source.LOOPBACK]
         yield self._transcript
         yield self._status
-        yield Footer()
+        yield MeetingFooter()
 
     def panel(self, source: Source) -> SourcePanel:
         return self._panels[source]

@@ -91,6 +91,20 @@ SCRIPTS = [
                  Action("You", ("check", "vendor"), Due(weekday=2))],
         questions=[("tool", "ready")],
     ),
+    Script(  # answers that reuse the question's words: the echo filter must not take them for echo
+        "documentation",
+        [("Them", "Let us plan the documentation."),
+         ("You", "We decided to publish the guide online."),
+         ("Them", "Will you write the user guide by Monday?"),
+         ("You", "I will write the user guide by Monday."),
+         ("Them", "Can you review the install steps tomorrow?"),
+         ("You", "I can review the install steps tomorrow."),
+         ("Them", "I will fix the screenshots by Friday.")],
+        decisions=[("publish", "guide")],
+        actions=[Action("You", ("user", "guide"), Due(weekday=0)),
+                 Action("You", ("install", "steps"), Due(days=1)),
+                 Action("Them", ("fix", "screenshots"), Due(weekday=4))],
+    ),
 ]
 
 
