@@ -34,13 +34,20 @@ def live(rec: Recorder) -> bool:
     return bool(states) and states[-1].state is HealthState.LIVE
 
 
-async def kill_once() -> tuple[float, float]:
+async def live_mic() -> tuple[CaptureEngine, Recorder]:
+    """A started mic engine, once its stream is live; the caller stops it."""
     engine, rec = CaptureEngine(specs_for_mode(Mode.MIC, MIC, None)), Recorder()
     engine.add_listener(rec)
     await engine.start()
+    if not await wait_for(lambda: live(rec), 10):
+        await engine.stop()
+        raise RuntimeError("the mic never came up")
+    return engine, rec
+
+
+async def kill_once() -> tuple[float, float]:
+    engine, rec = await live_mic()
     try:
-        if not await wait_for(lambda: live(rec), 10):
-            raise RuntimeError("the mic never came up")
         pid = engine.stats()["sources"]["mic"]["pid"]
         n_before = len(rec.audio[Source.MIC])
         killed_at = time.monotonic()
@@ -55,12 +62,8 @@ async def kill_once() -> tuple[float, float]:
 
 
 async def suspend_once(rig) -> float:
-    engine, rec = CaptureEngine(specs_for_mode(Mode.MIC, MIC, None)), Recorder()
-    engine.add_listener(rec)
-    await engine.start()
+    engine, rec = await live_mic()
     try:
-        if not await wait_for(lambda: live(rec), 10):
-            raise RuntimeError("the mic never came up")
         t = time.monotonic()
         rig.pactl("suspend-source", "mic", "1")
         await wait_for(lambda: rec.first_state_after(Source.MIC, HealthState.STALLED, t), 6)
