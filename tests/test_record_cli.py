@@ -144,3 +144,15 @@ def test_record_into_an_unwritable_data_dir_names_the_fix(shared_audio, tmp_path
                       timeout=60, MEETING_TUI_DATA_DIR=str(blocker))
     assert res.returncode == 1
     assert res.stderr.count("error:") == 1 and "MEETING_TUI_DATA_DIR" in res.stderr, res.stderr
+
+
+@pytest.mark.model
+def test_the_session_says_the_mode_it_recorded(shared_audio, tmp_path, tiny_model_path):
+    # The session opens before capture starts: its meta must carry the capture the command runs (here the
+    # mic alone, from a file), not the default meeting mode of no capture yet.
+    res = meeting_tui(tmp_path, "record", "--mic-file", str(shared_audio / "jfk.flac"), "--speed", "0",
+                      "--model", tiny_model_path, "--quiet", timeout=120)
+    assert res.returncode == 0, res.stderr
+    metas = list((tmp_path / "data" / "sessions").glob("*/meta.json"))
+    assert len(metas) == 1, metas
+    assert json.loads(metas[0].read_text(encoding="utf-8"))["mode"] == "mic"

@@ -220,7 +220,7 @@ def cmd_record(args) -> int:
         stop = stop_signals()
         signals["stop"] = stop
         try:  # opens the journal, then starts loading the model (nothing loads if the folder fails)
-            path = meeting.start_session(journal=not args.no_session)
+            path = meeting.start_session(journal=not args.no_session, setup=setup)
         except MeetingError as exc:
             err(f"error: {exc}")
             result["rc"] = 1

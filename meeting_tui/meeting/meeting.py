@@ -279,8 +279,10 @@ class Meeting:
     def recording(self) -> bool:
         return self.transcription is not None
 
-    def start_session(self, *, journal: bool = True) -> Path | None:
+    def start_session(self, *, journal: bool = True, setup: CaptureSetup | None = None) -> Path | None:
         """Start transcribing, into a new journaled session folder (returned) unless ``journal`` is False.
+        ``setup``: the capture the client runs or is about to (its mode and devices go in the session's
+        meta; the engine's may be the one a mode key is replacing, or none yet).
 
         Raises MeetingError (the model can never load: nothing is created) or OSError (the folder)."""
         self._bind_loop()
@@ -292,7 +294,7 @@ class Meeting:
             from meeting_tui.session.retention import prune_at_start
 
             prune_at_start(paths.sessions_dir(self.sessions_dir), self.settings.session.keep_audio_days if self.settings else 0)
-            self.session = self._open_journal()
+            self.session = self._open_journal(setup or self.setup)
         # The session clock starts now, or at the first sample captured when capture is not running yet (then
         # `record` and a dashboard recording from launch place the same audio at the same times).
         running = self.engine is not None and self.engine.running
@@ -316,10 +318,9 @@ class Meeting:
             self.speakers.on_event = self._speaker_event
         return self.session.path if self.session is not None else None
 
-    def _open_journal(self):
+    def _open_journal(self, setup: CaptureSetup | None):
         from meeting_tui.session.store import Session
 
-        setup = self.setup
         mc = self.config.model
         return Session.open(
             self.sessions_dir,

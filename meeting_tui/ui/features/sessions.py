@@ -40,7 +40,7 @@ class SessionControl:
             self.notify(f"Cannot start a session: {blocker}.\n{fix_hint()}", title="Session", severity="error", timeout=15)
             return
         try:
-            path = self.core.start_session()
+            path = self.core.start_session(setup=self.capture_setup())
         except MeetingError as exc:  # the model can never load: nothing was created
             self.notify(f"Cannot start a session: {exc}", title="Transcription", severity="error", timeout=20)
             return
