@@ -33,7 +33,7 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 from meeting_tui.transcribe.wer import wer  # noqa: E402
 from tests.support.speech import COMMON, JARGON, conversation, write_wav  # noqa: E402
-from tests.support.speech_server import SpeechServer, free_port  # noqa: E402
+from tests.support.speech_server import SpeechServer, StderrReader, free_port  # noqa: E402
 
 
 def settings(tmp: Path, name: str, server: str | None) -> Path:
@@ -59,19 +59,9 @@ def record(tmp: Path, cfg: Path, wav: Path, model: str, on_first_line=None) -> t
                              "--no-partials", "--json", "--no-session"], env=env, stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE, text=True, stdin=subprocess.DEVNULL)
     rows, arrived = [], []
-    err: list[str] = []
-    ready = threading.Event()
-
-    def read_stderr() -> None:
-        for line in proc.stderr:
-            err.append(line)
-            if line.startswith("[ready]"):
-                ready.set()
-        ready.set()
-
-    threading.Thread(target=read_stderr, daemon=True).start()
+    reader = StderrReader(proc)
     if RIG is not None:  # spoken once the model is ready; stopped (SIGINT) once all of it was said
-        ready.wait(120)
+        reader.ready.wait(120)
         player = RIG.play(wav, "micsink")
         threading.Thread(target=lambda: (player.wait(), proc.send_signal(signal.SIGINT)), daemon=True).start()
     for line in proc.stdout:
@@ -83,7 +73,7 @@ def record(tmp: Path, cfg: Path, wav: Path, model: str, on_first_line=None) -> t
                 threading.Thread(target=on_first_line, daemon=True).start()
     proc.wait()
     time.sleep(0.2)
-    return rows, arrived, "".join(err)
+    return rows, arrived, reader.text
 
 
 def report(name: str, rows: list[dict], script: list[str]) -> dict:

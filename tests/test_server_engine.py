@@ -22,7 +22,7 @@ import pytest
 from meeting_tui.transcribe.server import FailoverWhisper, RemoteWhisper, ServerConfig, ServerError, url_problem
 from tests.conftest import REPO, skip_or_fail
 from tests.support.speech import COMMON, conversation, have_espeak, write_wav
-from tests.support.speech_server import SpeechServer, free_port
+from tests.support.speech_server import SpeechServer, StderrReader, free_port
 
 
 @pytest.fixture(scope="module")
@@ -97,20 +97,10 @@ def test_a_meeting_on_the_rig_loses_no_sentence_while_its_server_is_killed_and_b
     proc = subprocess.Popen([sys.executable, "-m", "meeting_tui", "record", "--mode", "mic", "--mic", "mic",
                              "--no-partials", "--json"], env=env, cwd=REPO, stdin=subprocess.DEVNULL,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    err: list[str] = []
-    ready = threading.Event()
-
-    def read_stderr() -> None:
-        for line in proc.stderr:
-            err.append(line)
-            if line.startswith("[ready]"):
-                ready.set()
-        ready.set()
-
-    reader = threading.Thread(target=read_stderr, daemon=True)
-    reader.start()
+    reader = StderrReader(proc)
+    err = reader.lines
     try:
-        assert ready.wait(120) and proc.poll() is None, "".join(err)
+        assert reader.ready.wait(120) and proc.poll() is None, "".join(err)
         player = rig.play(wav, "micsink")
         rows = []
         while not rows or rows[-1].get("type") != "segment":  # the first line on screen
@@ -127,7 +117,7 @@ def test_a_meeting_on_the_rig_loses_no_sentence_while_its_server_is_killed_and_b
     finally:
         if proc.poll() is None:
             proc.kill()
-    reader.join(10)
+    reader.thread.join(10)
     stderr = "".join(err)
     assert proc.returncode == 0, stderr
     rows += [json.loads(x) for x in rest.splitlines()]

@@ -55,3 +55,27 @@ class SpeechServer:
         if self.proc is not None and self.proc.poll() is None:
             self.proc.kill()
             self.proc.wait(10)
+
+
+class StderrReader:
+    """A `record` process's stderr read on a thread of its own (the only reader: communicate() would take
+    lines from it); ``ready`` is set at its "[ready]" line, or when stderr ends."""
+
+    def __init__(self, proc: subprocess.Popen) -> None:
+        import threading
+
+        self.lines: list[str] = []
+        self.ready = threading.Event()
+        self.thread = threading.Thread(target=self._read, args=(proc,), daemon=True)
+        self.thread.start()
+
+    def _read(self, proc: subprocess.Popen) -> None:
+        for line in proc.stderr:
+            self.lines.append(line)
+            if line.startswith("[ready]"):
+                self.ready.set()
+        self.ready.set()
+
+    @property
+    def text(self) -> str:
+        return "".join(self.lines)
