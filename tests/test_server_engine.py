@@ -101,6 +101,7 @@ def test_a_meeting_on_the_rig_loses_no_sentence_while_its_server_is_killed_and_b
     err = reader.lines
     try:
         assert reader.ready.wait(120) and proc.poll() is None, "".join(err)
+        assert rig.wait_until_recorded("mic"), "".join(err)  # the mic's worker is open, so no word is lost
         player = rig.play(wav, "micsink")
         rows = []
         while not rows or rows[-1].get("type") != "segment":  # the first line on screen

@@ -211,10 +211,7 @@ def test_voices_played_through_the_rig_speakers_get_their_own_labels(rig, tiny_m
          "--duration", f"{len(audio) / RATE + 120:.0f}"],
         cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline and not list((tmp_path / "data" / "sessions").glob("*/journal.jsonl")):
-            time.sleep(0.1)
-        time.sleep(2.0)  # capture has started
+        assert rig.wait_until_recorded("speakers.monitor"), "record never opened the speakers' monitor"
         rig.play(wav, "speakers").wait(timeout=len(audio) / RATE + 120)
         time.sleep(1.0)  # the call's last words reach the capture worker
         proc.send_signal(signal.SIGINT)  # Ctrl+C: what was captured is transcribed, then record exits

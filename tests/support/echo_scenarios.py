@@ -31,6 +31,7 @@ import numpy as np
 from meeting_tui.echo.guard import EchoGuard
 from meeting_tui.echo.text import TextEchoFilter, words
 from meeting_tui.types import AudioChunk, Segment, Source
+from tests.support.rig.rig import wait_until_recorded
 
 GuardFactory = Callable[..., EchoGuard]  # (sample_rate, backend=..., **options) -> a guard
 
@@ -585,7 +586,7 @@ def play_together(env: dict[str, str], tracks: dict[str, Path]) -> subprocess.Po
 
 
 def record_session(sc: Scenario, env: dict[str, str], model_path: str, shared_audio: Path | None, workdir: Path,
-                   *, model=None, mic: str = "mic", extra: tuple[str, ...] = (), settle_s: float = 3.0) -> LiveSession:
+                   *, model=None, mic: str = "mic", extra: tuple[str, ...] = ()) -> LiveSession:
     """Play ``sc`` on the rig while `meeting-tui record` (a subprocess, mic ``mic``, loopback the
     speakers' monitor) captures and transcribes it; stop it with Ctrl+C (SIGINT) and read what it
     wrote. With ``model`` (a WhisperModel), also score the "You" lines of the first EARLY_S seconds and
@@ -607,7 +608,10 @@ def record_session(sc: Scenario, env: dict[str, str], model_path: str, shared_au
                             env=renv, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
                             text=True)
     try:
-        time.sleep(settle_s)  # the capture workers open their devices
+        # both capture workers have opened their devices (then a short margin for their first reads)
+        if not wait_until_recorded(env, [mic, "speakers.monitor"], timeout=60):
+            raise AssertionError(f"record never opened its devices: {proc.stderr.read() if proc.poll() is not None else ''}")
+        time.sleep(0.5)
         play_together(env, {"speakers": workdir / "spk.wav", "micsink": workdir / "mic.wav"}).wait(
             timeout=len(tr.spk) / RATE + 60)
         time.sleep(2.0)

@@ -56,7 +56,7 @@ def test_a_loopback_that_cannot_open_is_reported_as_crashed_with_the_reason(win_
         engine.add_listener(rec)
         await engine.start()
         try:
-            await wait_for(lambda: HealthState.CRASHED in rec.states(Source.LOOPBACK), 30)
+            await wait_for(lambda: HealthState.CRASHED in rec.states(Source.LOOPBACK), 60)
             return [h for _, h in rec.health if h.state is HealthState.CRASHED], engine.stats()
         finally:
             await engine.stop()

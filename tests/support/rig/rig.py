@@ -6,6 +6,7 @@ Devices: source ``mic`` (fed by playing into sink ``micsink``) and sink ``speake
 
 from __future__ import annotations
 
+import collections
 import os
 import shutil
 import subprocess
@@ -14,6 +15,30 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 SCRIPT = Path(__file__).with_name("audio-rig.sh")
+
+
+def recording_sources(env: dict[str, str]) -> list[str]:
+    """The sources a client records from now (one entry per record stream; the rig's own remaps excluded)."""
+    def short(*what: str) -> list[list[str]]:
+        out = subprocess.run(["pactl", "list", "short", *what], env=env, stdin=subprocess.DEVNULL,
+                             capture_output=True, text=True, timeout=20).stdout
+        return [line.split("\t") for line in out.splitlines() if line.strip()]
+
+    names = {row[0]: row[1] for row in short("sources") if len(row) > 1}
+    return [names.get(row[1], row[1]) for row in short("source-outputs")
+            if len(row) > 3 and row[3] == "protocol-native.c"]
+
+
+def wait_until_recorded(env: dict[str, str], sources: list[str], timeout: float = 60.0) -> bool:
+    """Wait until a client records from each of ``sources``: the capture is open, so what is played from
+    now on is heard. A condition, not a settle time: on a loaded machine workers start late."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        live = collections.Counter(recording_sources(env))
+        if all(live[s] >= n for s, n in collections.Counter(sources).items()):
+            return True
+        time.sleep(0.1)
+    return False
 
 
 def missing_tools() -> list[str]:
@@ -60,6 +85,9 @@ class AudioRig:
         if out.returncode != 0:
             raise RuntimeError(f"pactl {' '.join(args)}: {out.stderr.strip()}")
         return out.stdout
+
+    def wait_until_recorded(self, *sources: str, timeout: float = 60.0) -> bool:
+        return wait_until_recorded(self.env, list(sources), timeout)
 
     def play(self, wav: str | os.PathLike, sink: str, *, loops: int = 1) -> subprocess.Popen:
         """Play a file into ``sink`` ("micsink" = the virtual mic, "speakers" = the loopback)."""
