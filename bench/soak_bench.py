@@ -7,7 +7,8 @@ asked, replayed at real time by file workers (``record --mic-file --loopback-fil
 mode: echo guard, partials and the session journal and recording on, as a user runs it). Every
 ``--every`` seconds it prints the front end's RSS, the tree's RSS and the tree's CPU over the interval
 (% of one core); at the end, the RSS slope over the second half (MB per hour: flat is near 0), the lines
-journaled against the lines expected, and the tree's CPU over the whole run.
+per 57 s meeting over the whole run and over its second half (the same when nothing slows down or is
+lost as the hour goes on), and the tree's CPU over the whole run.
 """
 
 from __future__ import annotations

@@ -56,21 +56,38 @@ class FileBackend:
     def open(self, emit: Emit) -> StreamInfo:
         import soundfile as sf
 
-        try:
-            data, rate = sf.read(self.path, dtype="float32", always_2d=True)
+        try:  # read as it plays, not whole: an hour of 48 kHz stereo would be 1.4 GB of float32
+            self._file = sf.SoundFile(self.path)
         except Exception as exc:  # soundfile raises its own LibsndfileError / RuntimeError
             raise CaptureError(f"cannot read {self.path}: {exc}", hint="check the path and that it is WAV/FLAC/OGG")
-        if self.channel >= 0:
-            if self.channel >= data.shape[1]:
-                raise CaptureError(f"{self.path} has {data.shape[1]} channel(s); no channel {self.channel}")
-            data = data[:, self.channel:self.channel + 1]
-        if self.lead_silence > 0:
-            data = np.concatenate([np.zeros((int(self.lead_silence * rate), data.shape[1]), np.float32), data])
-        self._data, self._rate = np.ascontiguousarray(data), int(rate)
+        channels = self._file.channels
+        if self.channel >= channels:
+            self._file.close()
+            raise CaptureError(f"{self.path} has {channels} channel(s); no channel {self.channel}")
+        self._rate = int(self._file.samplerate)
+        self._channels = 1 if self.channel >= 0 else channels
         self._thread = threading.Thread(target=self._run, args=(emit,), name="file-replay", daemon=True)
         self._thread.start()
-        return StreamInfo(device=self.path, hostapi="file", samplerate=self._rate, channels=data.shape[1],
+        return StreamInfo(device=self.path, hostapi="file", samplerate=self._rate, channels=self._channels,
                           extra={"speed": self.speed, "drift_ppm": (self.drift - 1) * 1e6})
+
+    def _blocks(self, block: int):
+        """The file's blocks in order (after the lead silence), from the start again when looping."""
+        lead = int(self.lead_silence * self._rate)
+        while lead > 0:
+            n = min(block, lead)
+            yield np.zeros((n, self._channels), np.float32)
+            lead -= n
+        while True:
+            chunk = self._file.read(block, dtype="float32", always_2d=True)
+            if len(chunk) == 0:
+                if not self.loop:
+                    return
+                self._file.seek(0)
+                continue
+            if self.channel >= 0:
+                chunk = chunk[:, self.channel:self.channel + 1]
+            yield np.ascontiguousarray(chunk)
 
     def _run(self, emit: Emit) -> None:
         block = self.blocksize or max(1, int(self._rate * BLOCK_SECONDS))
@@ -78,28 +95,30 @@ class FileBackend:
         true_rate = self._rate * self.drift  # the simulated device delivers this many frames a second
         sent = 0
         limit = int(self.max_seconds * self._rate) if self.max_seconds else None
-        pos = 0
-        while not self._stop.is_set():
-            if pos >= len(self._data):
-                if not self.loop:
+        try:
+            for chunk in self._blocks(block):  # a file broken past its header raises here, as it is read
+                if self._stop.is_set():
                     break
-                pos = 0
-            chunk = self._data[pos:pos + block]
-            if limit is not None:
-                chunk = chunk[: max(0, limit - sent)]
-                if not len(chunk):
-                    break
-            device_time = sent / true_rate
-            if self.speed > 0:
-                delay = t0 + (device_time + len(chunk) / true_rate) / self.speed - time.monotonic()
-                if delay > 0 and self._stop.wait(delay):
-                    break
-            emit(chunk, t0 + device_time, 0)
-            pos += len(chunk)
-            sent += len(chunk)
-        self._done.set()
+                if limit is not None:
+                    chunk = chunk[: max(0, limit - sent)]
+                    if not len(chunk):
+                        break
+                device_time = sent / true_rate
+                if self.speed > 0:
+                    delay = t0 + (device_time + len(chunk) / true_rate) / self.speed - time.monotonic()
+                    if delay > 0 and self._stop.wait(delay):
+                        break
+                emit(chunk, t0 + device_time, 0)
+                sent += len(chunk)
+        except Exception as exc:  # soundfile's own errors: say it, as an unreadable file at open would be
+            self._error = f"cannot read {self.path} at {sent / self._rate:.1f} s: {exc}"
+        finally:
+            self._file.close()
+            self._done.set()
 
     def poll(self) -> str | None:
+        if self._error:
+            return self._error
         return "eof" if self._done.is_set() else None
 
     def close(self) -> None:
