@@ -41,6 +41,22 @@ def test_record_with_an_unusable_model_fails_once_at_once_and_creates_nothing(sh
         assert not (tmp_path / "data").exists()  # no session folder
 
 
+def test_a_file_that_cannot_be_replayed_fails_once_at_once_and_creates_nothing(shared_audio, tmp_path):
+    # Before: the worker failed on it, was restarted on the same file, and `record` ran until --duration
+    # with exit code 0 and an empty session.
+    text = tmp_path / "notes.wav"
+    text.write_text("not audio")
+    cases = [(["--mic-file", str(text)], "cannot read"), (["--mic-file", str(tmp_path / "gone.wav")], "no such file"),
+             (["--mic-file", str(shared_audio / "jfk.flac"), "--mic-channel", "3"], "no channel 3")]
+    for args, said in cases:
+        for command in ("record", "monitor") if "--mic-channel" not in args else ("record",):
+            res = meeting_tui(tmp_path, command, *args, "--duration", "120", timeout=30)
+            assert res.returncode == 2, (command, res.stderr)
+            assert res.stderr.count("error:") == 1 and said in res.stderr, (command, res.stderr)
+            assert res.stdout == ""
+            assert not (tmp_path / "data").exists()
+
+
 def test_without_a_sound_server_record_devices_and_doctor_name_the_cause(tmp_path, tiny_model_path):
     no_server = {"PULSE_SERVER": f"unix:{tmp_path}/no-server/native"}
     res = meeting_tui(tmp_path, "record", "--duration", "60", "--model", tiny_model_path, timeout=30, **no_server)

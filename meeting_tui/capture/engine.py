@@ -263,7 +263,8 @@ class CaptureEngine:
                                                       self._default_warning, self.clock)
 
     def _default_warning(self, text: str) -> None:
-        log.warning("%s", text)
+        # INFO: a front end shows it from on_warning; at WARNING Python's last-resort handler printed it again
+        log.info("%s", text)
         self._call(self._warnings, lambda lst: lst.on_warning(text), "on_warning")
 
     async def stop(self) -> None:

@@ -127,7 +127,7 @@ class WorkerSupervisor:
                 self.events.on_finished()
                 return
             self.stats.last_error = reason
-            log.warning("%s worker: %s", self.name, reason)
+            log.info("%s worker: %s", self.name, reason)  # the user reads it as the source's health, once
             self.events.on_exit(reason)
             if not self.restart:
                 return
@@ -211,7 +211,7 @@ class WorkerSupervisor:
             elif event == "error":
                 self._last_error_message = str(msg.get("message"))
                 self.stats.hint = str(msg.get("hint") or "")
-                log.warning("%s worker error: %s %s", self.name, msg.get("message"), msg.get("hint") or "")
+                log.info("%s worker error: %s %s", self.name, msg.get("message"), msg.get("hint") or "")
             elif event == "warning":
                 log.info("%s worker: %s", self.name, msg.get("message"))
             self.events.on_message(msg)

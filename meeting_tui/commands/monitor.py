@@ -32,12 +32,15 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def _setup(args):
-    from meeting_tui.capture.engine import WorkerSpec
-    from meeting_tui.meeting.setup import CaptureSetup, mode_of
+    from meeting_tui.capture.engine import CaptureConfigError, WorkerSpec
+    from meeting_tui.meeting.setup import CaptureSetup, mode_of, replay_problem
 
     if args.mic_file or args.loopback_file:
-        specs = [WorkerSpec.file(s, p, loop=True) for s, p in ((Source.MIC, args.mic_file),
-                                                               (Source.LOOPBACK, args.loopback_file)) if p]
+        files = [(s, p) for s, p in ((Source.MIC, args.mic_file), (Source.LOOPBACK, args.loopback_file)) if p]
+        problem = next(filter(None, (replay_problem(p) for _, p in files)), None)
+        if problem:
+            raise CaptureConfigError(problem)
+        specs = [WorkerSpec.file(s, p, loop=True) for s, p in files]
         return CaptureSetup(mode_of(specs), files=specs)
     api = "PulseAudio" if sys.platform.startswith("linux") else ""
     mic = DeviceRef(args.mic, args.mic_hostapi or api) if args.mic else None

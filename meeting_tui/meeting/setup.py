@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass, field, replace
 
-from meeting_tui.capture.engine import WorkerSpec, specs_for_mode
+from meeting_tui.capture.engine import CaptureConfigError, WorkerSpec, specs_for_mode
 from meeting_tui.types import DeviceInfo, DeviceRef, Mode, Source
 
 log = logging.getLogger("meeting_tui.meeting")
@@ -36,10 +36,34 @@ class CaptureSetup:
         return specs_for_mode(self.mode, self.mic, self.loopback)
 
 
+def replay_problem(path: str, channel: int = -1) -> str | None:
+    """Why a file cannot be replayed as a source (None if it can): said before anything starts, since a
+    worker that fails on it would only be restarted on the same file."""
+    import os
+
+    import soundfile as sf
+
+    if not os.path.isfile(path):
+        return f"no such file: {path} (check the path)"
+    try:
+        info = sf.info(str(path))
+    except Exception as exc:  # soundfile raises its own LibsndfileError / RuntimeError
+        reason = str(exc).replace(f"Error opening {str(path)!r}: ", "").strip()
+        return f"cannot read {path}: {reason} (give a WAV, FLAC or OGG file)"
+    if channel >= info.channels:
+        return f"{path} has {info.channels} channel(s): no channel {channel} (channels count from 0)"
+    return None
+
+
 def file_specs(files: dict[Source, str], *, speed: float = 1.0, channels: dict[Source, int] | None = None,
                loop: bool = False) -> list[WorkerSpec]:
-    """Workers replaying recordings as sources (at ``speed`` times real time)."""
+    """Workers replaying recordings as sources (at ``speed`` times real time). Raises CaptureConfigError
+    for a file that cannot be replayed."""
     channels = channels or {}
+    for src, path in files.items():
+        problem = path and replay_problem(path, channels.get(src, -1))
+        if problem:
+            raise CaptureConfigError(problem)
     return [WorkerSpec.file(src, path, speed=speed, channel=channels.get(src, -1), loop=loop, restart=False)
             for src, path in files.items() if path]
 
