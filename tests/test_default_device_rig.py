@@ -115,3 +115,58 @@ def test_a_failed_read_is_not_a_change():
 
     asyncio.run(run())
     assert changes == []
+
+
+@pytest.mark.rig
+def test_on_pulse_the_defaults_are_read_when_the_server_says_they_changed(rig):
+    """One `pactl subscribe` instead of two `pactl` runs a second: nothing is read while nothing changes,
+    and a change of the default output is still reported."""
+    from meeting_tui.capture.default_device import read_pulse_defaults
+    from meeting_tui.capture.pulse_events import PactlSubscription
+
+    mod = rig.pactl("load-module", "module-null-sink", "sink_name=deskspk", "rate=48000").strip()
+    changes = []
+
+    async def run():
+        w = DefaultDeviceWatcher(lambda d, now: changes.append((sorted(d), now.render.name)),
+                                 read=read_pulse_defaults, events=PactlSubscription())
+        w.start()
+        try:
+            assert await wait_for(lambda: w.current is not None, 5)
+            await asyncio.sleep(2.5)  # a poller would have read the defaults twice by now
+            idle_reads = w.reads
+            rig.pactl("set-default-sink", "deskspk")
+            assert await wait_for(lambda: changes, 5)
+            return idle_reads
+        finally:
+            await w.stop()
+
+    try:
+        idle_reads = asyncio.run(run())
+    finally:
+        rig.pactl("set-default-sink", "speakers")
+        rig.pactl("unload-module", mod)
+    assert idle_reads == 1
+    assert changes == [(["render"], "deskspk")]
+
+
+def test_the_watcher_polls_once_the_servers_events_end():
+    a, c = Endpoint("1", "Speakers"), Endpoint("3", "Mic")
+
+    class Ended:  # `pactl subscribe` exited: the sound server went away
+        async def start(self):
+            return True
+
+        async def wait(self, timeout):
+            return None
+
+        async def close(self):
+            pass
+
+    async def run():
+        w = DefaultDeviceWatcher(lambda d, now: None, poll_s=0.02, read=lambda: Defaults(a, c), events=Ended())
+        w.start()
+        assert await wait_for(lambda: w.reads >= 4, 5)
+        await w.stop()
+
+    asyncio.run(run())

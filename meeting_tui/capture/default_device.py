@@ -8,7 +8,8 @@ that worker, which then opens the new default.
 - Windows: ``IMMDeviceEnumerator::GetDefaultAudioEndpoint`` through raw COM vtable calls (ctypes), for
   both roles users meet: multimedia (music, browser) and communications (what Teams/Zoom use by default).
   When the two differ we warn: we capture the multimedia one.
-- Linux: ``pactl get-default-sink`` / ``get-default-source``.
+- Linux: ``pactl get-default-sink`` / ``get-default-source``, read when ``pactl subscribe`` reports a change
+  on the server (``pulse_events.py``) rather than every ``POLL_S``; polled where it cannot run.
 """
 
 from __future__ import annotations
@@ -27,6 +28,9 @@ from meeting_tui.capture.polling import OneThreadPoller
 log = logging.getLogger("meeting_tui.capture")
 
 POLL_S = 1.0  # a switch is followed within POLL_S plus a worker restart (< 2 s)
+# With the server's change events (Linux: pulse_events.py) the defaults are read when it says they changed,
+# and once in this long anyway (a change made before the subscription was up).
+RESYNC_S = 30.0
 RENDER, CAPTURE = "render", "capture"
 
 
@@ -272,16 +276,28 @@ def reader() -> Callable[[], Defaults] | None:
     return None
 
 
+def change_events():
+    """The server's change events where this OS has them (Linux: ``pactl subscribe``), else None: poll."""
+    from meeting_tui.capture.pulse_events import PactlSubscription
+
+    return PactlSubscription() if sys.platform.startswith("linux") and PactlSubscription.available() else None
+
+
 class DefaultDeviceWatcher(OneThreadPoller):
-    """Polls the defaults on one thread and calls ``on_change({"render"/"capture"}, defaults)`` and
-    ``on_warning(text)`` on the event loop. Start inside a running loop; ``stop()`` to end."""
+    """Reads the defaults on one thread, when the server's events say they may have changed (``events``:
+    ``wait(timeout)`` and ``close()``, as ``pulse_events.PactlSubscription``) or every ``poll_s`` without
+    them, and calls ``on_change({"render"/"capture"}, defaults)`` and ``on_warning(text)`` on the event
+    loop. Start inside a running loop; ``stop()`` to end."""
 
     def __init__(self, on_change: Callable[[set[str], Defaults], None], *,
                  on_warning: Callable[[str], None] = lambda text: None, poll_s: float = POLL_S,
-                 read: Callable[[], Defaults] | None = None) -> None:
+                 read: Callable[[], Defaults] | None = None, events=None) -> None:
         self.on_change, self.on_warning = on_change, on_warning
         self.poll_s = poll_s
         self._read = read or reader()
+        # A reader passed in (tests) is polled unless events come with it.
+        self._events = events if events is not None or read is not None else change_events()
+        self.reads = 0
         self.current: Defaults | None = None
         self._warned: set[str] = set()
 
@@ -295,17 +311,29 @@ class DefaultDeviceWatcher(OneThreadPoller):
         self._start_polling("default-device-watch")
 
     async def _poll(self) -> Defaults | None:
+        self.reads += 1
         try:
             return await self._on_thread(self._read)
         except Exception as exc:  # a failed read must not stop capture
             log.debug("reading the default devices failed: %s", exc)
             return None
 
+    async def _next_read(self) -> None:
+        """Until the defaults are worth reading again: a change event (or ``RESYNC_S``), else ``poll_s``."""
+        if self._events is not None:
+            if await self._events.wait(RESYNC_S) is not None:
+                return
+            log.debug("the sound server's events ended: polling the default devices")
+            self._events = None
+        await asyncio.sleep(self.poll_s)
+
     async def _run(self) -> None:
+        if self._events is not None and not await self._events.start():
+            self._events = None
         self.current = await self._poll()
         self._warn(self.current)
         while True:
-            await asyncio.sleep(self.poll_s)
+            await self._next_read()
             now = await self._poll()
             if now is None:
                 continue
@@ -317,6 +345,11 @@ class DefaultDeviceWatcher(OneThreadPoller):
                     self.on_change(changed, now)
             self.current = now
             self._warn(now)
+
+    async def stop(self) -> None:
+        await super().stop()
+        if self._events is not None:
+            await self._events.close()
 
     def _warn(self, d: Defaults | None) -> None:
         for text in (d.role_warnings() if d else []):
