@@ -250,11 +250,17 @@ def run_one(tree: Path, args: list[str], env: dict, tmp: Path) -> dict:
     summary = next((x for x in rows if x.get("type") == "summary"), {})
     r["latency"] = summary.get("latency")
     r["lines"] = [x.get("text") for x in rows if x.get("type") == "segment"]
+    r["text"] = {side: " ".join(x["text"] for x in rows if x.get("type") == "segment" and x.get("source") == side)
+                 for side in ("mic", "loopback")}
+    r["decodes"] = summary.get("decodes")
     return r
 
 
 def print_run(name: str, r: dict) -> None:
     print(f"\n## {name}: parent process CPU {r['process_cpu_s']:.2f} s; latency {json.dumps(r['latency'])}")
+    if "wer" in r:
+        print("WER live / offline:", ", ".join(f"{k} {v[0]:.2f} % / {v[1]:.2f} %" for k, v in r["wer"].items()),
+              f"; decodes {json.dumps(r.get('decodes'))}")
     print("start-up (process CPU at):", ", ".join(f"{k} {v:.2f} s" for k, v in r["marks"].items()))
     print("threads (CPU s):", ", ".join(f"{n} {v}" for n, v in r["threads"] if v >= 0.01))
     print("| part | calls | thread CPU s | native threads' CPU s | wall s |\n|---|---|---|---|---|")
@@ -285,12 +291,19 @@ def main() -> int:
 
     latency_bench.ARGS = argparse.Namespace(rounds=args.rounds)
     model = bundled_model() if args.model == "bundled" else args.model
+    from transcribe_bench import JFK, LEFT, run_offline
+
+    from meeting_tui.transcribe.model import default_cpu_threads
+    from meeting_tui.transcribe.wer import wer_details
+
+    reference = {"mic": " ".join([LEFT] * args.rounds), "loopback": " ".join([JFK] * args.rounds)}
     trees = [("after", REPO)] + [(t.split("=", 1)[0], Path(t.split("=", 1)[1]).resolve()) for t in args.tree or []]
     results = []
     print(f"{os.cpu_count()} cores; load average at start {os.getloadavg()[0]:.2f}", flush=True)
     with tempfile.TemporaryDirectory(prefix="parent-cost-") as d:
         tmp = Path(d)
         mic, loop, seconds = latency_bench.turns(tmp)
+        offline = dict(zip(("mic", "loopback"), run_offline(model, [mic, loop], default_cpu_threads())["texts"]))
         settings = tmp / "settings.toml"
         settings.write_text(f'[capture]\nmode = "meeting"\n[transcription.model]\nname = "{model}"\n', encoding="utf-8")
         env = dict(os.environ, MEETING_TUI_CONFIG=str(settings), MEETING_TUI_DATA_DIR=str(tmp / "data"))
@@ -303,6 +316,8 @@ def main() -> int:
                 for name, tree in trees:
                     r = run_one(tree, cli, env, tmp)
                     r["tree"], r["run"], r["flags"] = name, i, flags
+                    r["wer"] = {side: (100 * wer_details(reference[side], r["text"][side]).wer,
+                                       100 * wer_details(reference[side], offline[side]).wer) for side in reference}
                     results.append(r)
                     print_run(f"{name} {flags or '(defaults)'} (run {i + 1})", r)
     print(f"\nload average at end {os.getloadavg()[0]:.2f}")
