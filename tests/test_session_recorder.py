@@ -35,29 +35,6 @@ def test_files_follow_the_session_clock(tmp_path):
     assert not (tmp_path / "audio" / "loopback.wav").exists()
 
 
-def test_back_to_back_chunks_of_two_sources_land_sample_for_sample(tmp_path):
-    """The writer thread joins each source's back-to-back chunks into one write: the files hold exactly the
-    samples given, in order, whatever the interleaving, with a gap and an overlap among them."""
-    rng = np.random.default_rng(7)
-    rec = AudioRecorder(tmp_path, [Source.MIC, Source.LOOPBACK], subtype="FLOAT")
-    want = {Source.MIC: np.zeros(0, np.float32), Source.LOOPBACK: np.zeros(0, np.float32)}
-    pos = {Source.MIC: 0, Source.LOOPBACK: 0}
-    for i in range(300):
-        for source in (Source.MIC, Source.LOOPBACK):
-            block = rng.uniform(-0.5, 0.5, 160 + i % 7).astype(np.float32)
-            start = pos[source] + (800 if i == 100 else 0) - (40 if i == 200 else 0)  # a gap, an overlap
-            rec.write(AudioChunk(source, start, block))
-            if start > len(want[source]):
-                want[source] = np.concatenate([want[source], np.zeros(start - len(want[source]), np.float32)])
-            want[source] = np.concatenate([want[source], block[len(want[source]) - start:]])
-            pos[source] = start + len(block)
-    rec.close()
-    assert rec.error is None
-    for source, samples in want.items():
-        data, _ = sf.read(tmp_path / f"{source.value}.wav", dtype="float32")
-        assert np.array_equal(data, samples)
-
-
 def test_header_is_rewritten_while_recording(tmp_path):
     rec = AudioRecorder(tmp_path, [Source.MIC], header_every_s=0.1)
     rec.write(_chunk(Source.MIC, 0.0, 1.0, 0.2))

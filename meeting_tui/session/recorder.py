@@ -4,8 +4,7 @@ Why WAV and not FLAC: libsndfile writes a FLAC file's length only on close, and 
 whose writer was killed. A WAV file's header is rewritten every few seconds here (closing and reopening
 the file in read-write mode, public soundfile API only), so a killed app loses at most those seconds
 for strict readers; ``repair_audio`` (run by recovery) restores the rest from the file length.
-Writing happens on a thread so the engine's listener callbacks stay cheap; it writes what is queued every
-``flush_every_s``, so a killed app also loses what was queued then.
+Writing happens on a thread so the engine's listener callbacks stay cheap.
 
 Holes on the session clock are written as silence, so a file's time is the session's time; a hole of
 ``SKIP_GAP_S`` or more (the machine slept) is skipped instead and noted in ``skips.json`` beside the files,
@@ -29,6 +28,7 @@ import soundfile as sf
 from meeting_tui import paths
 from meeting_tui.types import SESSION_RATE, SKIP_GAP_S, AudioChunk, Source
 
+_STOP = object()
 SKIPS_FILE = "skips.json"
 # An antivirus scanner or the search indexer may hold a WAV file for a moment when the header is
 # rewritten (a sharing violation on Windows): the reopen is retried before recording gives up.
@@ -44,13 +44,11 @@ class AudioRecorder:
         *,
         rate: int = SESSION_RATE,
         header_every_s: float = 2.0,
-        flush_every_s: float = 0.5,
         subtype: str = "PCM_16",
     ) -> None:
         self.folder = paths.private_dir(folder)
         self.rate = rate
         self.header_every_s = header_every_s
-        self.flush_every_s = flush_every_s  # the thread writes what is queued this often, not per chunk
         self.files: dict[Source, Path] = {Source(s): self.folder / f"{Source(s).value}.wav" for s in sources}
         self.error: str | None = None  # set when writing failed; the transcript is unaffected
         self._subtype = subtype
@@ -63,7 +61,6 @@ class AudioRecorder:
             self._handles[source] = sf.SoundFile(path, "w", samplerate=rate, channels=1, format="WAV", subtype=subtype)
             paths.make_private(path)
         self._queue: queue.SimpleQueue = queue.SimpleQueue()
-        self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="audio-recorder", daemon=True)
         self._thread.start()
 
@@ -79,7 +76,7 @@ class AudioRecorder:
     def close(self) -> None:
         """Write what is queued, finalize the headers. Idempotent."""
         if self._thread.is_alive():
-            self._stop.set()
+            self._queue.put(_STOP)
             self._thread.join()
         for handle in self._handles.values():
             with contextlib.suppress(Exception):
@@ -91,37 +88,21 @@ class AudioRecorder:
     def _run(self) -> None:
         last_header = time.monotonic()
         while True:
-            stopping = self._stop.wait(min(self.flush_every_s, self.header_every_s))
             try:
-                self._write_queued()
-                if stopping:
-                    return
+                item = self._queue.get(timeout=self.header_every_s)
+            except queue.Empty:
+                item = None
+            if item is _STOP:
+                return
+            try:
+                if item is not None:
+                    self._write(*item)
                 if time.monotonic() - last_header >= self.header_every_s:
                     self._rewrite_headers()
                     last_header = time.monotonic()
             except Exception as exc:  # disk full, folder removed: stop recording, keep the session going
                 self.error = f"audio recording stopped: {exc}"
                 return
-
-    def _write_queued(self) -> None:
-        """Everything queued, each source's back-to-back chunks in one write (the same samples as one write
-        each, for a fraction of the wake-ups and calls: docs/cost.md)."""
-        runs: dict[Source, tuple[int, list[np.ndarray], int]] = {}  # source -> (start, chunks, end)
-        while True:
-            try:
-                source, start, samples = self._queue.get_nowait()
-            except queue.Empty:
-                break
-            run = runs.get(source)
-            if run is not None and run[2] == start:
-                run[1].append(samples)
-                runs[source] = (run[0], run[1], start + len(samples))
-                continue
-            if run is not None:
-                self._write(source, run[0], np.concatenate(run[1]))
-            runs[source] = (start, [samples], start + len(samples))
-        for source, (start, chunks, _end) in runs.items():
-            self._write(source, start, np.concatenate(chunks) if len(chunks) > 1 else chunks[0])
 
     def _write(self, source: Source, start: int, samples: np.ndarray) -> None:
         handle = self._handles[source]
