@@ -140,7 +140,8 @@ def run_cli(variant: Variant, model: str, on: str, rig, env: dict, seconds: floa
               "parent_rss_peak_mb": round(sampler.parent_rss_peak / 2**20),
               "tree_rss_peak_mb": round(sampler.tree_rss_peak / 2**20),
               "lines": sum(r.get("type") == "segment" for r in rows),
-              "latency": summary.get("latency"), "transcriber": summary.get("transcriber")}
+              "latency": summary.get("latency"), "transcriber": summary.get("transcriber"),
+              "decodes": summary.get("decodes")}
     if proc.returncode != 0:
         result["stderr_tail"] = err_lines[-5:]
     return result

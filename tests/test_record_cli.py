@@ -100,12 +100,15 @@ def test_record_summary_without_lines_says_so(tmp_path, tiny_model_path):
 @pytest.mark.model
 def test_record_json_lines_are_typed_and_latency_is_measured_where_printed(shared_audio, tmp_path, tiny_model_path):
     res = meeting_tui(tmp_path, "record", "--mic-file", str(shared_audio / "jfk.flac"), "--model", tiny_model_path,
-                      "--json", "--no-partials", timeout=120)
+                      "--json", timeout=120)
     assert res.returncode == 0, res.stderr
     rows = [json.loads(x) for x in res.stdout.splitlines()]
     segments = [r for r in rows if r["type"] == "segment"]
     assert segments and all(r["label"] == "You" for r in segments)
     assert "median latency You" in res.stderr
+    # record prints final lines only, so it decodes no partials (11 s of speech would get several)
+    decodes = next(r for r in rows if r["type"] == "summary")["decodes"]
+    assert decodes["partials"] == 0 and decodes["finals"] >= len(segments), decodes
 
 
 @pytest.mark.rig

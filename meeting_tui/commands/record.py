@@ -44,7 +44,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     r.add_argument("--duration", type=float, default=0.0, metavar="S",
                    help="stop after S seconds (0: Ctrl+C/SIGTERM; with only files: at their end)")
     r.add_argument("--style", choices=["separate", "mixed"], help="transcribe each source, or the mix")
-    r.add_argument("--no-partials", action="store_true", help="no partial hypotheses (saves CPU)")
+    # record prints final lines only, so it decodes no partials; the flag stays for scripts that pass it
+    r.add_argument("--no-partials", action="store_true", help=argparse.SUPPRESS)
     r.add_argument("--out", metavar="FILE", help="also write final segments (and retractions) as JSON lines here")
     r.add_argument("--no-session", action="store_true", help="do not create a session folder (journal)")
     r.add_argument("--to", metavar="FOLDER", help="write the session's Markdown note here at the end "
@@ -163,7 +164,7 @@ def cmd_record(args) -> int:
     if args.label_loopback:
         labels[Source.LOOPBACK] = args.label_loopback
     config = transcriber_config(settings, model=model_config(args, settings), style=args.style, labels=labels,
-                                partials=not args.no_partials,
+                                partials=False,  # never printed: each would be a decode for nobody (docs/cost.md)
                                 paced=not ((args.mic_file or args.loopback_file) and args.speed == 0))
     from meeting_tui.transcribe.decode_options import from_args
 
@@ -250,6 +251,7 @@ def cmd_record(args) -> int:
                 w.cancel()
             await meeting.stop_capture()
             result["server"] = meeting.server_health()  # live figures: read after the drain below
+            result["live"] = meeting.transcription  # its decode counts, for the summary
             if printer.failed.is_set():
                 result["rc"] = 1
             elif not args.quiet:
@@ -288,7 +290,7 @@ def cmd_record(args) -> int:
         printer.stdout.line(json.dumps({"type": "summary", "segments": printer.segments,
                                         "session": str(result["path"]) if result["path"] else None,
                                         "latency": meeting.latency.as_dict(config.labels)}
-                                       | _server_summary(result.get("server"))))
+                                       | _server_summary(result.get("server")) | _decodes_summary(result.get("live"))))
     if not args.quiet and result["rc"] == 0:
         err(f"[done] {printer.segments} segments; {meeting.latency.summary(config.labels)}"
             + (f"; saved in {shown(result['path'])}" if result["path"] else ""))
@@ -298,6 +300,15 @@ def cmd_record(args) -> int:
 async def _closed(stdout: Stdout) -> None:
     while not stdout.closed.is_set():
         await asyncio.sleep(0.2)
+
+
+def _decodes_summary(live) -> dict:
+    """How many Whisper decodes the session ran (bench/cost_bench.py reads them)."""
+    st = live.stats() if live is not None else None
+    if st is None:
+        return {}
+    return {"decodes": {"finals": st.final_decodes, "partials": st.partial_decodes,
+                        "context_retries": st.context_retries, "early_finals_wasted": st.early_wasted}}
 
 
 def _server_summary(health) -> dict:

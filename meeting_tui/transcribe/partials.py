@@ -27,6 +27,7 @@ class Partials:
         self.shown: set[int] = set()  # utterances with a partial on screen
         self.published = 0
         self.dropped = 0
+        self.decodes = 0  # partial decodes run (published or not: no words, or the utterance closed meanwhile)
         self.decode_dt = 0.0  # recent partial decode time (EWMA)
 
     def maybe_publish(self, vads: dict[Source, StreamingVAD], gov: GovernorState, lagging: Callable[[], bool],
@@ -63,6 +64,7 @@ class Partials:
         uid, speech_start, audio, voiced = vad.current()  # type: ignore[misc]
         self.last[source] = (uid, now)
         segments, _info, dt = decode(audio, final=False, source=source)
+        self.decodes += 1
         self.decode_dt = dt if self.published == 0 else 0.7 * self.decode_dt + 0.3 * dt
         text = judge_text(segments, voiced, self.config.filters)
         if not text:

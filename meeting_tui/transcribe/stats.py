@@ -41,6 +41,7 @@ class TranscriberStats:
     early_wasted: int = 0  # ... decoded, then speech went on
     final_decodes: int = 0  # final decodes run (early ones included)
     final_decodes_paired: int = 0  # ... while another source's final was ready too (what batching could join)
+    partial_decodes: int = 0  # partial decodes run (``partials`` counts those published)
     context_retries: int = 0  # finals decoded again alone: the context came back in the output, or the prefix did not
 
     def as_dict(self) -> dict:

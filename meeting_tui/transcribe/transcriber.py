@@ -246,7 +246,7 @@ class Transcriber:
             device=ld.device if ld else None, compute_type=ld.compute_type if ld else None,
             governor=self.governor_state, early_finals=early.used, early_wasted=early.wasted,
             final_decodes=dec.final_decodes, final_decodes_paired=self._final_decodes_paired,
-            context_retries=self.context.retries,
+            context_retries=self.context.retries, partial_decodes=self.partials.decodes,
         )
 
     @property
