@@ -2,12 +2,13 @@
 cost bench's meeting and on the echo scenarios, without the rig: the tracks are fed straight to the guard.
 
     HF_HUB_OFFLINE=1 .venv/bin/python bench/echo_guard_cpu.py [--tree before=DIR]... [--rounds 3] [--only NAME]
-                                                             [--profile CASE]
+                                                             [--profile CASE] [--recordings DIR]
 
 Cases: ``meeting`` (latency_bench's turns: You on the mic, Them on the loopback, no echo; the rig's
 digital silence between turns), ``meeting, noisy mic`` (the same with a -60 dBFS noise floor on the mic,
-as a real mic has), and every echo scenario of tests/support/echo_scenarios.py (the mic feed the rig
-would play: the user's voice plus sox's echo of the far side). ``--tree NAME=DIR`` measures another
+as a real mic has), every echo scenario of tests/support/echo_scenarios.py (the mic feed the rig
+would play: the user's voice plus sox's echo of the far side), and with ``--recordings DIR`` the rig's
+recordings that ``bench/echo_bench.py --save DIR`` kept (as recorded, on their clocks). ``--tree NAME=DIR`` measures another
 checkout's guard too, in a subprocess per round, alternating with this one, so that the figures compare
 on a busy machine; it also prints how far each tree's output is from the first's (0: the same audio to
 the transcriber). ``--profile CASE``: cProfile of this tree's guard on that case instead.
@@ -31,7 +32,7 @@ RATE = 16_000
 CHUNK_MS = 60.0
 
 
-def build_cases(out: Path, only: str) -> None:
+def build_cases(out: Path, only: str, recordings: str | None = None) -> None:
     """Every case's (mic, loopback) tracks into ``out`` (one npz): built once, fed to every tree."""
     sys.path.insert(0, str(REPO))
     from tests.support.echo_scenarios import SCENARIOS, build_tracks, material
@@ -53,11 +54,18 @@ def build_cases(out: Path, only: str) -> None:
                                      sc.local_voice, sc.real_local)
             tr = build_tracks(sc, remote, local, Path(tmp))
             cases[sc.name] = (tr.mic_feed, tr.spk)
-    for i, (name, (mic, loop)) in enumerate(cases.items()):
+    if recordings:
+        from tests.support.echo_scenarios import load_recording
+
+        for path in sorted(Path(recordings).glob("*.npz")):
+            sc, _, rec = load_recording(path)
+            cases[f"rig: {sc.name}"] = (rec.mic.samples, rec.loopback.samples, (rec.mic.start, rec.loopback.start))
+    for i, (name, (mic, loop, *starts)) in enumerate(cases.items()):
         if only and only not in name:
             continue
         tracks[f"{i:02d} {name}|mic"] = np.asarray(mic, np.float32)
         tracks[f"{i:02d} {name}|loop"] = np.asarray(loop, np.float32)
+        tracks[f"{i:02d} {name}|starts"] = np.array(starts[0] if starts else (0, 0), np.int64)
     np.savez(out, **tracks)
 
 
@@ -78,15 +86,20 @@ def run_cases(tracks: Path, out: Path, profile: str | None = None) -> None:
         if profile and profile not in name:
             continue
         mic, loop = z[f"{name}|mic"], z[f"{name}|loop"]
+        m0, l0 = (int(v) for v in z[f"{name}|starts"])
         guard = EchoGuard(RATE)
         outs = []
 
         def feed() -> None:
-            for t in range(0, len(mic), step):
-                guard.push_reference(AudioChunk(Source.LOOPBACK, t, loop[t:t + step]))
-                o = guard.push_mic(AudioChunk(Source.MIC, t, mic[t:t + step]))
-                if o is not None:
-                    outs.append(o.samples)
+            for t in range(min(m0, l0), max(m0 + len(mic), l0 + len(loop)), step):  # interleaved by clock
+                a, b = max(t, l0), min(t + step, l0 + len(loop))
+                if b > a:
+                    guard.push_reference(AudioChunk(Source.LOOPBACK, a, loop[a - l0:b - l0]))
+                a, b = max(t, m0), min(t + step, m0 + len(mic))
+                if b > a:
+                    o = guard.push_mic(AudioChunk(Source.MIC, a, mic[a - m0:b - m0]))
+                    if o is not None:
+                        outs.append(o.samples)
             o = guard.flush()
             if o is not None:
                 outs.append(o.samples)
@@ -112,6 +125,7 @@ def main() -> int:
     ap.add_argument("--rounds", type=int, default=3)
     ap.add_argument("--only", default="")
     ap.add_argument("--profile", metavar="CASE")
+    ap.add_argument("--recordings", metavar="DIR", help="also the rig recordings echo_bench.py --save kept here")
     ap.add_argument("--worker", nargs=2, metavar=("TRACKS", "OUT"), help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.worker:
@@ -120,7 +134,7 @@ def main() -> int:
     trees = {"this": REPO} | {k: Path(v).resolve() for k, v in (t.split("=", 1) for t in args.tree)}
     with tempfile.TemporaryDirectory() as tmp:
         tracks = Path(tmp) / "tracks.npz"
-        build_cases(tracks, args.only)
+        build_cases(tracks, args.only, args.recordings)
         if args.profile:
             sys.path.insert(0, str(REPO))
             run_cases(tracks, Path(tmp) / "profile", args.profile)
