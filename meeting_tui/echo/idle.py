@@ -18,8 +18,9 @@ import collections
 
 import numpy as np
 
-#: seconds of frames kept for the cancellers while they sleep (the catch-up costs as much audio at once)
-IDLE_LOG_S = 5.0
+#: seconds of frames kept for the cancellers while they sleep: 2.6 MB; the catch-up runs them over as much
+#: audio at once (about 0.05 CPU s per second of it), once per session
+IDLE_LOG_S = 10.0
 
 _CLEAR = None  # a log entry: the paths' frame history is cleared here (EchoGuard._replay)
 
