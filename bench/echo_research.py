@@ -81,13 +81,15 @@ class ResearchEchoGuard(EchoGuard):
     """The product's guard with the variants: ``warmup`` also "linear" (the linear path's output while
     learning), "detect" (the gated output, its detector heard before it is trusted) or "mixed" (the raw
     mic, the linear path's output while both talk); ``linear_method``, ``linear_adapt``, ``linear_options``
-    (make_research_path); ``residual_mask`` with ``mask_options``."""
+    (make_research_path); ``residual_mask`` with ``mask_options``; ``sleep=False``: the cancellers never
+    sleep (meeting_tui/echo/idle.py)."""
 
     WARMUPS = ("off", "raw", "linear", "detect", "mixed")
 
     def __init__(self, sample_rate: int = 16_000, *, backend="auto", enabled: bool = True, on_status=None,
                  linear_method: str = "dual", linear_adapt: str | None = None, linear_options: dict | None = None,
-                 residual_mask: bool = False, mask_options: dict | None = None, **settings) -> None:
+                 residual_mask: bool = False, mask_options: dict | None = None, sleep: bool = True,
+                 **settings) -> None:
         unknown = set(settings) - SETTINGS
         if unknown:
             raise TypeError(f"unknown guard options: {', '.join(sorted(unknown))}")
@@ -95,6 +97,8 @@ class ResearchEchoGuard(EchoGuard):
         self._early_mix = 0.0  # warmup "mixed": 1 where the warm-up output is the linear path's
         super().__init__(sample_rate, backend=backend, enabled=enabled, settings=EchoGuardSettings(**settings),
                          on_status=on_status)
+        if not sleep:  # the cancellers run from the first frame, as before issue 28 (idle.py)
+            self._asleep = False
 
     def _make_double_talk_path(self):
         method, adapt, options, mask = self._research

@@ -30,6 +30,7 @@ import numpy as np
 from meeting_tui.echo.aec import EchoBackend, make_backend
 from meeting_tui.echo.delay import DelayEstimate, DelayEstimator
 from meeting_tui.echo.double_talk import DoubleTalkGate, make_double_talk_path
+from meeting_tui.echo.idle import IdleUntilEcho
 from meeting_tui.echo.notice import ECHO_MESSAGE, EchoNotice, Notice, NoticeKind
 from meeting_tui.echo.guard_settings import EchoGuardSettings
 from meeting_tui.types import AudioChunk, HealthState, Source
@@ -65,7 +66,7 @@ def _unpack(audio: AudioChunk | np.ndarray) -> tuple[int | None, np.ndarray]:
     return None, np.asarray(audio, dtype=np.float32).reshape(-1)
 
 
-class EchoGuard(DoubleTalkGate):
+class EchoGuard(DoubleTalkGate, IdleUntilEcho):
     """Cancel or gate the loopback's echo in the mic stream.
 
     ``backend``: ``auto`` (WebRTC AEC3 from livekit, else the spectral gate), ``webrtc`` or ``gate``.
@@ -166,6 +167,7 @@ class EchoGuard(DoubleTalkGate):
         self.cpu_s = 0.0
         self.audio_s = 0.0
         self._started = False
+        self._init_idle()
 
     # ------------------------------------------------------------------ public
     def _make_double_talk_path(self):
@@ -306,18 +308,9 @@ class EchoGuard(DoubleTalkGate):
 
     def _frame_out(self, t: int, mic: np.ndarray) -> np.ndarray:
         ref = self._ref_frame(t - self._shift, self.frame)
-        y = self.backend.process(mic, ref) if self.enabled else mic
-        if self.enabled and self.linear is not None:
-            # the linear canceller runs on the backend's clock: mic delayed by the backend's latency
-            buf = np.concatenate([self._lin_prev, mic])
-            lm, self._lin_prev = buf[: self.frame], buf[self.frame:]
-            L = len(self._lin_prev)
-            ls = self._lin_shift if self._lin_shift is not None else 0
-            self.linear.filter(lm, self._ref_frame(t - L - ls, self.frame))
-        if self.enabled and self.residual_gate:
-            y = self._gate_residual(t, y)
-            if self.warmup != "off":
-                y = self._warm_output(t, mic, y)
+        y = self._feed_paths(t, mic, ref)  # None while the cancellers sleep (idle.py): the raw mic goes out
+        if self.enabled and self.residual_gate and self.warmup != "off":
+            y = self._warm_output(t, mic, y)
         pr = float(np.dot(ref, ref)) / self.frame
         if pr > self._active_power:
             self._far_s += self.frame / self.sample_rate
@@ -416,8 +409,7 @@ class EchoGuard(DoubleTalkGate):
             k = a - raw_start
             self._raw_prev = self._hist[k - L:k] if k >= L else np.concatenate([np.zeros(L - k, np.float32), self._hist[:k]])
         if self.linear is not None:  # the second pass starts from a clean frame history
-            self.linear.clear()
-            self._reset_lag()
+            self._clear_paths()
         again = [self._frame_out(t, self._hist[t - raw_start:t - raw_start + f]) for t in range(a, end - f + 1, f)]
         if not again:
             return
@@ -458,6 +450,8 @@ class EchoGuard(DoubleTalkGate):
         changed = self.notice.observe(end, est, self.notice.is_same_signal(mic, ref, est))
         if est.confidence >= self.min_confidence and (est.coupling_db is None or est.coupling_db >= self.min_coupling_db):
             self._estimates.append(est)
+            if any(e.coupling_db is not None for e in self._estimates):
+                self._wake()  # the echo is measured: the cancellers catch up on what they missed (idle.py)
             if self.linear is not None:
                 ls = max(-self.lookahead, est.delay_samples - self._lin_pre)
                 old = self._lin_shift if self._lin_shift is not None else 0

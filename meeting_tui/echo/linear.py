@@ -44,6 +44,7 @@ class LinearEchoCanceller:
         self.W = np.zeros((partitions, self.bins), np.complex128)
         self.X = np.zeros((partitions, self.bins), np.complex128)
         self.Xpow = np.zeros((partitions, self.bins))
+        self._quiet = partitions  # frames in a row whose reference spectrum is zero (here: all of them)
         self._ref_prev = np.zeros(hop)
         self.echo = np.zeros(hop)  # the echo estimate of the last frame
         self.err = np.zeros(hop)
@@ -92,14 +93,20 @@ class LinearEchoCanceller:
         h = self.hop
         ref = np.asarray(ref, dtype=np.float64)
         mic = np.asarray(mic, dtype=np.float64)
-        Xk = np.fft.rfft(np.concatenate([self._ref_prev, ref]))
+        # a silent loopback (digital zeros between the far side's words) makes zero spectra: while the whole
+        # history is zeros there is nothing to shift and the echo estimate is exactly zero
+        self._quiet = self._quiet + 1 if not ref.any() and not self._ref_prev.any() else 0
+        if self._quiet <= self.partitions:
+            Xk = np.fft.rfft(np.concatenate([self._ref_prev, ref])) if not self._quiet else 0
+            self.X[1:] = self.X[:-1]
+            self.X[0] = Xk
+            self.Xpow[1:] = self.Xpow[:-1]
+            self.Xpow[0] = Xk.real ** 2 + Xk.imag ** 2 if not self._quiet else 0
         self._ref_prev = ref
-        self.X[1:] = self.X[:-1]
-        self.X[0] = Xk
-        self.Xpow[1:] = self.Xpow[:-1]
-        self.Xpow[0] = Xk.real ** 2 + Xk.imag ** 2
-        Y = np.einsum("pk,pk->k", self.W, self.X)
-        self.echo = np.fft.irfft(Y, self.n)[h:]
+        if self._quiet < self.partitions:
+            self.echo = np.fft.irfft(np.einsum("pk,pk->k", self.W, self.X), self.n)[h:]
+        else:
+            self.echo = np.zeros(h)
         self.err = mic - self.echo
         # divergence check: the output clearly louder than the mic for a while means the filter adds
         # echo instead of removing it: start again

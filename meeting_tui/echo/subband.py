@@ -100,6 +100,7 @@ class SubbandEchoCanceller:
         self._mic = np.zeros(self.nfft)
         self._ref = np.zeros(self.nfft + self.hop)  # one hop more: room for the sub-hop delay ``_lag``
         self.X = np.zeros((self.taps, self.bins), np.complex128)  # reference spectra, newest first
+        self._quiet = self.taps  # frames in a row whose reference spectrum is zero (here: all of them)
         self.M = np.zeros(self.bins, np.complex128)
         self.Y = np.zeros(self.bins, np.complex128)  # the echo estimate
         self.E = np.zeros(self.bins, np.complex128)
@@ -132,11 +133,16 @@ class SubbandEchoCanceller:
         self._mic[-h:] = mic
         self._ref[:-h] = self._ref[h:]
         self._ref[-h:] = ref
-        self.X[1:] = self.X[:-1]
         end = len(self._ref) - self._lag
-        self.X[0] = np.fft.rfft(self._ref[end - self.nfft:end] * self.window)
+        seg = self._ref[end - self.nfft:end]
+        # a silent loopback (digital zeros between the far side's words) makes zero spectra: while the whole
+        # history is zeros there is nothing to shift and the echo estimate is exactly zero
+        self._quiet = 0 if seg.any() else self._quiet + 1
+        if self._quiet <= self.taps:
+            self.X[1:] = self.X[:-1]
+            self.X[0] = np.fft.rfft(seg * self.window) if not self._quiet else 0
         self.M = np.fft.rfft(self._mic * self.window)
-        self.Y = np.einsum("kf,kf->f", self.H, self.X)
+        self.Y = np.einsum("kf,kf->f", self.H, self.X) if self._quiet < self.taps else np.zeros(self.bins, complex)
         self.E = self.M - self.Y
         self._pm, self._pe, self._py = (float(np.vdot(v, v).real) for v in (self.M, self.E, self.Y))
         # per-bin powers of the residual and the echo estimate, for the detector, the weights and the mask

@@ -81,11 +81,11 @@ class EchoStage:
             self.downstream.on_audio(cleaned)
 
     def _report(self) -> None:
-        status = self.guard.status
-        if status.notice != self._last_notice:  # echo, wrong source or nothing (echo.notice.EchoNotice)
-            self._last_notice = status.notice
+        notice = self.guard.notice.notice  # echo, wrong source or nothing (echo.notice.EchoNotice)
+        if notice != self._last_notice:  # the whole status (its ERLE over 1000 frames) only when it changed
+            self._last_notice = notice
             if self.on_status is not None:
-                self.on_status(status)
+                self.on_status(self.guard.status)
 
 
 @dataclass(frozen=True)
