@@ -181,7 +181,7 @@ def test_removed_mic_source_moves_the_stream_and_is_flagged(rig, tmp_path):
             before = HealthState.WRONG_SOURCE in rec.states(Source.MIC)
             t = time.monotonic()
             rig.pactl("unload-module", src)
-            ok = await wait_for(lambda: rec.first_state_after(Source.MIC, HealthState.WRONG_SOURCE, t), 12)
+            ok = await wait_for(lambda: rec.first_state_after(Source.MIC, HealthState.WRONG_SOURCE, t), 30)
             return before, ok, rec
         finally:
             await engine.stop()

@@ -15,6 +15,15 @@ from tests.ui_conftest_helpers import recorded_notifications, wait_for, write_se
 SIZE = (110, 34)
 
 
+def _list_shown(app) -> bool:
+    """The minutes screen is up with its list mounted (the screen is pushed a frame before its children)."""
+    from textual.widgets import OptionList
+
+    from meeting_tui.ui.screens.minutes_view import MinutesView
+
+    return isinstance(app.screen, MinutesView) and bool(app.screen.query(OptionList))
+
+
 def _options(view) -> list[str]:
     from textual.widgets import OptionList
 
@@ -54,7 +63,7 @@ async def test_minutes_by_an_endpoint_in_the_background_cancel_writes_nothing(tm
         assert not list(session.path.glob("minutes*"))
         assert "Minutes of the last session" in [t for t, _, _ in app.palette_commands()]
         await pilot.press("M")  # again, to the end: the list opens
-        assert await wait_for(pilot, lambda: isinstance(app.screen, MinutesView), timeout=30), said
+        assert await wait_for(pilot, lambda: _list_shown(app), timeout=30), said
         assert any("1 decision, 0 action items" in s and "minutes.md" in s for s in said), said
         texts = _options(app.screen)
         assert texts[:2] == ["Decisions", f"00:00:01  {LINES[0][2].rstrip('.')}"], texts
@@ -97,7 +106,7 @@ async def test_minutes_after_stop_jump_to_their_lines_and_a_flag_goes_to_the_lin
         await pilot.press("r")  # stop: the rest is transcribed, then the minutes are offered
         assert await wait_for(pilot, lambda: any("press M" in s for s in said), timeout=120), said
         await pilot.press("M")
-        assert await wait_for(pilot, lambda: isinstance(app.screen, MinutesView), timeout=60), said
+        assert await wait_for(pilot, lambda: _list_shown(app), timeout=60), said
         texts = _options(app.screen)
         assert "Action items" in texts and "Decisions" in texts and "Open questions" in texts, texts
         assert any(t.endswith("(flagged)") and in_view.text.strip().rstrip(".") in t for t in texts), texts
