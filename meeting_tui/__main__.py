@@ -1,3 +1,3 @@
-from meeting_tui.cli import main
+from meeting_tui.cli import entry
 
-raise SystemExit(main())
+raise SystemExit(entry())

@@ -95,5 +95,33 @@ def main(argv: list[str] | None = None) -> int:
     return run_quietly_into_a_pipe(args.func, args)
 
 
+EXIT_GRACE_S = 20.0
+
+
+def entry() -> int:
+    """The `meeting-tui` program (console script, ``python -m meeting_tui``): ``main``, then a guard on the
+    exit itself. Tests call ``main`` in their own process, without the guard."""
+    rc = main()
+    _end_within(EXIT_GRACE_S)
+    return rc
+
+
+def _end_within(seconds: float) -> None:
+    """The command is done and its session saved: from here the process must end. A thread a device library
+    left blocked (a COM call that never returns) would keep it alive at the interpreter's exit; past
+    ``seconds`` faulthandler prints every thread's stack (which call hung) and ends the process."""
+    import faulthandler
+
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except (AttributeError, OSError, ValueError):
+            pass
+    try:
+        faulthandler.dump_traceback_later(seconds, exit=True)
+    except (AttributeError, OSError, RuntimeError, ValueError):  # no stderr to write to (pythonw)
+        pass
+
+
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(entry())

@@ -210,3 +210,23 @@ def test_health_waits_for_the_device_to_open_before_calling_it_stalled():
     h.device_opened(10.0)
     assert h.evaluate(10.0 + START_GRACE_S - 0.1).state is HealthState.STARTING
     assert h.evaluate(10.0 + START_GRACE_S + 0.1).state is HealthState.STALLED
+
+
+def test_stop_while_the_worker_is_being_started_leaves_no_process_behind():
+    """Stopping while the process is being created (a restart under way, a slow spawn on Windows) saw
+    no process to stop: the worker it was creating ran on, ours no more, and nobody ended it."""
+    # ignores its stdin closing (the polite stop) and never prints: only terminate ends it
+    argv = [sys.executable, "-c", "import time; time.sleep(60)"]
+
+    async def run():
+        sup = WorkerSupervisor("mic", argv, WorkerEvents(on_spawned=lambda: None, on_started=lambda info: None,
+                                                         on_frames=lambda fr: None, on_exit=lambda r: None,
+                                                         on_finished=lambda: None))
+        sup.start()
+        await asyncio.sleep(0)  # the task is inside create_subprocess_exec
+        await sup.stop()
+        return sup.proc
+
+    proc = asyncio.run(run())
+    assert proc is not None, "the worker was never started"
+    assert not psutil.pid_exists(proc.pid) or psutil.Process(proc.pid).status() == psutil.STATUS_ZOMBIE

@@ -27,6 +27,7 @@ STALL_RESTART_S = 4.0  # no frames this long once started: kill and restart (hea
 # ~4 s): until the worker reports "started" only this longer limit applies.
 STARTUP_TIMEOUT_S = 15.0
 STOP_GRACE_S = 2.0
+KILL_WAIT_S = 5.0
 READ_SIZE = 1 << 16
 
 
@@ -147,6 +148,9 @@ class WorkerSupervisor:
             self.proc = await self._spawn()
         except OSError as exc:
             return f"cannot start the worker: {exc}"
+        if self._stopping:  # stop() ran while it was being created: it saw the previous process
+            await self._end(self.proc)
+            return None
         self.stats.starts += 1
         self.events.on_spawned()
         self._last_frame = time.monotonic()
@@ -241,28 +245,38 @@ class WorkerSupervisor:
                 pass
 
     async def stop(self) -> None:
-        """Close the worker's stdin (its stop signal), wait, then terminate, then kill."""
+        """Close the worker's stdin (its stop signal), wait, then terminate, then kill; also a worker whose
+        start was under way when we were asked to stop."""
         self._stopping = True
-        proc = self.proc
-        if proc is not None and proc.returncode is None:
-            try:
-                proc.stdin.close()
-            except (OSError, RuntimeError):
-                pass
-            try:
-                await asyncio.wait_for(proc.wait(), STOP_GRACE_S)
-            except asyncio.TimeoutError:
-                proc.terminate()
-                try:
-                    await asyncio.wait_for(proc.wait(), 1.0)
-                except asyncio.TimeoutError:
-                    proc.kill()
-                    await proc.wait()
+        await self._end(self.proc)
         if self._task is not None:
             try:
                 await asyncio.wait_for(self._task, 3.0)
             except (asyncio.TimeoutError, asyncio.CancelledError):
                 self._task.cancel()
+            await self._end(self.proc)
+
+    async def _end(self, proc: asyncio.subprocess.Process | None) -> None:
+        if proc is None or proc.returncode is not None:
+            return
+        try:
+            proc.stdin.close()
+        except (OSError, RuntimeError):
+            pass
+        for step, wait_s in ((None, STOP_GRACE_S), (proc.terminate, 1.0), (proc.kill, KILL_WAIT_S)):
+            if step is not None:
+                try:
+                    step()
+                except ProcessLookupError:
+                    return
+            try:
+                await asyncio.wait_for(proc.wait(), wait_s)
+                return
+            except asyncio.TimeoutError:
+                continue
+        # Not gone even after a kill: leave it (on Windows our job object ends it when we exit), but never
+        # keep the session from being saved waiting for it.
+        log.info("%s worker (pid %s) did not exit when killed", self.name, proc.pid)
 
 
 def worker_python() -> tuple[str, dict[str, str]]:

@@ -7,6 +7,7 @@ import subprocess
 import sys
 import threading
 import time
+from pathlib import Path
 
 import numpy as np
 
@@ -84,6 +85,35 @@ class WorkerRun:
 
     def describe(self) -> str:
         return "\n".join(self.stderr[-20:])
+
+
+def run_cli(folder: Path, argv: list[str], env: dict, timeout: float) -> tuple[int, str, str]:
+    """Run ``python -m meeting_tui ARGV`` with its output in files, not pipes: a process it left behind
+    cannot then hold our end of a pipe open and hang the test. Past ``timeout`` the whole tree is killed
+    and the failure shows what was still running, the command's stderr and its log."""
+    import psutil
+    import pytest
+
+    out_path, err_path = folder / "cli.out", folder / "cli.err"
+    with open(out_path, "wb") as out, open(err_path, "wb") as err:
+        proc = subprocess.Popen([sys.executable, "-m", "meeting_tui", *argv], stdin=subprocess.DEVNULL,
+                                stdout=out, stderr=err, env=env, creationflags=winproc.creationflags())
+        try:
+            code = proc.wait(timeout)
+        except subprocess.TimeoutExpired:
+            try:
+                tree = [proc.pid] + [p.pid for p in psutil.Process(proc.pid).children(recursive=True)]
+                running = [" ".join(psutil.Process(pid).cmdline()[:6]) for pid in tree if psutil.pid_exists(pid)]
+            except psutil.Error as exc:
+                running = [f"(process tree not readable: {exc})"]
+            subprocess.run(["taskkill", "/F", "/T", "/PID", str(proc.pid)], capture_output=True, timeout=30)
+            proc.kill()
+            logs = sorted(Path(env.get("MEETING_TUI_DATA_DIR", folder)).glob("**/*.log"))
+            log_tail = logs[-1].read_text("utf-8", "replace")[-4000:] if logs else "(no log file)"
+            pytest.fail(f"`meeting-tui {' '.join(argv[:2])}` still running after {timeout:.0f} s; its tree:\n"
+                        + "\n".join(running) + f"\n--- stderr:\n{err_path.read_text('utf-8', 'replace')[-3000:]}"
+                        + f"\n--- log:\n{log_tail}", pytrace=False)
+    return code, out_path.read_bytes().decode("utf-8"), err_path.read_bytes().decode("utf-8", "replace")
 
 
 def dominant_hz(x: np.ndarray, rate: int) -> float:

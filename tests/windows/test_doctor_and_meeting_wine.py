@@ -6,14 +6,12 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
-from meeting_tui.capture import winproc
 from meeting_tui.session.journal import read_journal
+from tests.windows.helpers import run_cli
 
 
 def _env(tmp_path: Path) -> dict:
@@ -23,9 +21,7 @@ def _env(tmp_path: Path) -> dict:
 
 
 def _run(tmp_path: Path, *args: str, timeout: float) -> tuple[int, str, str]:
-    proc = subprocess.run([sys.executable, "-m", "meeting_tui", *args], capture_output=True, env=_env(tmp_path),
-                          stdin=subprocess.DEVNULL, timeout=timeout, creationflags=winproc.creationflags())
-    return proc.returncode, proc.stdout.decode("utf-8"), proc.stderr.decode("utf-8", "replace")
+    return run_cli(tmp_path, list(args), _env(tmp_path), timeout)
 
 
 def test_the_doctor_probes_each_configuration_and_recommends_what_works(tmp_path, win_rig):

