@@ -54,9 +54,9 @@ def _child(argv: list[str], every: float, warmup: float, frames: int) -> int:
             if base is None and time.monotonic() - t0 >= warmup:
                 base, base_types = snap, cur_types
             elif base is not None:
-                for st in snap.compare_to(base, "traceback")[:12]:
-                    if st.size_diff <= 0:
-                        break
+                grew = sorted((st for st in snap.compare_to(base, "traceback") if st.size_diff > 0),
+                              key=lambda st: st.size_diff, reverse=True)
+                for st in grew[:12]:
                     where = " <- ".join(f"{Path(f.filename).name}:{f.lineno}" for f in st.traceback)
                     out.append(f"  {st.size_diff / 1024:+.0f} KiB {st.count_diff:+d} blocks  {where}")
                 grown = sorted(((cur_types[k] - base_types.get(k, 0), k) for k in cur_types), reverse=True)[:10]

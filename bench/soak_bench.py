@@ -125,6 +125,8 @@ def main() -> int:
                 cpu, rss, tree = tree_sample(ps)
             except psutil.Error:
                 continue
+            if rss == 0:  # exiting: a zombie's RSS is 0, not a sample
+                continue
             row = {"t_s": round(now - t0, 1), "rss_mb": round(rss / 2**20, 1), "tree_rss_mb": round(tree / 2**20, 1),
                    "cpu_pct": round(100 * (cpu - last_cpu) / (now - last_t), 1),
                    "lines": sum(1 for x in list(out) if '"type": "segment"' in x)}
