@@ -79,6 +79,7 @@ def main() -> int:
     ap.add_argument("--minutes", type=float, default=60.0)
     ap.add_argument("--model", default="bundled", help="bundled (tiny.en), a name or a folder")
     ap.add_argument("--every", type=float, default=60.0, help="seconds between printed samples")
+    ap.add_argument("--speed", type=float, default=1.0, help="replay speed (1 = real time; more finds growth sooner)")
     ap.add_argument("--json", metavar="OUT")
     args = ap.parse_args()
 
@@ -93,8 +94,9 @@ def main() -> int:
         env = dict(os.environ, PYTHONPATH=str(REPO), MEETING_TUI_DATA_DIR=str(tmp / "data"),
                    MEETING_TUI_CONFIG=str(tmp / "settings.toml"))
         cmd = [sys.executable, "-m", "meeting_tui", "record", "--mic-file", str(mic), "--loopback-file", str(loop),
-               "--speed", "1", "--json", "--quiet"]
-        print(f"{display_name(model)}, {seconds / 60:.1f} min of meeting ({repeats} x 57 s)", flush=True)
+               "--speed", str(args.speed), "--json", "--quiet"]
+        print(f"{display_name(model)}, {seconds / 60:.1f} min of meeting ({repeats} x 57 s) at {args.speed:g}x",
+              flush=True)
         proc = subprocess.Popen(cmd, env=env, cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                                 stdin=subprocess.DEVNULL)
         out: list[str] = []
@@ -123,6 +125,8 @@ def main() -> int:
                 cpu, rss, tree = tree_sample(ps)
             except psutil.Error:
                 continue
+            if rss == 0:  # exiting: a zombie's RSS is 0, not a sample
+                continue
             row = {"t_s": round(now - t0, 1), "rss_mb": round(rss / 2**20, 1), "tree_rss_mb": round(tree / 2**20, 1),
                    "cpu_pct": round(100 * (cpu - last_cpu) / (now - last_t), 1),
                    "lines": sum(1 for x in list(out) if '"type": "segment"' in x)}
@@ -146,7 +150,7 @@ def main() -> int:
                   "rss_slope_second_half_mb_per_hour": round(float(slope), 1),
                   "cpu_tree_s": round(total_cpu, 1), "cpu_tree_pct": round(100 * total_cpu / wall, 1),
                   "lines": len(lines), "lines_per_57s": round(len(lines) / repeats, 2),
-                  "lines_per_57s_second_half": _rate(samples, wall, seconds / repeats),
+                  "lines_per_57s_second_half": _rate(samples, wall, seconds / repeats / args.speed),
                   "you_lines": sum(r.get("source") == "mic" for r in lines)}
         if result["rc"] != 0:
             result["stderr_tail"] = err[-5:]

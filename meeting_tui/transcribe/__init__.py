@@ -9,8 +9,18 @@ Importing this package is cheap: faster-whisper is imported when a model loads o
 
 from __future__ import annotations
 
-from meeting_tui.transcribe.model import LoadProgress, ModelConfig, ModelLoadError, ModelLoader, load_model
-from meeting_tui.transcribe.transcriber import (
+from meeting_tui.transcribe.native_caches import bound_native_caches
+
+bound_native_caches()  # before any submodule can load CTranslate2 and decode
+
+from meeting_tui.transcribe.model import (  # noqa: E402
+    LoadProgress,
+    ModelConfig,
+    ModelLoadError,
+    ModelLoader,
+    load_model,
+)
+from meeting_tui.transcribe.transcriber import (  # noqa: E402
     DrainProgress,
     DrainResult,
     Transcriber,

@@ -16,6 +16,10 @@ from meeting_tui.transcribe.vad_segmenter import VadConfig
 from meeting_tui.types import SESSION_RATE, Source
 
 Chunk = tuple[Source, int, np.ndarray, float]  # (source, start sample, samples, monotonic arrival)
+# A line's arrival is looked up at its speech end, close behind the newest chunk taken: two minutes of
+# arrivals are plenty; kept longer they only grew with the meeting (docs/cost.md, What grows).
+ARRIVALS_KEEP_S = 120.0
+ARRIVALS_TRIM_AT = 2048  # entries per source before the old ones are cut (not on every chunk)
 
 
 class Intake:
@@ -64,8 +68,9 @@ class Intake:
             ends, times = self._arrivals[source]
             ends.append(start + len(data))
             times.append(arrival)
-            if len(ends) > 20_000:
-                del ends[:10_000], times[:10_000]
+            if len(ends) >= ARRIVALS_TRIM_AT:
+                cut = bisect.bisect_left(ends, ends[-1] - ARRIVALS_KEEP_S * SESSION_RATE)
+                del ends[:cut], times[:cut]
             yield chunk
 
     def clear(self) -> None:
