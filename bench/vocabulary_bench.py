@@ -84,6 +84,9 @@ def live(model, audio: np.ndarray, vocab: Vocabulary, guard: bool) -> tuple[list
 
     cfg = TranscriberConfig(sources=(Source.MIC,), partials=False, vocabulary_guard=guard,
                             decode=DecodeOptions(vocab, LanguageTracker("en")))
+    # fed as fast as it decodes: nothing trades words for time (no load governor, no shorter context for
+    # slow finals), so every run hears the same context at any load and the runs compare sentence by sentence
+    cfg.unpaced()
     segs: list = []
     tr = Transcriber(cfg, on_segment=segs.append, model=model)
     tr.start()

@@ -437,7 +437,7 @@ def test_finals_are_decoded_behind_the_utterances_before_them():
                          speech_start=int(start_s * sec), speech_end=int(start_s * sec) + n, voiced_s=dur_s)
 
     def said(u: Utterance, text: str) -> None:
-        tr.context.history.setdefault(Source.MIC, []).append((u.samples, text, u.start, u.end))
+        tr.context.remember(Source.MIC, u, text)
 
     def context_for(u: Utterance):
         return tr.context.context_for(u, Source.MIC, tr.decoder.final_dt)

@@ -48,6 +48,9 @@ def test_merge_keeps_heard_names_and_the_plain_words_around_them():
     assert merge("Treefik, Wazuh, traffic to the new servers.", "3 figureouts, not traffic to the new servers.",
                  TERMS) == ("3 figureouts, not traffic to the new servers.", ["Wazuh"])
     assert merge("the Graylog export", "the graylog export", TERMS) == ("the Graylog export", [])
+    # a name among other changed words goes in place of what was heard like it; the rest stays as heard
+    assert merge("Vaultwarden keep, Snasher and Passwarden.", "Wildware then keeps the shared passwords.",
+                 ("Vaultwarden",)) == ("Vaultwarden keeps the shared passwords.", [])
 
 
 @pytest.mark.model

@@ -11,7 +11,6 @@ import numpy as np
 
 from meeting_tui.transcribe.config import TranscriberConfig
 from meeting_tui.transcribe.model_swap import ModelSwitch
-from meeting_tui.transcribe.vocabulary_guard import guard
 from meeting_tui.transcribe.window import sized_window
 from meeting_tui.types import SESSION_RATE, Source
 
@@ -28,9 +27,16 @@ class Decoder:
         self.asr_cpu_s = 0.0  # process CPU seconds meanwhile
         self.final_dt = 0.0  # recent final decode time (EWMA): when early finals start, how much context
         self.final_decodes = 0
-        self.vocabulary_retries = 0  # finals the glossary garbled, decoded again without it
+        self.vocabulary_retries = 0  # finals whose glossary decode was not kept as it was (vocabulary_guard.py)
 
-    def decode(self, audio: np.ndarray, *, final: bool, source: Source, prefix: str | None = None) -> Decoded:
+    def glossary(self) -> tuple[str, ...]:
+        """The glossary's terms when finals are to be checked by the vocabulary guard, else ()."""
+        dec = self.config.decode
+        return dec.vocabulary.terms if dec is not None and self.config.vocabulary_guard else ()
+
+    def decode(self, audio: np.ndarray, *, final: bool, source: Source, prefix: str | None = None,
+               plain: bool = False) -> Decoded:
+        """``plain``: without the glossary (the vocabulary guard's second decode)."""
         loaded = self.models.loaded
         assert loaded is not None
         model = self.models.current().model
@@ -46,6 +52,8 @@ class Decoder:
         if dec is not None:  # the vocabulary, and this source's language (fixed, set live or detected)
             dec.languages.english_only = loaded.english_only
             opts = dec.kwargs(source, context_prompt=prompt)
+            if plain:
+                opts = {k: v for k, v in opts.items() if k != "hotwords"} | {"initial_prompt": prompt}
             kwargs.update(opts, language=opts["language"] or self.language)
         if final:
             kwargs.update(beam_size=gov.beam_size, temperature=list(self.config.temperatures))
@@ -57,24 +65,15 @@ class Decoder:
                           max_new_tokens=min(200, 10 + int(8 * len(audio) / SESSION_RATE)))
         t0, c0 = time.perf_counter(), time.process_time()
         window = self.config.final_window if final else self.config.partial_window
-
-        def run(options: dict[str, Any]) -> Decoded:
-            with sized_window(model, window, len(audio)):
-                segs, inf = model.transcribe(audio, **options)
-                return list(segs), inf, 0.0
-
-        segments, info, _ = run(kwargs)
-        terms = dec.vocabulary.terms if dec is not None else ()
-        if final and terms and self.config.vocabulary_guard:
-            plain = {k: v for k, v in kwargs.items() if k != "hotwords"} | {"initial_prompt": prompt}
-            (segments, info, _), why = guard((segments, info, 0.0), terms, lambda: run(plain))
-            self.vocabulary_retries += why is not None
+        with sized_window(model, window, len(audio)):
+            segments, info = model.transcribe(audio, **kwargs)
+            segments = list(segments)
         dt = time.perf_counter() - t0
         self.recent.append((time.monotonic(), dt))
         self.asr_s += dt
         self.asr_cpu_s += time.process_time() - c0
         if dec is not None:
-            if final and kwargs["language"] is None:
+            if final and not plain and kwargs["language"] is None:  # the same audio is no second observation
                 dec.observe(source, info, len(audio) / SESSION_RATE)
         elif final and self.language is None and info is not None and len(audio) >= 2 * SESSION_RATE \
                 and (info.language_probability or 0) >= 0.7:

@@ -52,6 +52,7 @@ from meeting_tui.transcribe.model_swap import ModelSwitch
 from meeting_tui.transcribe.partials import Partials
 from meeting_tui.transcribe.stats import DrainResult, FinalCounts, TranscriberStats
 from meeting_tui.transcribe.vad_segmenter import StreamingVAD, Utterance
+from meeting_tui.transcribe.vocabulary_guard import guard
 from meeting_tui.types import SESSION_RATE, AudioChunk, DrainProgress, Segment, Source
 
 __all__ = ["DEFAULT_LABELS", "FINAL_TEMPERATURES", "DrainProgress", "DrainResult", "Transcriber",
@@ -396,6 +397,11 @@ class Transcriber:
         self._final_decodes_paired += self.early.other_ready(source, (j.source for j in self._jobs), self._vad,
                                                              self._early_after())
         result = self.context.decode(utt, source, self.decoder.decode, self.decoder.final_dt)
+        terms = self.decoder.glossary()
+        if terms:  # also decoded without the glossary, behind the plain decodes before it (vocabulary_guard.py)
+            result, why = guard(result, terms, lambda: self.context.decode(
+                utt, source, self.decoder.decode, self.decoder.final_dt, plain=True))
+            self.decoder.vocabulary_retries += why is not None
         self.decoder.final_took(result[2])
         return result
 

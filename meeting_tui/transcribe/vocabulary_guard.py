@@ -42,17 +42,37 @@ def _similar(a: str, b: str) -> float:
 
 def sounds_like(term: str, heard: str) -> float:
     """How much the best run of one to three words of ``heard`` sounds (or is spelled) like ``term``."""
+    return _best_run(term, _WORD.findall(heard))[0]
+
+
+def _best_run(term: str, words: list[str], free: list[bool] | None = None) -> tuple[float, int, int]:
+    """The run of one to three ``words`` (among the ``free`` ones) most like ``term``: (score, start, length)."""
     t_letters = _letters(term)
     t_code = jellyfish.metaphone(t_letters) if t_letters else ""
-    words = _WORD.findall(heard)
-    best = 0.0
+    best = (0.0, 0, 0)
     for n in (1, 2, 3):
         for i in range(len(words) - n + 1):
             run = _letters("".join(words[i:i + n]))
-            if not run:
+            if not run or (free is not None and not all(free[i:i + n])):
                 continue
-            best = max(best, _similar(t_letters, run), _similar(t_code, jellyfish.metaphone(run)))
+            score = max(_similar(t_letters, run), _similar(t_code, jellyfish.metaphone(run)))
+            if score > best[0]:
+                best = (score, i, n)
     return best
+
+
+def put_names(names: list[str], heard: list[str]) -> list[str]:
+    """``heard`` (the plain decode's words) with each name in place of the run of words most like it, that
+    run's trailing punctuation kept: "Wildware then keeps" -> "Vaultwarden then keeps", not the glossary
+    decode's words around the name ("Vaultwarden keep, Snasher and Passwarden", tiny.en)."""
+    words, free = list(heard), [True] * len(heard)
+    for name in names:
+        score, i, n = _best_run(name, words, free)
+        if n:
+            tail = re.search(r"[^\w]*$", words[i + n - 1]).group()
+            words[i:i + n] = [name + tail] + [""] * (n - 1)
+            free[i:i + n] = [False] * n
+    return [w for w in words if w]
 
 
 def terms_in(text: str, terms: tuple[str, ...], *, exact: bool = False) -> list[str]:
@@ -97,7 +117,12 @@ def merge(with_glossary: str, plain: str, terms: tuple[str, ...]) -> tuple[str, 
         names = [t for t in terms_in(added, terms, exact=True) if t not in terms_in(heard, terms, exact=True)]
         missing = [t for t in names if sounds_like(t, heard) < SOUNDS_LIKE]
         unheard += missing
-        out += a[i1:i2] if names and not missing else b[j1:j2]
+        if not names or missing:
+            out += b[j1:j2]
+        elif _letters(added) == _letters(" ".join(names)):  # the names alone, in place of all that was heard
+            out += a[i1:i2]
+        else:
+            out += put_names(names, b[j1:j2])
     return " ".join(out), unheard
 
 
@@ -106,7 +131,6 @@ class MergedSegment:
 
     def __init__(self, segments: list[Any], text: str) -> None:
         self.text = text
-        self.start, self.end = segments[0].start, segments[-1].end
         self.tokens = [t for s in segments for t in s.tokens]
         n = max(1, len(self.tokens))
         self.avg_logprob = sum(s.avg_logprob * max(1, len(s.tokens)) for s in segments) / n
