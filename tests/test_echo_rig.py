@@ -68,7 +68,9 @@ def test_record_fresh_session_keeps_the_users_words_from_the_first_second(rig, m
     # Measured with the raw warm-up: 30/30 and 37/37 in the first 30 s with no duplicated word, 16/17 and
     # 9/10 after with 0 and 4 (load average 8-13; without the guard 26/30 with 17 duplicated words in
     # the first 30 s, 25 after).
-    assert early.kept >= 0.85, (early, report)
+    # Judged against what the raw mic gave, with a floor on the whole: in one clean-clone CI run the raw,
+    # unguarded mic itself gave 26/37 (the guard kept all 26): Whisper's or the rig's run, not the guard.
+    assert early.kept_vs_raw >= 0.9 and early.kept >= 0.65, (early, report)
     # After 30 s the span holds about 10 of the user's words, so one word Whisper hears differently in the
     # reverberant mic (the raw, unguarded mic missed the same 2 of 10 in one CI run) moves `kept` by 0.1:
     # the guard is judged against what the raw mic gave, with a floor on the whole.
