@@ -384,7 +384,12 @@ async def test_start_on_launch_setting_records_from_launch(tiny_model_path):
         await pilot.press("r")  # stop the session: capture keeps running
         assert await wait_for(pilot, lambda: not app.core.recording, timeout=60)
         assert app.core.engine is not None
-        assert json.loads((folder / "journal.jsonl").read_text().splitlines()[-1])["t"] == "end"
+
+        def last_entry() -> str | None:  # the journal is closed after the drain: a condition, not a moment
+            lines = (folder / "journal.jsonl").read_text().splitlines()
+            return json.loads(lines[-1])["t"] if lines else None
+
+        assert await wait_for(pilot, lambda: last_entry() == "end", timeout=60), last_entry()
         await quit_app(app, pilot)
 
 
