@@ -29,6 +29,25 @@ def skip_or_fail(reason: str) -> None:
     pytest.skip(reason)
 
 
+# Test files by their wall time in a CI run (3 workers), longest first. xdist hands out whole files in
+# collection order (README's command turns its own reordering by test count off), so the long files start
+# first and the run does not end waiting on one of them. Update when a file's time changes much.
+LONGEST_FIRST = (
+    "test_echo_rig.py", "test_speakers_cli.py", "test_ui_app.py", "test_server_engine.py",
+    "test_new_user_round_two.py", "test_echo.py", "test_polish.py", "test_transcribe_cpu.py",
+    "test_minutes_llm.py", "test_doctor.py", "test_transcribe_e2e.py", "test_search_cli.py",
+    "test_record_cli.py", "test_playback_watch.py", "test_ui_memory.py", "test_ui_rig.py",
+    "test_transcribe.py", "test_capture_rig.py", "test_vault_hook_cli.py", "test_minutes_cli.py",
+    "test_callwatch.py", "test_first_use_dashboard.py", "test_supervisor.py", "test_vocabulary.py",
+    "test_ui_meeting.py", "test_ui_notes.py", "test_sleep_gap.py", "test_echo_pipeline.py",
+)
+
+
+def pytest_collection_modifyitems(config, items):
+    rank = {name: i for i, name in enumerate(LONGEST_FIRST)}
+    items.sort(key=lambda item: rank.get(item.path.name, len(rank)))  # stable: a file's own order kept
+
+
 @pytest.fixture(autouse=True)
 def isolated_user_dirs(tmp_path, monkeypatch):
     """Never read or write the developer's real settings or sessions."""
