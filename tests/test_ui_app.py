@@ -18,7 +18,7 @@ from meeting_tui.ui.screens.device_picker import DeviceList, DevicePicker
 from meeting_tui.ui.screens.help import HelpScreen
 from meeting_tui.ui.screens.mode_picker import ModePicker
 from meeting_tui.ui.widgets.transcript import Note
-from tests.ui_conftest_helpers import read_settings, recorded_notifications, wait_for, write_settings
+from tests.ui_conftest_helpers import app_state, read_settings, recorded_notifications, wait_for, write_settings
 
 SIZE = (110, 34)
 
@@ -35,7 +35,8 @@ def demo_app(**kw) -> MeetingApp:
 
 async def quit_app(app, pilot) -> None:
     await pilot.press("ctrl+q")
-    assert await wait_for(pilot, lambda: not app.is_running, timeout=60) or app.return_value is not None
+    assert await wait_for(pilot, lambda: not app.is_running, timeout=60) or app.return_value is not None, \
+        app_state(app)
 
 
 # --- start-up and meters ------------------------------------------------------------------------------

@@ -104,6 +104,27 @@ async def wait_for(pilot, predicate, timeout: float = 30.0, step: float = 0.1) -
     return bool(predicate())
 
 
+def app_state(app) -> str:
+    """What a dashboard that did not do what a test waited for was busy with: its screens, its workers,
+    every asyncio task's stack and every thread's (for a failure that cannot be reproduced at will)."""
+    import sys
+    import threading
+    import traceback
+
+    lines = [f"screens: {[type(s).__name__ for s in app.screen_stack]}",
+             f"workers: {[(w.name, w.group, w.state.name) for w in app.workers]}"]
+    for task in asyncio.all_tasks():
+        frames = task.get_stack(limit=8)
+        if [f.f_code.co_name for f in frames] == ["_process_messages"]:
+            continue  # a widget's idle message pump
+        lines.append(f"task {task.get_name()}: " + " <- ".join(f"{f.f_code.co_name}:{f.f_lineno}" for f in frames))
+    names = {t.ident: t.name for t in threading.enumerate()}
+    for ident, frame in sys._current_frames().items():
+        stack = traceback.extract_stack(frame, limit=6)
+        lines.append(f"thread {names.get(ident, ident)}: " + " <- ".join(f"{f.name}:{f.lineno}" for f in stack))
+    return "\n".join(lines)
+
+
 async def wait_workers(app) -> None:
     await asyncio.wait_for(app.workers.wait_for_complete(), 30)
 
