@@ -9,6 +9,11 @@ mode: echo guard, partials and the session journal and recording on, as a user r
 (% of one core); at the end, the RSS slope over the second half (MB per hour: flat is near 0), the lines
 per 57 s meeting over the whole run and over its second half (the same when nothing slows down or is
 lost as the hour goes on), and the tree's CPU over the whole run.
+
+``--heap`` runs an allocator experiment in the front end only, never a product setting: ``trim``
+(``malloc_trim(0)`` every ``--trim-every`` s), ``arena2`` (``mallopt(M_ARENA_MAX, 2)``), both through
+heap_site/sitecustomize.py, or ``jemalloc`` (``LD_PRELOAD``, Debian's libjemalloc2). Except with jemalloc, the
+result also gives glibc's ``mallinfo2`` over the second half: in use, free but kept, mapped apart.
 """
 
 from __future__ import annotations
@@ -194,6 +199,9 @@ def main() -> int:
                   "lines_per_57s_second_half": _rate(samples, wall, seconds / repeats / args.speed),
                   "you_lines": sum(r.get("source") == "mic" for r in lines)}
         result.update(_heap_result(args.heap, heap_log, wall))
+        summary = next((r for r in rows if r.get("type") == "summary"), {})
+        result["latency"] = summary.get("latency")  # end of speech to line, as record measured it
+        result["heap_trims"] = summary.get("heap_trims")
         if result["rc"] != 0:
             result["stderr_tail"] = err[-5:]
         print(json.dumps(result), flush=True)
