@@ -1,10 +1,10 @@
 """Hand glibc's freed heap pages back to the system after final decodes.
 
 A final decode allocates and frees tens of MB in native code (CTranslate2's buffers, Silero VAD's
-onnxruntime, numpy) from several threads. glibc keeps what is freed in its arenas for reuse, and as the
-meeting goes on later decodes touch more of those kept pages, so the front end's RSS crept up for as long
-as it ran while what was in use stayed flat (docs/cost.md, "glibc's kept heap"). ``malloc_trim(0)``
-returns the free pages of every arena. Other C libraries (Windows, macOS, musl) have no such call: there
+onnxruntime, numpy) from several threads. glibc keeps what is freed in its arenas for reuse, resident:
+the front end held each backlog's peak to the end of the meeting and its RSS crept up while what was in
+use stayed flat (docs/cost.md, "glibc's kept heap"). ``malloc_trim(0)`` returns the free pages of every
+arena. Other C libraries (Windows, macOS, musl) have no such call: there
 this does nothing, and it never fails the program.
 """
 
