@@ -9,6 +9,11 @@ mode: echo guard, partials and the session journal and recording on, as a user r
 (% of one core); at the end, the RSS slope over the second half (MB per hour: flat is near 0), the lines
 per 57 s meeting over the whole run and over its second half (the same when nothing slows down or is
 lost as the hour goes on), and the tree's CPU over the whole run.
+
+``--heap`` runs an allocator experiment in the front end only, never a product setting: ``trim``
+(``malloc_trim(0)`` every ``--trim-every`` s), ``arena2`` (``mallopt(M_ARENA_MAX, 2)``), both through
+heap_site/sitecustomize.py, or ``jemalloc`` (``LD_PRELOAD``, Debian's libjemalloc2). Except with jemalloc, the
+result also gives glibc's ``mallinfo2`` over the second half: in use, free but kept, mapped apart.
 """
 
 from __future__ import annotations
@@ -32,6 +37,8 @@ sys.path.insert(0, str(REPO / "bench"))
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 import psutil  # noqa: E402
+
+JEMALLOC = "/usr/lib/x86_64-linux-gnu/libjemalloc.so.2"  # Debian's libjemalloc2, for --heap jemalloc
 
 
 def long_meeting(tmp: Path, minutes: float) -> tuple[Path, Path, float, int]:
@@ -74,6 +81,40 @@ def _rate(samples: list[dict], wall: float, unit_s: float) -> float | None:
     return round((half[-1]["lines"] - half[0]["lines"]) / ((half[-1]["t_s"] - half[0]["t_s"]) / unit_s), 2)
 
 
+def _quarter_max(samples: list[dict], wall: float) -> list[float]:
+    """The front end's highest RSS in each quarter of the run: the top's drift, which a slope fitted
+    through a saw-tooth (decodes' buffers coming and going, trims) hides."""
+    return [max((s["rss_mb"] for s in samples if q * wall / 4 <= s["t_s"] < (q + 1) * wall / 4), default=0.0)
+            for q in range(4)]
+
+
+def _heap_env(env: dict, args: argparse.Namespace, tmp: Path) -> Path | None:
+    """The allocator experiment asked for, set up in the child's environment; the mallinfo2 log's path."""
+    if args.heap == "jemalloc":
+        env["LD_PRELOAD"] = JEMALLOC
+        return None
+    log = tmp / "heap.log"
+    env.update(PYTHONPATH=os.pathsep.join([str(REPO / "bench" / "heap_site"), env["PYTHONPATH"]]),
+               SOAK_HEAP=args.heap, SOAK_HEAP_LOG=str(log), SOAK_HEAP_TRIM_S=str(args.trim_every))
+    return log
+
+
+def _heap_result(heap: str, log: Path | None, wall: float) -> dict:
+    """glibc's heap over the second half: in use and free-but-kept, first and last sample (MB)."""
+    out: dict = {"heap": heap}
+    if log is None or not log.exists():
+        return out
+    rows = [[float(x) for x in line.split()] for line in log.read_text().splitlines() if line.strip()]
+    half = [r for r in rows if r[0] >= wall / 2]
+    if len(half) >= 2:
+        out["malloc_in_use_mb"] = [half[0][2], half[-1][2]]
+        out["malloc_free_kept_mb"] = [half[0][3], half[-1][3]]
+        out["malloc_mmapped_mb"] = [half[0][4], half[-1][4]]
+    if rows and len(rows[-1]) >= 7 and rows[-1][5]:
+        out["bench_trims"], out["bench_trim_ms_mean"] = int(rows[-1][5]), round(1000 * rows[-1][6] / rows[-1][5], 2)
+    return out
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--minutes", type=float, default=60.0)
@@ -81,6 +122,9 @@ def main() -> int:
     ap.add_argument("--every", type=float, default=60.0, help="seconds between printed samples")
     ap.add_argument("--speed", type=float, default=1.0, help="replay speed (1 = real time; more finds growth sooner)")
     ap.add_argument("--json", metavar="OUT")
+    ap.add_argument("--heap", choices=("default", "trim", "arena2", "jemalloc"), default="default",
+                    help="an allocator experiment in the front end (heap_site/sitecustomize.py; jemalloc: LD_PRELOAD)")
+    ap.add_argument("--trim-every", type=float, default=2.0, help="seconds between malloc_trim(0) with --heap trim")
     args = ap.parse_args()
 
     from meeting_tui.meeting.model import bundled_model, display_name
@@ -93,6 +137,7 @@ def main() -> int:
         (tmp / "settings.toml").write_text(f'[transcription.model]\nname = "{model}"\n', encoding="utf-8")
         env = dict(os.environ, PYTHONPATH=str(REPO), MEETING_TUI_DATA_DIR=str(tmp / "data"),
                    MEETING_TUI_CONFIG=str(tmp / "settings.toml"))
+        heap_log = _heap_env(env, args, tmp)
         cmd = [sys.executable, "-m", "meeting_tui", "record", "--mic-file", str(mic), "--loopback-file", str(loop),
                "--speed", str(args.speed), "--json", "--quiet"]
         print(f"{display_name(model)}, {seconds / 60:.1f} min of meeting ({repeats} x 57 s) at {args.speed:g}x",
@@ -148,10 +193,15 @@ def main() -> int:
                   "rss_peak_mb": max((s["rss_mb"] for s in samples), default=None),
                   "tree_rss_peak_mb": max((s["tree_rss_mb"] for s in samples), default=None),
                   "rss_slope_second_half_mb_per_hour": round(float(slope), 1),
+                  "rss_max_by_quarter_mb": _quarter_max(samples, wall),
                   "cpu_tree_s": round(total_cpu, 1), "cpu_tree_pct": round(100 * total_cpu / wall, 1),
                   "lines": len(lines), "lines_per_57s": round(len(lines) / repeats, 2),
                   "lines_per_57s_second_half": _rate(samples, wall, seconds / repeats / args.speed),
                   "you_lines": sum(r.get("source") == "mic" for r in lines)}
+        result.update(_heap_result(args.heap, heap_log, wall))
+        summary = next((r for r in rows if r.get("type") == "summary"), {})
+        result["latency"] = summary.get("latency")  # end of speech to line, as record measured it
+        result["heap_trims"] = summary.get("heap_trims")
         if result["rc"] != 0:
             result["stderr_tail"] = err[-5:]
         print(json.dumps(result), flush=True)

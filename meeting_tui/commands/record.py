@@ -308,7 +308,8 @@ def _decodes_summary(live) -> dict:
     if st is None:
         return {}
     return {"decodes": {"finals": st.final_decodes, "partials": st.partial_decodes,
-                        "context_retries": st.context_retries, "early_finals_wasted": st.early_wasted}}
+                        "context_retries": st.context_retries, "early_finals_wasted": st.early_wasted},
+            "heap_trims": st.heap_trims}
 
 
 def _server_summary(health) -> dict:

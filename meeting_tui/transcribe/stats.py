@@ -43,6 +43,7 @@ class TranscriberStats:
     final_decodes_paired: int = 0  # ... while another source's final was ready too (what batching could join)
     partial_decodes: int = 0  # partial decodes run (``partials`` counts those published)
     context_retries: int = 0  # finals decoded again alone: the context came back in the output, or the prefix did not
+    heap_trims: int = 0  # times glibc's free heap was handed back after a final (native_heap.py; 0 off glibc)
 
     def as_dict(self) -> dict:
         return asdict(self)

@@ -49,6 +49,7 @@ from meeting_tui.transcribe.governor import GovernorState
 from meeting_tui.transcribe.intake import Intake
 from meeting_tui.transcribe.model import LoadedModel, LoadProgress, ModelLoader
 from meeting_tui.transcribe.model_swap import ModelSwitch
+from meeting_tui.transcribe.native_heap import HeapTrimmer
 from meeting_tui.transcribe.partials import Partials
 from meeting_tui.transcribe.stats import DrainResult, FinalCounts, TranscriberStats
 from meeting_tui.transcribe.vad_segmenter import StreamingVAD, Utterance
@@ -94,6 +95,7 @@ class Transcriber:
         self.early = EarlyFinals(self.config.vad)
         self.partials = Partials(self.config, on_partial)
         self.counts = FinalCounts()
+        self.heap = HeapTrimmer()  # native memory the decodes freed goes back to the system (native_heap.py)
         self._given_model = model
         self._loader: ModelLoader | None = None
         self._streams = self.config.streams
@@ -248,6 +250,7 @@ class Transcriber:
             governor=self.governor_state, early_finals=early.used, early_wasted=early.wasted,
             final_decodes=dec.final_decodes, final_decodes_paired=self._final_decodes_paired,
             context_retries=self.context.retries, partial_decodes=self.partials.decodes,
+            heap_trims=self.heap.trims,
         )
 
     @property
@@ -419,6 +422,7 @@ class Transcriber:
             self._publish_final(job)
         finally:
             self._current_job = None
+            self.heap.after_decode()  # after the line is out: a trim never delays it
 
     def _publish_final(self, job: _Job) -> None:
         utt, source = job.utt, job.source
