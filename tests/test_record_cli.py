@@ -179,3 +179,52 @@ def test_the_session_says_the_mode_it_recorded(shared_audio, tmp_path, tiny_mode
     metas = list((tmp_path / "data" / "sessions").glob("*/meta.json"))
     assert len(metas) == 1, metas
     assert json.loads(metas[0].read_text(encoding="utf-8"))["mode"] == "mic"
+
+
+def test_replayed_files_whose_workers_stall_or_die_lose_nothing_said_and_record_ends(shared_audio, tmp_path,
+                                                                                   tiny_model_path):
+    """A file worker starved of CPU (here: stopped for 6 s) is late, not dead: it is not killed, and every
+    line of its file comes out once. One that dies is not restarted (that would replay its file from the
+    start): `record` says so and ends by itself (it waited forever for the file's end before)."""
+    import signal
+    import time
+
+    import psutil
+
+    voices, rate = sf.read(shared_audio / "stereo_diarization.wav", dtype="float32")
+    sf.write(tmp_path / "them.wav", np.tile(voices, (4, 1)), rate)  # 20 s: still playing when it is killed
+    mic, loopback = str(shared_audio / "jfk.flac"), str(tmp_path / "them.wav")
+    proc = subprocess.Popen([sys.executable, "-m", "meeting_tui", "record", "--mic-file", mic, "--loopback-file",
+                             loopback, "--speed", "1", "--no-echo-guard", "--model", tiny_model_path],
+                            env=env_for(tmp_path), cwd=REPO, text=True, stdin=subprocess.DEVNULL,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+
+    def worker(path: str):
+        return next((p for p in psutil.Process(proc.pid).children(recursive=True) if path in " ".join(p.cmdline())),
+                    None)
+
+    try:
+        deadline = time.monotonic() + 60
+        while not (worker(mic) and worker(loopback)) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        you, them = worker(mic), worker(loopback)
+        assert you and them, "the file workers did not start"
+        time.sleep(max(0.0, you.create_time() + 3.5 - time.time()))
+        you.send_signal(signal.SIGSTOP)
+        time.sleep(6.0)  # past the 4 s after which a device's worker would be killed and restarted
+        you.send_signal(signal.SIGCONT)
+        them.kill()
+        out, err = proc.communicate(timeout=120)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.communicate()
+    assert proc.returncode == 0, err
+    assert "mic: stalled" in err and "mic: crashed" not in err, err
+    assert "loopback: crashed: worker exited (" in err and "not restarted (a replayed file)" in err, err
+    said = " ".join(line for line in out.splitlines() if "You:" in line).lower()
+    for words in ("fellow americans", "ask not", "your country can do for you"):
+        assert said.count(words) == 1, (words, out)
+    (session,) = (tmp_path / "data" / "sessions").iterdir()
+    rows = [json.loads(x) for x in (session / "journal.jsonl").read_text(encoding="utf-8").splitlines() if x.strip()]
+    assert rows[-1].get("t") == "end", rows[-1]

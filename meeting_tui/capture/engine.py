@@ -25,7 +25,7 @@ from meeting_tui.capture.health import HealthMonitor
 from meeting_tui.capture.levels import FLOOR_DB, LevelMeter, dbfs
 from meeting_tui.capture.mixer import MixBus, Track, downmix
 from meeting_tui.capture.similarity import similarity
-from meeting_tui.capture.supervisor import WorkerEvents, WorkerSupervisor, worker_argv, worker_env
+from meeting_tui.capture.supervisor import STALL_RESTART_S, WorkerEvents, WorkerSupervisor, worker_argv, worker_env
 from meeting_tui.types import SESSION_RATE, AudioChunk, DeviceRef, Gap, Health, Level, Mode, Source
 
 log = logging.getLogger("meeting_tui.capture")
@@ -250,8 +250,10 @@ class CaptureEngine:
         for s, db in self.gains_db.items():
             self._bus.set_gain_db(s, db)
         for spec in self.specs:
+            # A worker that is not restarted (a replayed file) is not killed for being slow either: starved of
+            # CPU it is late, not dead, and killing it would lose the rest of the file.
             sup = WorkerSupervisor(spec.name, spec.argv(), self._events_for(spec), env=worker_env(spec.env),
-                                   restart=spec.restart)
+                                   restart=spec.restart, stall_restart_s=STALL_RESTART_S if spec.restart else None)
             self._workers.append(sup)
             sup.start()
         self.running = True
@@ -288,7 +290,7 @@ class CaptureEngine:
 
     @property
     def finished(self) -> bool:
-        """For finite sources (files): every worker reached its end."""
+        """For finite sources (files): every worker reached its end (or failed and is not restarted)."""
         return self._all_finished.is_set()
 
     async def wait_finished(self, timeout: float | None = None) -> bool:
@@ -306,6 +308,7 @@ class CaptureEngine:
             on_frames=lambda frames: self._on_frames(spec, frames),
             on_exit=lambda reason: self._on_exit(spec, reason),
             on_finished=lambda: self._on_finished(spec),
+            on_given_up=lambda: self._on_ended(spec),
         )
 
     # -- worker events ----------------------------------------------------------------------------
@@ -317,7 +320,7 @@ class CaptureEngine:
 
     def _on_exit(self, spec: WorkerSpec, reason: str) -> None:
         for s in spec.sources:
-            self._health[s].worker_exited(reason)
+            self._health[s].worker_exited(reason, restarting=spec.restart)
         self._publish_health(self.clock())
 
     def _flush_tracks(self, sources) -> None:
@@ -328,9 +331,13 @@ class CaptureEngine:
                 self._emit_audio(chunk)
 
     def _on_finished(self, spec: WorkerSpec) -> None:
-        self._flush_tracks(spec.sources)
         for s in spec.sources:
             self._health[s].worker_finished()
+        self._on_ended(spec)
+
+    def _on_ended(self, spec: WorkerSpec) -> None:
+        """No more audio from this worker: its file ended, or it failed and is not restarted."""
+        self._flush_tracks(spec.sources)
         self._finished.add(spec.name)
         if len(self._finished) == len(self.specs):
             self._all_finished.set()

@@ -31,6 +31,7 @@ class HealthMonitor:
         self._faded = False  # the last sound faded out before the zeros (a gate closing)
         self._heard = False  # any sound since the worker started
         self._crashed: str | None = None
+        self._restarting = True  # a crashed worker is restarted unless its spec says not (replayed files)
         self._finished = False
         self._stopped = False
         self.wrong_source: str | None = None
@@ -62,8 +63,9 @@ class HealthMonitor:
             self._faded = faded_out(tail_db)
             self._heard = True
 
-    def worker_exited(self, reason: str) -> None:
+    def worker_exited(self, reason: str, restarting: bool = True) -> None:
         self._crashed = reason
+        self._restarting = restarting
         self.last_error = reason
 
     def worker_finished(self) -> None:
@@ -79,7 +81,8 @@ class HealthMonitor:
         if self._stopped or self._finished:
             return Health(s, state.STOPPED, "finished" if self._finished else "stopped", self.last_error)
         if self._crashed is not None:
-            return Health(s, state.CRASHED, f"worker exited ({self._crashed}); restarting", self.last_error)
+            then = "restarting" if self._restarting else "not restarted (a replayed file)"
+            return Health(s, state.CRASHED, f"worker exited ({self._crashed}); {then}", self.last_error)
         if self._started_at is None:
             return Health(s, state.STARTING, "starting capture", self.last_error)
         if self._last_block is None:

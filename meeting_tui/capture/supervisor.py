@@ -38,8 +38,9 @@ class WorkerEvents:
     on_spawned: Callable[[], None]  # a new process, before any of its frames: reset per-process state
     on_started: Callable[[dict], None]  # its "started" status line (device, rate), whenever it arrives
     on_frames: Callable[[list[Frame]], None]
-    on_exit: Callable[[str], None]  # reason; the worker will be restarted
+    on_exit: Callable[[str], None]  # reason; restarted unless the supervisor was made with restart=False
     on_finished: Callable[[], None]  # clean end of a finite source: not restarted
+    on_given_up: Callable[[], None] = lambda: None  # exited and not restarted (restart=False): no more audio
     on_message: Callable[[dict], None] = lambda msg: None  # status lines; non-JSON stderr as event "stderr"
 
 
@@ -56,7 +57,7 @@ class WorkerStats:
 
 class WorkerSupervisor:
     def __init__(self, name: str, argv: list[str], events: WorkerEvents, *, env: dict[str, str] | None = None,
-                 restart: bool = True, stall_restart_s: float = STALL_RESTART_S,
+                 restart: bool = True, stall_restart_s: float | None = STALL_RESTART_S,
                  startup_timeout_s: float = STARTUP_TIMEOUT_S) -> None:
         self.name = name
         self.argv = argv
@@ -130,7 +131,8 @@ class WorkerSupervisor:
             self.stats.last_error = reason
             log.info("%s worker: %s", self.name, reason)  # the user reads it as the source's health, once
             self.events.on_exit(reason)
-            if not self.restart:
+            if not self.restart:  # a replayed file is not restarted: waiting for its end would wait forever
+                self.events.on_given_up()
                 return
             attempt = 0 if time.monotonic() - started >= HEALTHY_RUN_S else attempt + 1
             delay = BACKOFF_S[min(attempt, len(BACKOFF_S) - 1)]
@@ -229,11 +231,12 @@ class WorkerSupervisor:
                 continue
             if self._opened_at is None:  # still opening the device: only the start-up limit applies
                 if now - spawned > self.startup_timeout_s:
-                    self._stalled = f"the device did not open within {self.startup_timeout_s:.0f} s: restarted the worker"
+                    self._stalled = f"the device did not open within {self.startup_timeout_s:.0f} s"
                     await self._kill(proc)
                     return
-            elif now - max(self._last_frame, self._opened_at) > self.stall_restart_s:
-                self._stalled = f"no audio for {self.stall_restart_s:.0f} s: restarted the worker"
+            elif (self.stall_restart_s is not None
+                  and now - max(self._last_frame, self._opened_at) > self.stall_restart_s):
+                self._stalled = f"no audio for {self.stall_restart_s:.0f} s"
                 await self._kill(proc)
                 return
 
