@@ -54,6 +54,9 @@ VARIANTS = [
 ]
 
 
+STEADY_AFTER_S = 10.0  # start-up (imports, devices, the model) is over well before this
+
+
 class TreeSampler(threading.Thread):
     """Samples a process and its descendants: last CPU seen per worker pid, RSS peaks."""
 
@@ -64,9 +67,11 @@ class TreeSampler(threading.Thread):
         self.parent_cpu = 0.0
         self.parent_rss_peak = 0
         self.tree_rss_peak = 0
+        self.timeline: list[tuple[float, float]] = []  # (seconds since start, tree CPU so far)
         self.stopped = threading.Event()
 
     def run(self) -> None:
+        t0 = time.monotonic()
         while not self.stopped.is_set():
             try:
                 t = self.proc.cpu_times()
@@ -85,7 +90,16 @@ class TreeSampler(threading.Thread):
                     pass
             self.parent_rss_peak = max(self.parent_rss_peak, rss)
             self.tree_rss_peak = max(self.tree_rss_peak, tree)
+            self.timeline.append((time.monotonic() - t0, self.parent_cpu + sum(self.worker_cpu.values())))
             self.stopped.wait(self.period)
+
+    def steady_rate(self, after_s: float = STEADY_AFTER_S) -> float | None:
+        """Tree CPU per second from ``after_s`` to the last sample: what capture costs once it runs (start-up
+        and the imports out). None for a run too short to say."""
+        window = [(t, c) for t, c in self.timeline if t >= after_s]
+        if len(window) < 2 or window[-1][0] - window[0][0] < 10:
+            return None
+        return (window[-1][1] - window[0][1]) / (window[-1][0] - window[0][0])
 
 
 def settings_file(tmp: Path, model: str) -> Path:
@@ -139,6 +153,7 @@ def run_cli(variant: Variant, model: str, on: str, rig, env: dict, seconds: floa
               "workers_cpu_s": round(workers, 2), "parent_cpu_s": round(total - workers, 2),
               "parent_rss_peak_mb": round(sampler.parent_rss_peak / 2**20),
               "tree_rss_peak_mb": round(sampler.tree_rss_peak / 2**20),
+              "steady_cpu_per_s": None if (rate := sampler.steady_rate()) is None else round(rate, 4),
               "lines": sum(r.get("type") == "segment" for r in rows),
               "latency": summary.get("latency"), "transcriber": summary.get("transcriber"),
               "decodes": summary.get("decodes")}
@@ -224,6 +239,9 @@ def main() -> int:
         if r["variant"].startswith("monitor"):
             per_stream = 100 * r["cpu_s"] / (r["audio_s"] + 4) / 2
             print(f"capture ({r['on']}, {r['variant']}): {per_stream:.2f} % of a core per stream (tree CPU / run time / 2 streams, start-up included)")
+            if r.get("steady_cpu_per_s") is not None:
+                print(f"capture ({r['on']}, {r['variant']}): {50 * r['steady_cpu_per_s']:.2f} % of a core per stream "
+                      f"once running (tree CPU from {STEADY_AFTER_S:.0f} s to the end / 2 streams)")
     if args.json:
         Path(args.json).write_text(json.dumps({"results": results, "offline": offline_cpu}, indent=2))
     return 0 if all(r["rc"] == 0 for r in results) else 1
