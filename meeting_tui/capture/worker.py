@@ -195,6 +195,11 @@ def list_devices() -> list[dict]:
 
 
 def run(argv: list[str] | None = None) -> int:
+    if sys.platform == "win32":
+        # Windows workers load numpy first, as they always did: under Wine, one that loaded it later (or
+        # not at all) opened its MME or WASAPI stream and never got a callback; the cause is not known
+        # (docs/windows.md). Pulse workers need no numpy and start in half the CPU without it.
+        import numpy  # noqa: F401
     parser = build_parser()
     known, _ = parser.parse_known_args(argv)
     module = backend_module(known.backend)
