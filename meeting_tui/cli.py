@@ -71,6 +71,9 @@ def main(argv: list[str] | None = None) -> int:
     from meeting_tui.capture.winproc import opt_out_of_power_throttling
 
     opt_out_of_power_throttling()  # the app too: its terminal is often in the background during a call
+    from meeting_tui.numpy_start import import_numpy_with_one_blas_thread
+
+    import_numpy_with_one_blas_thread()  # before the commands' imports load it with a pool per core
     parser = build_parser()
     from meeting_tui.speakers.commands import list_by_default
 

@@ -95,3 +95,36 @@ def test_writer_merges_10ms_blocks_into_fewer_frames_and_keeps_every_sample_and_
         assert f.synthesized == (k == 25)
     assert 20 in starts and 25 in starts and 26 in starts
     assert [f.seq for f in frames] == list(range(len(frames)))
+
+
+def test_portaudio_bytes_make_the_same_frames_as_numpy_blocks():
+    """The sounddevice worker hands on PortAudio's bytes (RawBlock): the pipe carries what numpy blocks give."""
+    from meeting_tui.capture.backends.base import RawBlock
+    from meeting_tui.capture.worker import FrameWriter
+
+    rng = np.random.default_rng(5)
+    blocks = [rng.standard_normal((2880, 2)).astype(np.float32) for _ in range(4)]
+    pipes = []
+    for raw in (False, True):
+        pipe = _Pipe()
+        writer = FrameWriter(pipe)
+        writer.start(48_000)
+        for i, b in enumerate(blocks):
+            writer.emit(RawBlock(memoryview(b.tobytes()), 2) if raw else b, 5.0 + 0.06 * i)
+        writer.close()
+        pipes.append(b"".join(pipe.writes))
+    assert pipes[0] == pipes[1]
+    frames = FrameDecoder().feed(pipes[1])
+    np.testing.assert_array_equal(np.concatenate([f.samples for f in frames]), np.concatenate(blocks))
+
+
+def test_a_worker_reading_pulse_through_portaudio_loads_no_numpy():
+    # numpy's import is most of a worker's start-up CPU (docs/cost.md, "Third pass on the capture path").
+    import subprocess
+    import sys
+
+    code = ("import sys; from meeting_tui.capture.worker import backend_module; backend_module('sounddevice'); "
+            "print('numpy' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == "False"

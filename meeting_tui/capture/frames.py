@@ -8,20 +8,13 @@ audio instead of playing noise into the transcriber.
 
 from __future__ import annotations
 
-import struct
 import zlib
 from dataclasses import dataclass
 
 import numpy as np
 
-MAGIC = b"MTF1"
-VERSION = 1
-HEADER = struct.Struct("<4sBBHIQdI")
-CRC = struct.Struct("<I")
-FLAG_SYNTH_SILENCE = 0x01  # zeros made up by the worker (idle loopback), not captured
-MAX_CHANNELS = 32
-MAX_FRAMES = 192_000  # one second at 192 kHz; real blocks are a few ms
-MIN_RATE, MAX_RATE = 1_000, 768_000
+from meeting_tui.capture.wire import (CRC, FLAG_SYNTH_SILENCE, HEADER, MAGIC, MAX_CHANNELS,  # noqa: F401
+                                      MAX_FRAMES, MAX_RATE, MIN_RATE, VERSION, encode_payload)
 
 
 class FrameError(ValueError):
@@ -50,9 +43,7 @@ def encode_frame(seq: int, capture_time: float, samplerate: int, samples: np.nda
     if data.ndim == 1:
         data = data[:, None]
     frames, channels = data.shape
-    header = HEADER.pack(MAGIC, VERSION, flags, channels, int(samplerate), seq, capture_time, frames)
-    payload = data.tobytes()
-    return header + payload + CRC.pack(zlib.crc32(payload, zlib.crc32(header)))
+    return encode_payload(seq, capture_time, samplerate, data.tobytes(), frames, channels, flags)
 
 
 class FrameDecoder:

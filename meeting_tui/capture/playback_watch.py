@@ -119,7 +119,7 @@ def _pactl_json(*args: str):
                          stdin=subprocess.DEVNULL)
     if out.returncode != 0:
         raise OSError(out.stderr.strip() or f"pactl {' '.join(args)} failed")
-    return json.loads(out.stdout or "[]")
+    return json.loads(out.stdout or "{}")
 
 
 PEEK_S = 0.25
@@ -145,9 +145,11 @@ def monitor_peak(sink: str, seconds: float = PEEK_S) -> float:
 def pulse_activity() -> list[Activity]:
     # A sink whose monitor feeds a virtual microphone (module-remap-source, a virtual cable) is an input
     # path, not an output anyone listens to.
-    feeds_a_mic = {src.get("properties", {}).get("device.master_device") for src in _pactl_json("list", "sources")}
-    sinks = [s for s in _pactl_json("list", "sinks") if f"{s['name']}.monitor" not in feeds_a_mic]
-    running = {i.get("sink") for i in _pactl_json("list", "sink-inputs") if not i.get("corked")}
+    # One `pactl list` for all three lists: each pactl run is about 4 ms of CPU, whatever it lists.
+    server = _pactl_json("list")
+    feeds_a_mic = {src.get("properties", {}).get("device.master_device") for src in server.get("sources", [])}
+    sinks = [s for s in server.get("sinks", []) if f"{s['name']}.monitor" not in feeds_a_mic]
+    running = {i.get("sink") for i in server.get("sink_inputs", []) if not i.get("corked")}
     default = subprocess.run(["pactl", "get-default-sink"], capture_output=True, text=True, timeout=3,
                              stdin=subprocess.DEVNULL).stdout.strip()
     return [Activity(Endpoint(s["name"], s.get("description") or s["name"]),

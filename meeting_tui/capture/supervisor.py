@@ -304,6 +304,9 @@ def worker_argv(backend: str, args: list[str]) -> list[str]:
 def worker_env(extra: dict[str, str] | None = None) -> dict[str, str]:
     env = dict(os.environ)
     env.setdefault("PYTHONUNBUFFERED", "1")
+    # A worker does no matrix maths: without this, numpy's OpenBLAS starts a thread per core at import,
+    # half of a file or WASAPI worker's start-up CPU (docs/cost.md).
+    env["OPENBLAS_NUM_THREADS"] = "1"
     env.update(worker_python()[1])
     if extra:
         env.update(extra)

@@ -16,12 +16,11 @@ import sys
 import signal
 import threading
 import time
-
-import numpy as np
+from typing import NamedTuple
 
 from meeting_tui.capture.backends import registry
-from meeting_tui.capture.backends.base import CaptureError
-from meeting_tui.capture.frames import MAX_FRAMES, encode_frame
+from meeting_tui.capture.backends.base import CaptureError, RawBlock
+from meeting_tui.capture.wire import MAX_FRAMES, encode_payload
 
 POLL_INTERVAL = 0.25  # how often the main thread asks the backend whether its stream still runs
 QUEUE_BLOCKS = 2000  # ~20 s of 10 ms blocks: the parent is slow, not dead, if this fills
@@ -49,22 +48,43 @@ def backend_module(name: str):
     return registry.backend(name).load()
 
 
-def _merge(blocks: list[tuple], rate: int) -> list[tuple]:
+class _Block(NamedTuple):
+    """A queued block: its samples as the pipe carries them (interleaved little-endian float32)."""
+
+    payload: bytes
+    frames: int
+    channels: int
+    capture_time: float
+    flags: int
+
+
+def _block(samples, capture_time: float, flags: int) -> _Block:
+    """A copy of ``samples`` (the library reuses its buffer), as bytes. A numpy array's own methods do the
+    conversion, so that this module imports no numpy (a sounddevice worker on Pulse never loads it)."""
+    if type(samples) is RawBlock:
+        data = bytes(samples.data)
+        return _Block(data, len(data) // (4 * samples.channels), samples.channels, capture_time, flags)
+    frames = samples.shape[0]
+    channels = samples.shape[1] if samples.ndim == 2 else 1
+    return _Block(samples.astype("<f4", copy=False).tobytes(), frames, channels, capture_time, flags)
+
+
+def _merge(blocks: list[_Block], rate: int) -> list[_Block]:
     """Consecutive blocks as one: same flags and channels, each starting where the previous one ended
     (within ``MERGE_SLACK_S``), so that the merged frame's capture time stays true for all its samples."""
-    out: list[list] = []  # [parts, capture time, flags, frames so far]
+    out: list[list] = []  # [payloads, first block, frames so far]
     max_n = min(MAX_FRAMES, int(MERGE_MAX_S * rate))  # a replay faster than real time queues many blocks
-    for samples, t, flags in blocks:
-        data = samples if samples.ndim == 2 else samples.reshape(-1, 1)
+    for block in blocks:
         if out:
-            parts, t0, flags0, n = out[-1]
-            if (flags0 == flags and parts[0].shape[1] == data.shape[1] and n + len(data) <= max_n
-                    and abs(t - (t0 + n / rate)) <= MERGE_SLACK_S):
-                parts.append(data)
-                out[-1][3] = n + len(data)
+            parts, first, n = out[-1]
+            if (first.flags == block.flags and first.channels == block.channels and n + block.frames <= max_n
+                    and abs(block.capture_time - (first.capture_time + n / rate)) <= MERGE_SLACK_S):
+                parts.append(block.payload)
+                out[-1][2] = n + block.frames
                 continue
-        out.append([[data], t, flags, len(data)])
-    return [(parts[0] if len(parts) == 1 else np.concatenate(parts), t, flags) for parts, t, flags, _ in out]
+        out.append([[block.payload], block, block.frames])
+    return [first if len(parts) == 1 else first._replace(payload=b"".join(parts), frames=n)
+            for parts, first, n in out]
 
 
 class FrameWriter:
@@ -86,7 +106,7 @@ class FrameWriter:
     def emit(self, samples, capture_time: float, flags: int = 0) -> None:
         # Runs on the audio thread: copy (the library reuses its buffer) and never block.
         try:
-            self._queue.put_nowait((samples.copy(), capture_time, flags))
+            self._queue.put_nowait(_block(samples, capture_time, flags))
         except queue.Full:
             self.dropped += 1
 
@@ -94,7 +114,7 @@ class FrameWriter:
         # For sources with no real-time thread (file replay): wait for the pipe instead of dropping.
         while not self.broken.is_set():
             try:
-                self._queue.put((samples.copy(), capture_time, flags), timeout=0.5)
+                self._queue.put(_block(samples, capture_time, flags), timeout=0.5)
                 return
             except queue.Full:
                 continue
@@ -108,19 +128,20 @@ class FrameWriter:
             batch, done = self._gather(item)
             frames = _merge(batch, self._rate)
             try:
-                self._out.write(b"".join(encode_frame(self._seq + i, t, self._rate, samples, flags)
-                                         for i, (samples, t, flags) in enumerate(frames)))
+                self._out.write(b"".join(encode_payload(self._seq + i, b.capture_time, self._rate, b.payload,
+                                                        b.frames, b.channels, b.flags)
+                                         for i, b in enumerate(frames)))
                 self._out.flush()
             except (BrokenPipeError, OSError, ValueError):
                 self.broken.set()  # the parent is gone
                 return
             self._seq += len(frames)
 
-    def _gather(self, first: tuple) -> tuple[list[tuple], bool]:
+    def _gather(self, first: _Block) -> tuple[list[_Block], bool]:
         """``first`` and the blocks queued within ``COALESCE_S`` after it. Sleeps rather than waking for
         each block (a block as long as that is sent at once: waiting would only add its length to the
         latency). Returns them and whether the stop marker came."""
-        if len(first[0]) < 0.9 * COALESCE_S * self._rate:
+        if first.frames < 0.9 * COALESCE_S * self._rate:
             time.sleep(COALESCE_S)
         batch = [first]
         while True:
@@ -174,6 +195,11 @@ def list_devices() -> list[dict]:
 
 
 def run(argv: list[str] | None = None) -> int:
+    if sys.platform == "win32":
+        # Windows workers load numpy first, as they always did: under Wine, one that loaded it later (or
+        # not at all) opened its MME or WASAPI stream and never got a callback; the cause is not known
+        # (docs/windows.md). Pulse workers need no numpy and start in half the CPU without it.
+        import numpy  # noqa: F401
     parser = build_parser()
     known, _ = parser.parse_known_args(argv)
     module = backend_module(known.backend)

@@ -1,19 +1,29 @@
 """What every capture backend provides to the worker process.
 
 A backend opens exactly one stream. Its audio callback (on the library's own thread) calls ``emit`` with
-a block of float32 samples shaped (frames, channels) and the block's capture time; the worker queues the
-block and a separate writer thread puts it on the pipe, so the callback never blocks on I/O.
+a block of float32 samples shaped (frames, channels), or a ``RawBlock`` of the same samples as bytes, and
+the block's capture time; the worker queues the block and a separate writer thread puts it on the pipe, so
+the callback never blocks on I/O.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Callable, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Callable, NamedTuple, Protocol, Union, runtime_checkable
 
-import numpy as np
+if TYPE_CHECKING:
+    import numpy as np
 
-# emit(samples (frames, channels) float32, capture_time: monotonic seconds, flags)
-Emit = Callable[[np.ndarray, float, int], None]
+
+class RawBlock(NamedTuple):
+    """Interleaved little-endian float32 samples as the audio library gave them: no numpy needed."""
+
+    data: bytes
+    channels: int
+
+
+# emit(samples (frames, channels) float32 or a RawBlock, capture_time: monotonic seconds, flags)
+Emit = Callable[[Union["np.ndarray", RawBlock], float, int], None]
 
 
 class CaptureError(RuntimeError):

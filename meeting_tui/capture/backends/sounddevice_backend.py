@@ -16,7 +16,7 @@ import subprocess
 import sys
 import time
 
-from meeting_tui.capture.backends.base import CaptureError, Emit, StreamInfo
+from meeting_tui.capture.backends.base import CaptureError, Emit, RawBlock, StreamInfo
 
 PULSE_HOSTAPI = "PulseAudio"
 # Blocks of this length unless --blocksize says otherwise: the worker sends at most one frame per
@@ -127,21 +127,35 @@ class SoundDeviceBackend:
         # the device's own count there and downmix here, as the loopback backend does.
         wasapi = self._extra_settings(sd, info) is not None
         open_channels = device_channels if wasapi else channels
-        from meeting_tui.capture.backends.downmix import downmix
 
-        def callback(indata, frames, time_info, status):  # PortAudio's thread: no I/O here
-            if status.input_overflow:
-                self.overflows += 1
-            now = time.monotonic()
-            block = downmix(indata, channels) if open_channels != channels else indata
-            emit(block, block_capture_time(now, frames, rate, time_info.currentTime, time_info.inputBufferAdcTime,
-                                           wasapi=wasapi), 0)
+        def stamp(frames, time_info) -> float:
+            return block_capture_time(time.monotonic(), frames, rate, time_info.currentTime,
+                                      time_info.inputBufferAdcTime, wasapi=wasapi)
+
+        if wasapi:  # as before: numpy blocks, downmixed where the mix format has more channels
+            from meeting_tui.capture.backends.downmix import downmix
+
+            def callback(indata, frames, time_info, status):  # PortAudio's thread: no I/O here
+                if status.input_overflow:
+                    self.overflows += 1
+                t = stamp(frames, time_info)
+                emit(downmix(indata, channels) if open_channels != channels else indata, t, 0)
+
+            stream_class = sd.InputStream
+        else:  # PortAudio's bytes as they are: the worker then never imports numpy (docs/cost.md)
+            def callback(indata, frames, time_info, status):  # PortAudio's thread: no I/O here
+                if status.input_overflow:
+                    self.overflows += 1
+                t = stamp(frames, time_info)
+                emit(RawBlock(indata, channels), t, 0)
+
+            stream_class = sd.RawInputStream
 
         try:
             # No WasapiSettings(auto_convert=True): it returned all-zero buffers on some endpoints.
-            self._stream = sd.InputStream(device=device, samplerate=rate, channels=open_channels, dtype="float32",
-                                          blocksize=self.blocksize or round(rate * BLOCK_S), callback=callback,
-                                          extra_settings=self._extra_settings(sd, info))
+            self._stream = stream_class(device=device, samplerate=rate, channels=open_channels, dtype="float32",
+                                        blocksize=self.blocksize or round(rate * BLOCK_S), callback=callback,
+                                        extra_settings=self._extra_settings(sd, info))
             self._stream.start()
         except sd.PortAudioError as exc:
             code = exc.args[1] if len(exc.args) > 1 else None
