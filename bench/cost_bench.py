@@ -150,6 +150,8 @@ def run_cli(variant: Variant, model: str, on: str, rig, env: dict, seconds: floa
     workers = sum(sampler.worker_cpu.values())
     rows = [json.loads(x) for x in out_lines if x.startswith("{")]
     summary = next((r for r in rows if r.get("type") == "summary"), {})
+    said = {src: " ".join(r["text"] for r in rows if r.get("type") == "segment" and r.get("source") == src)
+            for src in ("mic", "loopback")}
     result = {"rc": proc.returncode, "wall_s": round(wall, 1), "cpu_s": round(total, 2),
               "workers_cpu_s": round(workers, 2), "parent_cpu_s": round(total - workers, 2),
               "parent_rss_peak_mb": round(sampler.parent_rss_peak / 2**20),
@@ -157,7 +159,7 @@ def run_cli(variant: Variant, model: str, on: str, rig, env: dict, seconds: floa
               "steady_cpu_per_s": None if (rate := sampler.steady_rate()) is None else round(rate, 4),
               "lines": sum(r.get("type") == "segment" for r in rows),
               "latency": summary.get("latency"), "transcriber": summary.get("transcriber"),
-              "decodes": summary.get("decodes")}
+              "decodes": summary.get("decodes"), "texts": said}
     if proc.returncode != 0:
         result["stderr_tail"] = err_lines[-5:]
     return result
@@ -184,7 +186,8 @@ def offline(model: str, tracks: list[Path]) -> dict:
     WhisperModel(model, device="cpu", compute_type="int8", cpu_threads=default_cpu_threads())
     load = time.process_time() - c0
     r = run_offline(model, tracks, default_cpu_threads())
-    return {"cpu_s": round(r["cpu_s"], 2), "wall_s": round(r["wall_s"], 2), "load_cpu_s": round(load, 2)}
+    return {"cpu_s": round(r["cpu_s"], 2), "wall_s": round(r["wall_s"], 2), "load_cpu_s": round(load, 2),
+            "texts": r["texts"]}
 
 
 def main() -> int:
@@ -233,6 +236,11 @@ def main() -> int:
                             r.update(on=on, variant=v.name + tree_name,
                                      model=display_name(m) if v.transcribes else "-", audio_s=round(seconds, 1))
                             if v.transcribes:
+                                from meeting_tui.transcribe.wer import wer
+
+                                # live against offline on the same track: You is the mic's, Them the loopback's
+                                r["wer_vs_offline"] = {side: round(wer(offline_cpu[m]["texts"][i], r["texts"][src]), 3)
+                                                       for i, (side, src) in enumerate((("you", "mic"), ("them", "loopback")))}
                                 r["offline_cpu_s"] = offline_cpu[m]["cpu_s"]
                                 r["ratio"] = round(r["cpu_s"] / max(1e-6, offline_cpu[m]["cpu_s"]), 2)
                             results.append(r)
@@ -241,12 +249,15 @@ def main() -> int:
                 if rig is not None:
                     rig.stop()
     print(f"\nload average at end {os.getloadavg()[0]:.2f}; audio {seconds:.1f} s; CPU in seconds")
-    print("| on | run | model | CPU tree | workers | parent | offline | ratio | RSS parent / tree MB | lines |")
-    print("|---|---|---|---|---|---|---|---|---|---|")
+    print("| on | run | model | CPU tree | workers | parent | offline | ratio | RSS parent / tree MB | lines | "
+          "WER to offline, You / Them |")
+    print("|---|---|---|---|---|---|---|---|---|---|---|")
     for r in results:
+        w = r.get("wer_vs_offline")
+        wer_cell = f"{w['you']} / {w['them']}" if w else "-"
         print(f"| {r['on']} | {r['variant']} | {r['model']} | {r['cpu_s']} | {r['workers_cpu_s']} | "
               f"{r['parent_cpu_s']} | {r.get('offline_cpu_s', '-')} | {r.get('ratio', '-')} | "
-              f"{r['parent_rss_peak_mb']} / {r['tree_rss_peak_mb']} | {r['lines']} |")
+              f"{r['parent_rss_peak_mb']} / {r['tree_rss_peak_mb']} | {r['lines']} | {wer_cell} |")
     for r in results:
         if r["variant"].startswith("monitor"):
             per_stream = 100 * r["cpu_s"] / (r["audio_s"] + 4) / 2

@@ -49,6 +49,10 @@ def test_both_sources_hear_their_own_signal(rig, tmp_path):
     assert abs(dominant_freq(rec.samples(Source.LOOPBACK, 1.0)) - 1250) < 10
     assert HealthState.LIVE in rec.states(Source.MIC) and HealthState.LIVE in rec.states(Source.LOOPBACK)
     assert rec.mix and stats["sources"]["mic"]["restarts"] == 0
+    # Through the sound server both open at the meeting's own rate, mono: the server resamples and downmixes
+    # (the rig's sources run at 48 kHz), and the tones above came through it intact.
+    for source in ("mic", "loopback"):
+        assert (stats["sources"][source]["samplerate"], stats["sources"][source]["channels"]) == (16000, 1), stats
     # Levels arrive at 20 Hz or more.
     times = [t for t, _ in rec.levels]
     assert len(times) / (times[-1] - times[0]) >= 20

@@ -128,3 +128,10 @@ def test_a_worker_reading_pulse_through_portaudio_loads_no_numpy():
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert out.returncode == 0, out.stderr
     assert out.stdout.strip() == "False"
+
+
+def test_the_rate_asked_of_the_sound_server_is_the_meetings():
+    from meeting_tui.capture.backends.sounddevice_backend import SERVER_RATE
+    from meeting_tui.types import SESSION_RATE
+
+    assert SERVER_RATE == SESSION_RATE

@@ -19,6 +19,9 @@ import time
 from meeting_tui.capture.backends.base import CaptureError, Emit, RawBlock, StreamInfo
 
 PULSE_HOSTAPI = "PulseAudio"
+# types.SESSION_RATE, the rate the meeting keeps (types loads numpy, which a Pulse worker never does;
+# tests/test_capture_backends.py holds the two equal).
+SERVER_RATE = 16_000
 # Blocks of this length unless --blocksize says otherwise: the worker sends at most one frame per
 # worker.COALESCE_S anyway, and each callback costs Python time (2.1 % of a core per stream with
 # PortAudio's own block size on the PulseAudio rig, 0.8 % with 100 ms blocks; docs/cost.md).
@@ -63,6 +66,7 @@ class SoundDeviceBackend:
         self.samplerate, self.channels, self.blocksize = samplerate, channels, blocksize
         self._stream = None
         self.overflows = 0
+        self._via_server = False  # reading a Pulse/PipeWire source through the ALSA pulse plugin
 
     def _resolve(self, sd) -> tuple[object, dict]:
         """The PortAudio device argument and its info dict."""
@@ -70,6 +74,7 @@ class SoundDeviceBackend:
                                              and _looks_like_pulse_source(self.device)):
             if self.device:
                 os.environ["PULSE_SOURCE"] = self.device  # read by the ALSA pulse plugin when the stream opens
+            self._via_server = True
             for name in ("pulse", "default"):
                 try:
                     return name, sd.query_devices(name, "input")
@@ -120,9 +125,13 @@ class SoundDeviceBackend:
     def open(self, emit: Emit) -> StreamInfo:
         sd = _import_sounddevice()
         device, info = self._resolve(sd)
-        rate = int(self.samplerate or info["default_samplerate"])
+        # Through the sound server, ask for what the meeting keeps (16 kHz mono): the server resampled anyway
+        # (to the plugin's 44.1 kHz), so it now resamples once and downmixes, and the worker and the front end
+        # carry a sixth of the samples and resample nothing (docs/cost.md, "Fourth pass"). A device opened
+        # directly keeps its own rate: hardware may refuse others.
+        rate = int(self.samplerate or (SERVER_RATE if self._via_server else info["default_samplerate"]))
         device_channels = max(1, int(info["max_input_channels"]))
-        channels = int(self.channels or min(2, device_channels))
+        channels = int(self.channels or (1 if self._via_server else min(2, device_channels)))
         # WASAPI shared mode opens only at the mix format's channel count (a 4-mic array: 4), so open at
         # the device's own count there and downmix here, as the loopback backend does.
         wasapi = self._extra_settings(sd, info) is not None
