@@ -138,3 +138,35 @@ def test_a_sink_that_feeds_a_virtual_microphone_is_not_an_output_that_plays(rig,
         for k, v in old.items():
             os.environ.pop(k, None) if v is None else os.environ.__setitem__(k, v)
     assert acts == {"speakers": True}
+
+
+@pytest.mark.rig
+def test_the_output_our_own_silent_worker_records_is_not_peeked_again(rig, monkeypatch):
+    """While the loopback hears silence the watch reads every output's activity; the output whose monitor
+    our own worker records is known from the server's list (its stream carries the worker's pid), so it is
+    not peeked by a parec run of its own (the peek would read the same monitor's silence)."""
+    from meeting_tui.capture import playback_watch
+
+    for k, v in rig.env.items():
+        if k.startswith("PULSE"):
+            monkeypatch.setenv(k, v)
+    worker = subprocess.Popen([sys.executable, "-m", "meeting_tui.capture.worker", "--backend", "sounddevice",
+                               "--device", "speakers.monitor", "--hostapi", "PulseAudio"], cwd=REPO,
+                              env=dict(rig.env, PYTHONPATH=str(REPO)), stdin=subprocess.PIPE,
+                              stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    try:
+        assert json.loads(worker.stderr.readline())["event"] == "started"
+        assert playback_watch._recorded_by(playback_watch._pactl_json("list"), worker.pid) == {"speakers.monitor"}
+        peeked: list[str] = []
+        real_peek = playback_watch.monitor_peak
+        monkeypatch.setattr(playback_watch, "monitor_peak", lambda sink: peeked.append(sink) or real_peek(sink))
+        # The rig's keep-alive keeps a stream running on the speakers: without the worker's pid they are peeked.
+        assert {a.endpoint.id: a.playing for a in playback_watch.pulse_activity()} == {"speakers": False}
+        assert peeked == ["speakers"]
+        peeked.clear()
+        assert {a.endpoint.id: a.playing for a in playback_watch.pulse_activity(worker.pid)} == {"speakers": False}
+        assert peeked == []
+        assert playback_watch._recorded_by(playback_watch._pactl_json("list"), worker.pid + 100_000) == set()
+    finally:
+        worker.stdin.close()
+        worker.wait(10)

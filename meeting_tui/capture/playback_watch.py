@@ -142,22 +142,39 @@ def monitor_peak(sink: str, seconds: float = PEEK_S) -> float:
     return float(np.abs(samples).max()) if len(samples) else 0.0
 
 
-def pulse_activity() -> list[Activity]:
+def pulse_activity(silent_pid: int | None = None) -> list[Activity]:
+    """Each output (sink) and whether it plays. ``silent_pid``: a worker whose stream has heard only silence;
+    a sink whose monitor that stream records (the server's own list says so) is not playing, and is not
+    peeked: a peek would read the same monitor again (a parec run, ~7 ms of CPU, every poll)."""
     # A sink whose monitor feeds a virtual microphone (module-remap-source, a virtual cable) is an input
     # path, not an output anyone listens to.
     # One `pactl list` for all three lists: each pactl run is about 4 ms of CPU, whatever it lists.
     server = _pactl_json("list")
-    feeds_a_mic = {src.get("properties", {}).get("device.master_device") for src in server.get("sources", [])}
+    sources = server.get("sources", [])
+    feeds_a_mic = {src.get("properties", {}).get("device.master_device") for src in sources}
     sinks = [s for s in server.get("sinks", []) if f"{s['name']}.monitor" not in feeds_a_mic]
     running = {i.get("sink") for i in server.get("sink_inputs", []) if not i.get("corked")}
+    heard = _recorded_by(server, silent_pid)
     default = subprocess.run(["pactl", "get-default-sink"], capture_output=True, text=True, timeout=3,
                              stdin=subprocess.DEVNULL).stdout.strip()
     return [Activity(Endpoint(s["name"], s.get("description") or s["name"]),
-                     s.get("index") in running and monitor_peak(s["name"]) > PLAYING_PEAK, s["name"] == default)
+                     s.get("index") in running and s.get("monitor_source") not in heard
+                     and monitor_peak(s["name"]) > PLAYING_PEAK, s["name"] == default)
             for s in sinks]
 
 
-def activity_reader() -> Callable[[], list[Activity]] | None:
+def _recorded_by(server: dict, pid: int | None) -> set[str]:
+    """The names of the sources that process ``pid``'s record streams read (through the ALSA plugin or not)."""
+    if pid is None:
+        return set()
+    by_index = {src.get("index"): src.get("name") for src in server.get("sources", [])}
+    return {by_index.get(out.get("source")) for out in server.get("source_outputs", [])
+            if str(out.get("properties", {}).get("application.process.id")) == str(pid)} - {None}
+
+
+def activity_reader(silent_pid: Callable[[], int | None] = lambda: None) -> Callable[[], list[Activity]] | None:
+    """How to read the outputs' activity on this OS; ``silent_pid`` gives the pid of the loopback's worker,
+    asked only while its stream hears silence (``pulse_activity``)."""
     if sys.platform == "win32":
         state: dict = {}
 
@@ -175,7 +192,7 @@ def activity_reader() -> Callable[[], list[Activity]] | None:
     if sys.platform.startswith("linux"):
         import shutil
 
-        return pulse_activity if shutil.which("pactl") and shutil.which("parec") else None
+        return (lambda: pulse_activity(silent_pid())) if shutil.which("pactl") and shutil.which("parec") else None
     return None
 
 
@@ -191,8 +208,8 @@ class LoopbackWatch(OneThreadPoller):
     @classmethod
     def start_for(cls, specs, workers, health: Callable[[], dict], on_warning: Callable[[str], None],
                   clock: Callable[[], float]) -> "LoopbackWatch | None":
-        read = activity_reader()
         for spec, worker in zip(specs, workers):
+            read = activity_reader(lambda worker=worker: worker.pid)  # polled only while the loopback is idle
             if read is not None and spec.sources == (Source.LOOPBACK,) and registry.follows_default(spec.backend):
                 watch = cls(spec.device, worker, lambda: health()[Source.LOOPBACK].state is HealthState.IDLE,
                             on_warning, read, clock=clock)
