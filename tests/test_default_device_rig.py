@@ -27,8 +27,12 @@ def _now_hz(rec: Recorder, source: Source) -> float:
 def test_capture_follows_a_change_of_the_default_output_and_microphone(rig, tmp_path):
     mods = [rig.pactl("load-module", "module-null-sink", f"sink_name={n}", "rate=48000", "channels=1",
                       "channel_map=mono").strip() for n in ("headset", "headmic")]
-    rig.play(write_tone(tmp_path / "mic.wav", 440, 30), "micsink")
-    rig.play(write_tone(tmp_path / "spk.wav", 1000, 30), "speakers")
+    # PulseAudio moves the streams that played on the old default output to the new one with it (the
+    # rig's log: the speakers' player "is moving to headset due to change of the default sink"), so after
+    # the switch the headset's monitor carries both tones: the headset's own is the louder, and the check
+    # of the dominant tone does not hang on how a window's leakage splits two equal ones.
+    rig.play(write_tone(tmp_path / "mic.wav", 440, 30, amp=0.1), "micsink")
+    rig.play(write_tone(tmp_path / "spk.wav", 1000, 30, amp=0.1), "speakers")
     rig.play(write_tone(tmp_path / "hs.wav", 300, 30), "headset")
     rig.play(write_tone(tmp_path / "hm.wav", 600, 30), "headmic")
 
