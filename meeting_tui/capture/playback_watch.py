@@ -209,8 +209,10 @@ class LoopbackWatch(OneThreadPoller):
     def start_for(cls, specs, workers, health: Callable[[], dict], on_warning: Callable[[str], None],
                   clock: Callable[[], float]) -> "LoopbackWatch | None":
         for spec, worker in zip(specs, workers):
-            read = activity_reader(lambda worker=worker: worker.pid)  # polled only while the loopback is idle
-            if read is not None and spec.sources == (Source.LOOPBACK,) and registry.follows_default(spec.backend):
+            if spec.sources != (Source.LOOPBACK,) or not registry.follows_default(spec.backend):
+                continue
+            read = activity_reader(lambda: worker.pid)  # polled only while the loopback is idle
+            if read is not None:
                 watch = cls(spec.device, worker, lambda: health()[Source.LOOPBACK].state is HealthState.IDLE,
                             on_warning, read, clock=clock)
                 watch.start()

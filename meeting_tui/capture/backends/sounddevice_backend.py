@@ -20,7 +20,7 @@ from meeting_tui.capture.backends.base import CaptureError, Emit, RawBlock, Stre
 
 PULSE_HOSTAPI = "PulseAudio"
 # types.SESSION_RATE, the rate the meeting keeps (types loads numpy, which a Pulse worker never does;
-# tests/test_capture_backends.py holds the two equal).
+# tests/test_frames.py holds the two equal).
 SERVER_RATE = 16_000
 # Blocks of this length unless --blocksize says otherwise: the worker sends at most one frame per
 # worker.COALESCE_S anyway, and each callback costs Python time (2.1 % of a core per stream with
@@ -137,28 +137,20 @@ class SoundDeviceBackend:
         wasapi = self._extra_settings(sd, info) is not None
         open_channels = device_channels if wasapi else channels
 
-        def stamp(frames, time_info) -> float:
-            return block_capture_time(time.monotonic(), frames, rate, time_info.currentTime,
-                                      time_info.inputBufferAdcTime, wasapi=wasapi)
-
-        if wasapi:  # as before: numpy blocks, downmixed where the mix format has more channels
+        if wasapi:  # numpy blocks, downmixed where the mix format has more channels
             from meeting_tui.capture.backends.downmix import downmix
 
-            def callback(indata, frames, time_info, status):  # PortAudio's thread: no I/O here
-                if status.input_overflow:
-                    self.overflows += 1
-                t = stamp(frames, time_info)
-                emit(downmix(indata, channels) if open_channels != channels else indata, t, 0)
-
+            block = (lambda data: downmix(data, channels)) if open_channels != channels else (lambda data: data)
             stream_class = sd.InputStream
         else:  # PortAudio's bytes as they are: the worker then never imports numpy (docs/cost.md)
-            def callback(indata, frames, time_info, status):  # PortAudio's thread: no I/O here
-                if status.input_overflow:
-                    self.overflows += 1
-                t = stamp(frames, time_info)
-                emit(RawBlock(indata, channels), t, 0)
-
+            block = lambda data: RawBlock(data, channels)  # noqa: E731
             stream_class = sd.RawInputStream
+
+        def callback(indata, frames, time_info, status):  # PortAudio's thread: no I/O here
+            if status.input_overflow:
+                self.overflows += 1
+            emit(block(indata), block_capture_time(time.monotonic(), frames, rate, time_info.currentTime,
+                                                   time_info.inputBufferAdcTime, wasapi=wasapi), 0)
 
         try:
             # No WasapiSettings(auto_convert=True): it returned all-zero buffers on some endpoints.
