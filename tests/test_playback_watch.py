@@ -170,3 +170,64 @@ def test_the_output_our_own_silent_worker_records_is_not_peeked_again(rig, monke
     finally:
         worker.stdin.close()
         worker.wait(10)
+
+
+@pytest.mark.rig
+def test_the_servers_lists_are_read_again_only_when_an_output_or_its_streams_change(rig, monkeypatch, tmp_path):
+    """While nothing else plays, a poll of the idle loopback reads nothing from the server: the lists are read
+    again when ``pactl subscribe`` says an output, a stream on one, or the defaults changed. The call that
+    starts playing on another output after the first read is still seen, by the event it causes."""
+    import asyncio
+
+    from meeting_tui.capture import playback_watch
+    from meeting_tui.capture.pulse_events import PactlSubscription
+
+    for k, v in rig.env.items():
+        if k.startswith("PULSE"):
+            monkeypatch.setenv(k, v)
+
+    async def scenario():
+        events = PactlSubscription()
+        assert await events.start()
+        events.follow(playback_watch.changes_outputs)
+        outputs = playback_watch.PulseOutputs(lambda: None, events)
+        read = lambda: asyncio.to_thread(outputs)  # noqa: E731 - the watch's own thread, as in the app
+        try:
+            await asyncio.sleep(0.3)  # the subscription is live before the first read
+            first = {a.endpoint.id: a.playing for a in await read()}
+            for _ in range(3):  # a peek of the keep-alive's output each time, no listing
+                assert {a.endpoint.id: a.playing for a in await read()} == first
+            assert outputs.listings == 1, "polls without a change read the server's lists again"
+            module = rig.pactl("load-module", "module-null-sink", "sink_name=headset",
+                               "sink_properties=device.description=Headset").strip()
+            try:
+                rig.play(write_tone(tmp_path / "call.wav", 500, 20), "headset")
+                for _ in range(40):  # the player takes a moment to start
+                    await asyncio.sleep(0.1)
+                    now = {a.endpoint.id: a.playing for a in await read()}
+                    if now.get("headset"):
+                        break
+                assert now.get("headset") is True, now
+                assert outputs.listings >= 2
+            finally:
+                rig.stop_players()
+                rig.pactl("unload-module", module)
+        finally:
+            await events.close()
+        assert not events.following
+
+    asyncio.run(scenario())
+
+
+def test_a_peeks_own_events_do_not_count_as_a_change_of_the_outputs():
+    # The lines `pactl subscribe` printed around one peek of the rig's speakers, then a call starting.
+    from meeting_tui.capture.playback_watch import changes_outputs
+    from meeting_tui.capture.pulse_events import parse_event
+
+    peek = [b"Event 'new' on client #8\n", b"Event 'new' on source-output #1\n", b"Event 'change' on source #0\n",
+            b"Event 'remove' on source-output #1\n", b"Event 'remove' on client #8\n"]
+    call = [b"Event 'new' on sink-input #4\n", b"Event 'change' on server #4294967295\n",
+            b"Event 'new' on source #3\n", b"Event 'remove' on sink #2\n"]
+    assert parse_event(peek[2]) == (b"change", b"source")
+    assert [changes_outputs(*parse_event(line)) for line in peek] == [False] * len(peek)
+    assert [changes_outputs(*parse_event(line)) for line in call] == [True] * len(call)

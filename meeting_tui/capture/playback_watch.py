@@ -4,9 +4,10 @@ fine) or the loopback is dead or on the wrong output, and the two look the same 
 While the loopback is idle, the output endpoints' own activity is read:
 - Windows: each render endpoint's peak meter (``IAudioMeterInformation::GetPeakValue``, the value the volume
   mixer shows), through ``default_device.WindowsEndpoints``;
-- Linux: the sinks with a running (uncorked) stream (``pactl --format=json list sink-inputs``), each one's
-  monitor peeked for a quarter second by ``parec`` (a subprocess: this process opens no audio device), since
-  a stream may be open and silent (a browser tab, a keep-alive).
+- Linux: the sinks with a running (uncorked) stream (``pactl --format=json list``, read again when the
+  server's events say it changed), each one's monitor peeked for a quarter second by ``parec`` (a
+  subprocess: this process opens no audio device), since a stream may be open and silent (a browser tab,
+  a keep-alive).
 
 Then (``LoopbackCheck``): the captured output plays but the loopback gets only silence (a WASAPI loopback
 that never started; endpoints that deliver nothing until playback, PortAudio #875/#935): the worker is
@@ -27,6 +28,7 @@ from typing import Callable
 from meeting_tui.capture.backends import registry
 from meeting_tui.capture.default_device import Endpoint
 from meeting_tui.capture.polling import OneThreadPoller
+from meeting_tui.capture.pulse_events import PactlSubscription
 from meeting_tui.types import DeviceRef, HealthState, Source
 
 log = logging.getLogger("meeting_tui.capture")
@@ -142,25 +144,62 @@ def monitor_peak(sink: str, seconds: float = PEEK_S) -> float:
     return float(np.abs(samples).max()) if len(samples) else 0.0
 
 
-def pulse_activity(silent_pid: int | None = None) -> list[Activity]:
+def read_pulse_server() -> tuple[dict, str]:
+    """The server's lists and its default output (two pactl runs, about 4 ms of CPU each)."""
+    server = _pactl_json("list")  # one run for every list: sinks, sources, streams
+    default = subprocess.run(["pactl", "get-default-sink"], capture_output=True, text=True, timeout=3,
+                             stdin=subprocess.DEVNULL).stdout.strip()
+    return server, default
+
+
+def pulse_activity(silent_pid: int | None = None, listing: tuple[dict, str] | None = None) -> list[Activity]:
     """Each output (sink) and whether it plays. ``silent_pid``: a worker whose stream has heard only silence;
     a sink whose monitor that stream records (the server's own list says so) is not playing, and is not
-    peeked: a peek would read the same monitor again (a parec run, ~7 ms of CPU, every poll)."""
+    peeked: a peek would read the same monitor again (a parec run, ~7 ms of CPU, every poll). ``listing``:
+    ``read_pulse_server()``'s answer, when the caller knows it is still true."""
+    server, default = listing or read_pulse_server()
     # A sink whose monitor feeds a virtual microphone (module-remap-source, a virtual cable) is an input
     # path, not an output anyone listens to.
-    # One `pactl list` for all three lists: each pactl run is about 4 ms of CPU, whatever it lists.
-    server = _pactl_json("list")
     sources = server.get("sources", [])
     feeds_a_mic = {src.get("properties", {}).get("device.master_device") for src in sources}
     sinks = [s for s in server.get("sinks", []) if f"{s['name']}.monitor" not in feeds_a_mic]
     running = {i.get("sink") for i in server.get("sink_inputs", []) if not i.get("corked")}
     heard = _recorded_by(server, silent_pid)
-    default = subprocess.run(["pactl", "get-default-sink"], capture_output=True, text=True, timeout=3,
-                             stdin=subprocess.DEVNULL).stdout.strip()
     return [Activity(Endpoint(s["name"], s.get("description") or s["name"]),
                      s.get("index") in running and s.get("monitor_source") not in heard
                      and monitor_peak(s["name"]) > PLAYING_PEAK, s["name"] == default)
             for s in sinks]
+
+
+def changes_outputs(what: bytes, on: bytes) -> bool:
+    """Whether a server event can change ``pulse_activity``'s lists: an output, a stream playing to one, the
+    defaults, a source come or gone (a virtual mic). Not clients (every pactl run is one), record streams
+    (every peek is one) nor a source's state (a peek wakes the monitor it reads); the loopback worker's own
+    stream is told apart by its pid, which changes when it is reopened."""
+    return on in (b"sink", b"sink-input", b"server") or (on == b"source" and what != b"change")
+
+
+class PulseOutputs:
+    """``pulse_activity`` for the loopback watch, reading the server's lists again only when the server said
+    something they hold changed (``events``: a ``pulse_events.PactlSubscription`` the watch starts and
+    follows) or the worker was reopened; every call where there are no events. While nothing else plays,
+    a poll then costs no pactl run at all (two runs, about 10 ms of CPU, every 3 s before; docs/cost.md)."""
+
+    def __init__(self, silent_pid: Callable[[], int | None], events=None) -> None:
+        self.silent_pid, self.events = silent_pid, events
+        self.listings = 0  # how many times the server's lists were read (tests count them)
+        self._listing: tuple[dict, str] | None = None
+        self._seen: tuple[int, int | None] | None = None
+
+    def __call__(self) -> list[Activity]:  # on the watch's thread
+        pid = self.silent_pid()
+        events = self.events
+        seen = (events.changes, pid) if events is not None and events.following else None
+        if seen is None or seen != self._seen or self._listing is None:
+            self._listing = read_pulse_server()  # an event during this read moves the count: read again next time
+            self._seen = seen
+            self.listings += 1
+        return pulse_activity(pid, self._listing)
 
 
 def _recorded_by(server: dict, pid: int | None) -> set[str]:
@@ -192,7 +231,9 @@ def activity_reader(silent_pid: Callable[[], int | None] = lambda: None) -> Call
     if sys.platform.startswith("linux"):
         import shutil
 
-        return (lambda: pulse_activity(silent_pid())) if shutil.which("pactl") and shutil.which("parec") else None
+        if not (shutil.which("pactl") and shutil.which("parec")):
+            return None
+        return PulseOutputs(silent_pid, PactlSubscription())
     return None
 
 
@@ -222,7 +263,16 @@ class LoopbackWatch(OneThreadPoller):
     def start(self) -> None:
         self._start_polling("playback-watch")
 
+    async def stop(self) -> None:
+        await super().stop()
+        events = getattr(self.read, "events", None)
+        if events is not None:
+            await events.close()
+
     async def _run(self) -> None:
+        events = getattr(self.read, "events", None)  # Linux: the server's change events (PulseOutputs)
+        if events is not None and await events.start():
+            events.follow(changes_outputs)
         while True:
             await asyncio.sleep(self.poll_s)
             idle = self.idle()

@@ -4,7 +4,9 @@ reads the defaults when the server says they may have changed, instead of runnin
 
 ``pactl subscribe`` prints one line per event ("Event 'change' on server #4294967295"); a change of the
 default sink or source is a change on the server. Other events (streams, clients: our own workers'
-connections among them) are read and ignored.
+connections among them) are read and ignored. The loopback watch follows the same events another way: it
+counts those on outputs, their streams and the defaults (``follow``), and reads the server's lists again only
+when that count moved.
 """
 
 from __future__ import annotations
@@ -12,10 +14,17 @@ from __future__ import annotations
 import asyncio
 import logging
 import shutil
+from typing import Callable
 
 log = logging.getLogger("meeting_tui.capture")
 
 SERVER_EVENT = b" on server"
+
+
+def parse_event(line: bytes) -> tuple[bytes, bytes]:
+    """b"Event 'new' on sink-input #12" -> (b"new", b"sink-input")."""
+    head, _, rest = line.partition(b" on ")
+    return head.removeprefix(b"Event ").strip(b"' "), rest.split(b" #", 1)[0].strip()
 
 
 class PactlSubscription:
@@ -24,6 +33,9 @@ class PactlSubscription:
     def __init__(self, env: dict[str, str] | None = None) -> None:
         self.env = env
         self._proc: asyncio.subprocess.Process | None = None
+        self._counting: asyncio.Task | None = None
+        self.changes = 0  # with ``follow``: events counted so far (read from any thread)
+        self.following = False  # ... and whether the count still follows the server
 
     @staticmethod
     def available() -> bool:
@@ -62,7 +74,31 @@ class PactlSubscription:
             if SERVER_EVENT in line:
                 return True
 
+    def follow(self, counts: Callable[[bytes, bytes], bool]) -> None:
+        """Count in ``changes`` the events ``counts(what, on)`` accepts (b"new", b"sink-input"), in a task of
+        the running loop, instead of ``wait``ing for them; ``following`` turns False if the subscription ends."""
+        self.following = self._proc is not None
+        self._counting = asyncio.create_task(self._count(counts), name="pactl-subscribe")
+
+    async def _count(self, counts: Callable[[bytes, bytes], bool]) -> None:
+        try:
+            while (proc := self._proc) is not None and proc.stdout is not None:
+                line = await proc.stdout.readline()
+                if not line:
+                    break
+                if counts(*parse_event(line)):
+                    self.changes += 1
+        finally:
+            self.following = False
+
     async def close(self) -> None:
+        task, self._counting = self._counting, None
+        if task is not None:
+            task.cancel()
+            try:
+                await task
+            except (asyncio.CancelledError, Exception):
+                pass
         proc, self._proc = self._proc, None
         if proc is not None and proc.returncode is None:
             try:
