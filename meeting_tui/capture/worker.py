@@ -26,8 +26,10 @@ POLL_INTERVAL = 0.25  # how often the main thread asks the backend whether its s
 QUEUE_BLOCKS = 2000  # ~20 s of 10 ms blocks: the parent is slow, not dead, if this fills
 # Blocks go to the parent at most this often, merged: every frame costs the parent's event loop a wake-up,
 # a read and a pass through meters, resampler and listeners, which at 10-20 ms blocks was most of the
-# capture's CPU (docs/architecture.md). It adds at most that much to when the parent sees a sample.
-COALESCE_S = 0.06
+# capture's CPU (docs/architecture.md). It adds at most that much to when the parent sees a sample: at
+# 100 ms rather than 60 the end-of-speech latency did not move measurably, capture cost a quarter less
+# (docs/cost.md, fifth pass), and the meters (held between frames) move ten times a second.
+COALESCE_S = 0.1
 # Consecutive blocks whose capture times are this far from back to back (callback-time stamps jitter by
 # milliseconds) are still merged; a larger jump starts a new frame so that the parent sees it.
 MERGE_SLACK_S = 0.02

@@ -23,9 +23,9 @@ PULSE_HOSTAPI = "PulseAudio"
 # tests/test_frames.py holds the two equal).
 SERVER_RATE = 16_000
 # Blocks of this length unless --blocksize says otherwise: the worker sends at most one frame per
-# worker.COALESCE_S anyway, and each callback costs Python time (2.1 % of a core per stream with
-# PortAudio's own block size on the PulseAudio rig, 0.8 % with 100 ms blocks; docs/cost.md).
-BLOCK_S = 0.06
+# worker.COALESCE_S anyway, and each callback costs Python time (docs/cost.md: per stream on the
+# PulseAudio rig, 2.1 % of a core with PortAudio's own block size, 1.2 % with 60 ms, 0.8 % with 100 ms).
+BLOCK_S = 0.1
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
