@@ -132,8 +132,10 @@ def run_cli(variant: Variant, model: str, on: str, rig, env: dict, seconds: floa
     err_reader = threading.Thread(target=lambda: err_lines.extend(proc.stderr), daemon=True)
     reader.start()
     err_reader.start()
+    taps = []
     if on == "rig":
         time.sleep(3.0)  # capture and the model are up (latency_bench does the same)
+        taps = tap_sources(rig, mic.parent / "captured") if variant.transcribes else []
         rig.play(mic, "micsink")
         rig.play(loop, "speakers")
     t0 = time.perf_counter()
@@ -146,6 +148,7 @@ def run_cli(variant: Variant, model: str, on: str, rig, env: dict, seconds: floa
     err_reader.join(10)
     if rig is not None:
         rig.stop_players()
+    captured = [stop_tap(*tap) for tap in taps]
     total = usage.ru_utime + usage.ru_stime
     workers = sum(sampler.worker_cpu.values())
     rows = [json.loads(x) for x in out_lines if x.startswith("{")]
@@ -160,9 +163,36 @@ def run_cli(variant: Variant, model: str, on: str, rig, env: dict, seconds: floa
               "lines": sum(r.get("type") == "segment" for r in rows),
               "latency": summary.get("latency"), "transcriber": summary.get("transcriber"),
               "decodes": summary.get("decodes"), "texts": said}
+    if captured:
+        result["captured"] = [str(x) for x in captured]
     if proc.returncode != 0:
         result["stderr_tail"] = err_lines[-5:]
     return result
+
+
+def tap_sources(rig, folder: Path) -> list[tuple[subprocess.Popen, Path]]:
+    """Record what the rig's mic and speakers carry, as the workers get it from the server (16 kHz mono),
+    outside the measured tree: offline faster-whisper on this audio is the WER floor on the same audio."""
+    folder.mkdir(exist_ok=True)
+    taps = []
+    for name, device in (("mic", "mic"), ("loopback", "speakers.monitor")):
+        raw = folder / f"{name}.f32"
+        with open(raw, "wb") as f:
+            taps.append((subprocess.Popen(["parec", f"--device={device}", "--rate=16000", "--channels=1",
+                                           "--format=float32le", "--raw"], env=rig.env, stdout=f,
+                                          stdin=subprocess.DEVNULL, stderr=subprocess.DEVNULL), raw))
+    return taps
+
+
+def stop_tap(proc: subprocess.Popen, raw: Path) -> Path:
+    import numpy as np
+    import soundfile as sf
+
+    proc.terminate()
+    proc.wait(10)
+    wav = raw.with_suffix(".wav")
+    sf.write(wav, np.fromfile(raw, dtype="<f4"), 16000)
+    return wav
 
 
 def compile_trees(trees: list[Path]) -> None:
@@ -241,6 +271,16 @@ def main() -> int:
                                 # live against offline on the same track: You is the mic's, Them the loopback's
                                 r["wer_vs_offline"] = {side: round(wer(offline_cpu[m]["texts"][i], r["texts"][src]), 3)
                                                        for i, (side, src) in enumerate((("you", "mic"), ("them", "loopback")))}
+                                # the issue's floor: live WER at most offline's + 0.01, each against what was said
+                                said = [" ".join([t] * latency_bench.ARGS.rounds)
+                                        for t in (latency_bench.YOU_SAYS, latency_bench.THEM_SAYS)]
+                                # offline on the played files, and on what the server delivered (the same audio)
+                                floors = [offline_cpu[m]["texts"]]
+                                if r.get("captured"):
+                                    floors.append(offline(m, [Path(x) for x in r["captured"]])["texts"])
+                                r["wer_vs_said"] = {side: [round(wer(said[i], r["texts"][src]), 3)]
+                                                    + [round(wer(said[i], f[i]), 3) for f in floors]
+                                                    for i, (side, src) in enumerate((("you", "mic"), ("them", "loopback")))}
                                 r["offline_cpu_s"] = offline_cpu[m]["cpu_s"]
                                 r["ratio"] = round(r["cpu_s"] / max(1e-6, offline_cpu[m]["cpu_s"]), 2)
                             results.append(r)
@@ -250,14 +290,16 @@ def main() -> int:
                     rig.stop()
     print(f"\nload average at end {os.getloadavg()[0]:.2f}; audio {seconds:.1f} s; CPU in seconds")
     print("| on | run | model | CPU tree | workers | parent | offline | ratio | RSS parent / tree MB | lines | "
-          "WER to offline, You / Them |")
-    print("|---|---|---|---|---|---|---|---|---|---|---|")
+          "WER to offline, You / Them | WER to what was said, live (offline on the files / on the audio captured): "
+          "You; Them |")
+    print("|---|---|---|---|---|---|---|---|---|---|---|---|")
     for r in results:
-        w = r.get("wer_vs_offline")
+        w, ws = r.get("wer_vs_offline"), r.get("wer_vs_said")
         wer_cell = f"{w['you']} / {w['them']}" if w else "-"
+        said_cell = "; ".join(f"{ws[k][0]} ({' / '.join(map(str, ws[k][1:]))})" for k in ("you", "them")) if ws else "-"
         print(f"| {r['on']} | {r['variant']} | {r['model']} | {r['cpu_s']} | {r['workers_cpu_s']} | "
               f"{r['parent_cpu_s']} | {r.get('offline_cpu_s', '-')} | {r.get('ratio', '-')} | "
-              f"{r['parent_rss_peak_mb']} / {r['tree_rss_peak_mb']} | {r['lines']} | {wer_cell} |")
+              f"{r['parent_rss_peak_mb']} / {r['tree_rss_peak_mb']} | {r['lines']} | {wer_cell} | {said_cell} |")
     for r in results:
         if r["variant"].startswith("monitor"):
             per_stream = 100 * r["cpu_s"] / (r["audio_s"] + 4) / 2

@@ -36,6 +36,11 @@ from tests.support.rig.rig import start_rig  # noqa: E402
 SHARED = REPO.parent / "shared" / "audio"
 
 
+# What each side says in ``turns`` (../shared/audio/REFERENCES.md), once per round.
+YOU_SAYS = "He began a confused complaint against the wizard, who had vanished behind the curtain on the left."
+THEM_SAYS = "And so my fellow Americans, ask not what your country can do for you, ask what you can do for your country."
+
+
 def turns(tmp: Path) -> tuple[Path, Path, float]:
     """You (left voice of stereo_diarization), then Them (JFK), alternating, each side silent while the
     other talks: two 16 kHz files of the same length to play into the rig's mic and speakers."""
