@@ -139,7 +139,10 @@ def run_cli(variant: Variant, model: str, on: str, rig, env: dict, seconds: floa
         rig.play(mic, "micsink")
         rig.play(loop, "speakers")
     t0 = time.perf_counter()
-    _, status, usage = os.wait4(proc.pid, 0)
+    try:
+        _, status, usage = os.wait4(proc.pid, 0)
+    finally:
+        captured = [stop_tap(*tap) for tap in taps]  # no parec left recording, whatever happened
     proc.returncode = os.waitstatus_to_exitcode(status)
     wall = time.perf_counter() - t0
     sampler.stopped.set()
@@ -148,7 +151,6 @@ def run_cli(variant: Variant, model: str, on: str, rig, env: dict, seconds: floa
     err_reader.join(10)
     if rig is not None:
         rig.stop_players()
-    captured = [stop_tap(*tap) for tap in taps]
     total = usage.ru_utime + usage.ru_stime
     workers = sum(sampler.worker_cpu.values())
     rows = [json.loads(x) for x in out_lines if x.startswith("{")]
@@ -189,7 +191,11 @@ def stop_tap(proc: subprocess.Popen, raw: Path) -> Path:
     import soundfile as sf
 
     proc.terminate()
-    proc.wait(10)
+    try:
+        proc.wait(10)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
     wav = raw.with_suffix(".wav")
     sf.write(wav, np.fromfile(raw, dtype="<f4"), 16000)
     return wav

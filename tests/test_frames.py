@@ -135,3 +135,27 @@ def test_the_rate_asked_of_the_sound_server_is_the_meetings():
     from meeting_tui.types import SESSION_RATE
 
     assert SERVER_RATE == SESSION_RATE
+
+
+def test_writer_sends_small_blocks_as_frames_of_about_coalesce_s_not_split_in_two():
+    # WASAPI, FFmpeg and file replay deliver 10 ms blocks: one gather is one frame of about COALESCE_S (a
+    # frame costs the parent a wake-up and a pass through meters and mixer), not a full one and a sliver.
+    import time
+
+    from meeting_tui.capture.worker import COALESCE_S, FrameWriter
+
+    rate = 16_000
+    pipe = _Pipe()
+    writer = FrameWriter(pipe)
+    writer.start(rate)
+    start = time.monotonic()
+    for i in range(60):
+        writer.emit(np.zeros((160, 1), np.float32), 50.0 + 0.01 * i)
+        time.sleep(max(0.0, start + 0.01 * (i + 1) - time.monotonic()))  # on the device's clock, as callbacks come
+    writer.close()
+    dec = FrameDecoder()
+    frames = [f for w in pipe.writes for f in dec.feed(w)]
+    dec.finish()
+    assert sum(len(f.samples) for f in frames) == 60 * 160
+    lengths = [len(f.samples) / rate for f in frames[:-1]]  # the last one is what was left at the close
+    assert sum(lengths) / len(lengths) >= 0.8 * COALESCE_S, lengths

@@ -123,7 +123,7 @@ def test_rig_mic_and_speakers_each_transcribed_with_their_label(rig, tiny, tmp_p
         await engine.start()
         await asyncio.sleep(1.0)
         players = [rig.play(a, "micsink"), rig.play(b, "speakers")]
-        for p in players:  # both said in full, then the workers' last blocks (50 ms latency, 60 ms writes)
+        for p in players:  # both said in full, then the workers' last blocks (50 ms latency, 100 ms writes)
             await asyncio.to_thread(p.wait, 30)
         await asyncio.sleep(0.5)
         await engine.stop()

@@ -71,7 +71,7 @@ async def test_first_frame_before_the_heavy_work_then_meters_move_in_demo():
 
 
 async def test_meters_hold_between_frames_instead_of_flickering_to_the_floor():
-    """The capture workers send a frame every 60 ms and the meters refresh at 25 Hz: between two frames a
+    """The capture workers send a frame every 100 ms and the meters refresh at 25 Hz: between two frames a
     meter keeps its last reading. What the panels are given, over a second or more of the demo's speech on
     each side, never drops to the floor for one reading between two audible ones (as it did, about every
     other reading, before the engine held levels)."""

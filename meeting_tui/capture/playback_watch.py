@@ -22,6 +22,7 @@ import json
 import logging
 import subprocess
 import sys
+import time
 from dataclasses import dataclass
 from typing import Callable
 
@@ -145,7 +146,7 @@ def monitor_peak(sink: str, seconds: float = PEEK_S) -> float:
 
 
 def read_pulse_server() -> tuple[dict, str]:
-    """The server's lists and its default output (two pactl runs, about 4 ms of CPU each)."""
+    """The server's lists and its default output (two pactl runs, about 4-5 ms of CPU each)."""
     server = _pactl_json("list")  # one run for every list: sinks, sources, streams
     default = subprocess.run(["pactl", "get-default-sink"], capture_output=True, text=True, timeout=3,
                              stdin=subprocess.DEVNULL).stdout.strip()
@@ -171,6 +172,11 @@ def pulse_activity(silent_pid: int | None = None, listing: tuple[dict, str] | No
             for s in sinks]
 
 
+# Read the lists again after this long whatever the events said: what they do not tell (a record stream
+# moved to another source by the user) is seen within it.
+RELIST_S = 30.0
+
+
 def changes_outputs(what: bytes, on: bytes) -> bool:
     """Whether a server event can change ``pulse_activity``'s lists: an output, a stream playing to one, the
     defaults, a source come or gone (a virtual mic). Not clients (every pactl run is one), record streams
@@ -182,22 +188,28 @@ def changes_outputs(what: bytes, on: bytes) -> bool:
 class PulseOutputs:
     """``pulse_activity`` for the loopback watch, reading the server's lists again only when the server said
     something they hold changed (``events``: a ``pulse_events.PactlSubscription`` the watch starts and
-    follows) or the worker was reopened; every call where there are no events. While nothing else plays,
-    a poll then costs no pactl run at all (two runs, about 10 ms of CPU, every 3 s before; docs/cost.md)."""
+    follows), the worker was reopened, or ``RELIST_S`` passed; at every call where there are no events.
+    While nothing else plays, most polls then run no pactl at all (two runs, about 10 ms of CPU, every 3 s
+    before; docs/cost.md)."""
 
-    def __init__(self, silent_pid: Callable[[], int | None], events=None) -> None:
-        self.silent_pid, self.events = silent_pid, events
+    def __init__(self, silent_pid: Callable[[], int | None], events=None, *,
+                 clock: Callable[[], float] = time.monotonic) -> None:
+        self.silent_pid, self.events, self.clock = silent_pid, events, clock
         self.listings = 0  # how many times the server's lists were read (tests count them)
         self._listing: tuple[dict, str] | None = None
         self._seen: tuple[int, int | None] | None = None
+        self._listed_at = -float("inf")
 
     def __call__(self) -> list[Activity]:  # on the watch's thread
         pid = self.silent_pid()
-        events = self.events
+        events, now = self.events, self.clock()
         seen = (events.changes, pid) if events is not None and events.following else None
-        if seen is None or seen != self._seen or self._listing is None:
+        if seen is None or seen != self._seen or self._listing is None or now - self._listed_at >= RELIST_S:
             self._listing = read_pulse_server()  # an event during this read moves the count: read again next time
-            self._seen = seen
+            self._listed_at = now
+            # Our worker's record stream not listed yet (it is opening): read again next time, or the
+            # output it records would be peeked until some other event.
+            self._seen = seen if pid is None or _recorded_by(self._listing[0], pid) else None
             self.listings += 1
         return pulse_activity(pid, self._listing)
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import shutil
 from typing import Callable
 
@@ -28,7 +29,8 @@ def parse_event(line: bytes) -> tuple[bytes, bytes]:
 
 
 class PactlSubscription:
-    """Start inside a running loop; ``await wait(timeout)``; ``await close()``."""
+    """Start inside a running loop; then ``await wait(timeout)`` for each server event, or ``follow`` to count
+    events of some kinds; ``await close()``."""
 
     def __init__(self, env: dict[str, str] | None = None) -> None:
         self.env = env
@@ -44,9 +46,12 @@ class PactlSubscription:
     async def start(self) -> bool:
         """False when ``pactl subscribe`` cannot run (the caller then polls)."""
         try:
+            # pactl translates its event lines ("Ereignis »neu« auf Ziel-Eingabe #4"): C, which also
+            # overrides LANGUAGE, keeps them the English ones read here.
+            env = dict(os.environ if self.env is None else self.env, LC_ALL="C")
             self._proc = await asyncio.create_subprocess_exec(
                 "pactl", "subscribe", stdin=asyncio.subprocess.DEVNULL, stdout=asyncio.subprocess.PIPE,
-                stderr=asyncio.subprocess.DEVNULL, env=self.env)
+                stderr=asyncio.subprocess.DEVNULL, env=env)
         except OSError as exc:
             log.debug("pactl subscribe did not start: %s", exc)
             return False

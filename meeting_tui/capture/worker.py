@@ -26,14 +26,15 @@ POLL_INTERVAL = 0.25  # how often the main thread asks the backend whether its s
 QUEUE_BLOCKS = 2000  # ~20 s of 10 ms blocks: the parent is slow, not dead, if this fills
 # Blocks go to the parent at most this often, merged: every frame costs the parent's event loop a wake-up,
 # a read and a pass through meters, resampler and listeners, which at 10-20 ms blocks was most of the
-# capture's CPU (docs/architecture.md). It adds at most that much to when the parent sees a sample: at
-# 100 ms rather than 60 the end-of-speech latency did not move measurably, capture cost a quarter less
-# (docs/cost.md, fifth pass), and the meters (held between frames) move ten times a second.
+# capture's CPU (docs/architecture.md). It adds at most that much to when the parent sees a sample
+# (100 ms: docs/cost.md, fifth pass, for what it costs and saves).
 COALESCE_S = 0.1
 # Consecutive blocks whose capture times are this far from back to back (callback-time stamps jitter by
 # milliseconds) are still merged; a larger jump starts a new frame so that the parent sees it.
 MERGE_SLACK_S = 0.02
-MERGE_MAX_S = 0.1  # no merged frame longer than this (the parent's clock tracking works on such frames)
+# No merged frame longer than this: the parent's clock tracking takes a jump of 125 ms for a discontinuity
+# (mixer.RESYNC_SAMPLES). Above COALESCE_S by a block's jitter, so that one gather is one frame.
+MERGE_MAX_S = 0.12
 
 
 def status(event: str, **fields) -> None:
@@ -140,11 +141,12 @@ class FrameWriter:
             self._seq += len(frames)
 
     def _gather(self, first: _Block) -> tuple[list[_Block], bool]:
-        """``first`` and the blocks queued within ``COALESCE_S`` after it. Sleeps rather than waking for
-        each block (a block as long as that is sent at once: waiting would only add its length to the
-        latency). Returns them and whether the stop marker came."""
-        if first.frames < 0.9 * COALESCE_S * self._rate:
-            time.sleep(COALESCE_S)
+        """``first`` and the blocks queued after it, to about ``COALESCE_S`` of audio in all. Sleeps rather
+        than waking for each block (a block as long as that is sent at once: waiting would only add its
+        length to the latency). Returns them and whether the stop marker came."""
+        ahead = COALESCE_S - first.frames / self._rate
+        if ahead > 0.1 * COALESCE_S:
+            time.sleep(ahead)
         batch = [first]
         while True:
             try:

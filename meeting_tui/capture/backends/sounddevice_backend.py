@@ -23,8 +23,7 @@ PULSE_HOSTAPI = "PulseAudio"
 # tests/test_frames.py holds the two equal).
 SERVER_RATE = 16_000
 # Blocks of this length unless --blocksize says otherwise: the worker sends at most one frame per
-# worker.COALESCE_S anyway, and each callback costs Python time (docs/cost.md: per stream on the
-# PulseAudio rig, 2.1 % of a core with PortAudio's own block size, 1.2 % with 60 ms, 0.8 % with 100 ms).
+# worker.COALESCE_S anyway, and each callback costs Python time (docs/cost.md, "The capture path").
 BLOCK_S = 0.1
 
 
