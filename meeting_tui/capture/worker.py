@@ -32,9 +32,7 @@ COALESCE_S = 0.1
 # Consecutive blocks whose capture times are this far from back to back (callback-time stamps jitter by
 # milliseconds) are still merged; a larger jump starts a new frame so that the parent sees it.
 MERGE_SLACK_S = 0.02
-# No merged frame longer than this: the parent's clock tracking takes a jump of 125 ms for a discontinuity
-# (mixer.RESYNC_SAMPLES). Above COALESCE_S by a block's jitter, so that one gather is one frame.
-MERGE_MAX_S = 0.12
+MERGE_MAX_S = 0.1  # no merged frame longer than this (the parent's clock tracking works on such frames)
 
 
 def status(event: str, **fields) -> None:
@@ -141,10 +139,11 @@ class FrameWriter:
             self._seq += len(frames)
 
     def _gather(self, first: _Block) -> tuple[list[_Block], bool]:
-        """``first`` and the blocks queued after it, to about ``COALESCE_S`` of audio in all. Sleeps rather
-        than waking for each block (a block as long as that is sent at once: waiting would only add its
-        length to the latency). Returns them and whether the stop marker came."""
-        ahead = COALESCE_S - first.frames / self._rate
+        """``first`` and the blocks queued after it, to a little under ``COALESCE_S`` of audio in all: one
+        block more arriving as it wakes still fits in one frame of ``MERGE_MAX_S``, not a full frame and
+        a sliver. Sleeps rather than waking for each block (a block as long as that is sent at once:
+        waiting would only add its length to the latency). Returns them and whether the stop marker came."""
+        ahead = COALESCE_S - 2 * first.frames / self._rate
         if ahead > 0.1 * COALESCE_S:
             time.sleep(ahead)
         batch = [first]
