@@ -19,9 +19,6 @@ from typing import Callable
 
 log = logging.getLogger("meeting_tui.capture")
 
-SERVER_EVENT = b" on server"
-
-
 def parse_event(line: bytes) -> tuple[bytes, bytes]:
     """b"Event 'new' on sink-input #12" -> (b"new", b"sink-input")."""
     head, _, rest = line.partition(b" on ")
@@ -76,7 +73,7 @@ class PactlSubscription:
             if not line:
                 await self.close()
                 return None
-            if SERVER_EVENT in line:
+            if parse_event(line)[1] == b"server":
                 return True
 
     def follow(self, counts: Callable[[bytes, bytes], bool]) -> None:
