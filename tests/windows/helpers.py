@@ -23,8 +23,17 @@ class WorkerRun:
     """A worker subprocess with its frames and status lines collected on threads."""
 
     def __init__(self, argv: list[str], env: dict | None = None) -> None:
-        self.proc = subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                                     creationflags=winproc.creationflags(), env=env)
+        for attempt in (1, 2):
+            try:
+                self.proc = subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                             stderr=subprocess.PIPE, creationflags=winproc.creationflags(), env=env)
+                break
+            except OSError as exc:
+                # Wine's CreateProcess once failed with ERROR_INTERNAL_ERROR before the worker existed
+                # (docs/windows.md): the harness under Wine, not the worker; one more try.
+                if getattr(exc, "winerror", None) != 1359 or attempt == 2:
+                    raise
+                time.sleep(0.5)
         self.frames: list[Frame] = []
         self.status: list[dict] = []
         self.stderr: list[str] = []
