@@ -164,6 +164,19 @@ def test_transcribe_command_splits_stereo(tiny, shared_audio, tmp_path, capsys):
         line.split(": ", 1)[1] for line in printed.splitlines())) <= 0.10
 
 
+def test_transcribe_command_trades_no_words_for_time():
+    """A file has no real time to keep up with: `transcribe` feeds it as fast as it decodes, so the load
+    governor (which steps to a smaller beam when busy) and the shorter context of slow finals stay off, and
+    the text does not depend on what else the machine is doing."""
+    from meeting_tui.cli import build_parser
+    from meeting_tui.commands.transcribe import file_config
+
+    for extra, sources in (([], (Source.MIC,)), (["--split-stereo"], (Source.MIC, Source.LOOPBACK))):
+        cfg = file_config(build_parser().parse_args(["transcribe", "x.wav", *extra]), None)
+        assert not cfg.paced and not cfg.governor.enabled and cfg.context_enough_s == float("inf")
+        assert cfg.sources == sources and not cfg.partials
+
+
 def test_transcribe_command_bad_model_is_a_clear_error(shared_audio, tmp_path, capsys):
     from meeting_tui.cli import main
 

@@ -146,6 +146,19 @@ def speaker_stage(args, settings, has_loopback: bool, prefix: str = "Them"):
 # --- transcribe -------------------------------------------------------------------------------------------
 
 
+def file_config(args, settings):
+    """The transcriber settings of `transcribe FILE`."""
+    mode = Mode.MEETING if args.split_stereo else Mode.MIC
+    cfg = _config(args, settings, mode, partials=False, style="separate")
+    cfg.sources = mode.sources
+    # a file has no real time to keep up with: fed as fast as it decodes, the load governor would step to a
+    # smaller beam a few seconds in (busy near 1), at a moment set by the machine's load, not by the audio
+    cfg.unpaced()
+    if not args.split_stereo and not args.label_mic:
+        cfg.labels[Source.MIC] = "Speaker"
+    return cfg
+
+
 def cmd_transcribe(args) -> int:
     from meeting_tui.transcribe.audio_io import AudioFileError, feed_arrays, read_audio
     from meeting_tui.transcribe.transcriber import Transcriber
@@ -170,14 +183,9 @@ def cmd_transcribe(args) -> int:
         return 2
     if args.split_stereo:
         streams = {Source.MIC: chans[0], Source.LOOPBACK: chans[1]}
-        mode = Mode.MEETING
     else:
         streams = {Source.MIC: chans[0]}
-        mode = Mode.MIC
-    cfg = _config(args, settings, mode, partials=False, style="separate")
-    cfg.sources = tuple(streams)
-    if not args.split_stereo and not args.label_mic:
-        cfg.labels[Source.MIC] = "Speaker"
+    cfg = file_config(args, settings)
     voice_source = Source.LOOPBACK if args.split_stereo else Source.MIC
     speakers = speaker_stage(args, settings, True, prefix=cfg.labels.get(voice_source, "Them"))
     if speakers is False:
