@@ -18,7 +18,8 @@ from meeting_tui.ui.screens.device_picker import DeviceList, DevicePicker
 from meeting_tui.ui.screens.help import HelpScreen
 from meeting_tui.ui.screens.mode_picker import ModePicker
 from meeting_tui.ui.widgets.transcript import Note
-from tests.ui_conftest_helpers import app_state, read_settings, recorded_notifications, wait_for, write_settings
+from tests.ui_conftest_helpers import (app_state, read_settings, recorded_notifications, run_from_palette, wait_for,
+                                     write_settings)
 
 SIZE = (110, 34)
 
@@ -261,17 +262,9 @@ async def test_palette_offers_every_action_and_switches_theme():
         assert read_settings()["ui"]["theme"] == "meeting-light"
         # The app's own colours come from the theme's variables.
         assert app.get_css_variables()["speaker-you"] == "#0b5cad"
-        await pilot.press("ctrl+p")
-        await pilot.pause(0.3)
-        await pilot.press(*"Export format: vtt")
-        await pilot.pause(0.5)
-        await pilot.press("enter")
+        await run_from_palette(pilot, "Export format: vtt")
         assert await wait_for(pilot, lambda: app.settings.session.export_format == "vtt")
-        await pilot.press("ctrl+p")
-        await pilot.pause(0.3)
-        await pilot.press(*"Open session folder")
-        await pilot.pause(0.5)
-        await pilot.press("enter")
+        await run_from_palette(pilot, "Open session folder")
         assert await wait_for(pilot, lambda: len(opened) == 1)
         assert opened[0] == app.settings.sessions_dir() and opened[0].is_dir()
         await pilot.press("t")  # next theme, also saved
@@ -408,11 +401,7 @@ async def test_unfinished_session_is_reported_and_recovered_from_the_palette(mon
     async with app.run_test(size=SIZE) as pilot:
         assert await wait_for(pilot, lambda: any("did not finish" in n for n in notes), timeout=20)
         assert crashed.path.name in next(n for n in notes if "did not finish" in n)
-        await pilot.press("ctrl+p")
-        await pilot.pause(0.3)
-        await pilot.press(*"Recover unfinished")
-        await pilot.pause(0.5)
-        await pilot.press("enter")
+        await run_from_palette(pilot, "Recover unfinished")
         assert await wait_for(pilot, lambda: any(n.startswith("Recovered") for n in notes), timeout=20)
         await quit_app(app, pilot)
     last = json.loads((crashed.path / "journal.jsonl").read_text().splitlines()[-1])

@@ -20,7 +20,7 @@ from meeting_tui.types import Segment, Source
 from meeting_tui.ui.screens.search import SearchScreen
 from meeting_tui.ui.screens.session_view import SessionView
 from meeting_tui.ui.screens.sessions import ConfirmDelete, SessionsScreen
-from tests.ui_conftest_helpers import recorded_notifications, snapshot_app, wait_for
+from tests.ui_conftest_helpers import recorded_notifications, run_from_palette, snapshot_app, wait_for
 
 REPO = Path(__file__).resolve().parent.parent
 SIZE = (110, 34)
@@ -137,11 +137,7 @@ async def test_past_sessions_list_open_export_and_delete_with_confirmation(monke
 async def test_the_palette_offers_search_and_past_sessions():
     app = snapshot_app()
     async with app.run_test(size=SIZE) as pilot:
-        await pilot.press("ctrl+p")
-        await pilot.pause(0.3)
-        await pilot.press(*"Past sessions")
-        await pilot.pause(0.5)
-        await pilot.press("enter")
+        await run_from_palette(pilot, "Past sessions")
         assert await wait_for(pilot, lambda: isinstance(app.screen, SessionsScreen) and app.screen.loaded)
         assert "No sessions yet" in str(app.screen.query_one("#sessions-status").render())
 
@@ -159,9 +155,7 @@ async def test_the_dashboard_follows_a_call_on_the_rig(rig, monkeypatch, tmp_pat
     app.animation_level = "none"
     async with app.run_test(size=SIZE) as pilot:
         notes = recorded_notifications(app, monkeypatch)
-        await pilot.press("ctrl+p")
-        await pilot.pause(0.3)
-        await pilot.press(*"Follow calls", "enter")
+        await run_from_palette(pilot, "Follow calls")
         assert await wait_for(pilot, lambda: any(n.startswith("Following calls") for n in notes)), notes
         await pilot.pause(1.5)
         assert not app.core.recording  # no call yet

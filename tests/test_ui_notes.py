@@ -8,7 +8,7 @@ from meeting_tui.session.journal import JOURNAL_NAME, read_journal
 from meeting_tui.types import Source
 from meeting_tui.ui.app import MeetingApp
 from meeting_tui.ui.widgets.transcript import Note as ScreenNote
-from tests.ui_conftest_helpers import recorded_notifications, wait_for
+from tests.ui_conftest_helpers import recorded_notifications, run_from_palette, wait_for
 
 SIZE = (110, 34)
 
@@ -45,17 +45,14 @@ async def test_note_keys_journal_show_and_export_then_minutes(tiny_model_path, s
         # ... and polish, with the model it would use and what the audio costs (recorded by default)
         offer = next((n for n in said if "Polish this meeting's transcript" in n), "")
         assert "with base.en, beam 5?" in offer and "is kept 30 days ([session] keep_audio_days)" in offer, said
-        await pilot.press("ctrl+p")
-        await pilot.pause(0.3)
-        await pilot.press(*"Minutes of the last", "enter")
+        await run_from_palette(pilot, "Minutes of the last")
         assert await wait_for(pilot, lambda: app.last_minutes is not None, timeout=30), said
         minutes = (folder / "minutes.md").read_text(encoding="utf-8")
         assert f"{notes[2].text} (flagged)" in minutes and "ask Ted about the budget" in minutes
         assert f"line {notes[2].ref}]" in minutes
         assert any("written to" in n and "minutes.md" in n for n in said), said
-        await pilot.press("ctrl+p")  # offline, base.en cannot be had: the dashboard says so, naming it
-        await pilot.pause(0.3)
-        await pilot.press(*"Polish the last", "enter")
+        # offline, base.en cannot be had: the dashboard says so, naming it
+        await run_from_palette(pilot, "Polish the last")
         assert await wait_for(pilot, lambda: any("Polish cannot load base.en" in n for n in said), timeout=60), said
         await pilot.press("ctrl+q")
         assert await wait_for(pilot, lambda: not app.is_running, timeout=90) or app.return_value is not None

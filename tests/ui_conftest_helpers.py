@@ -151,3 +151,25 @@ class WidgetApp(App):
 
     def compose(self) -> ComposeResult:
         yield self.widget
+
+
+async def run_from_palette(pilot, title: str, timeout: float = 30.0) -> None:
+    """Open the command palette, paste ``title`` into its search (as a terminal paste does: one search,
+    not one per key; typing is covered once, in tests/test_ui_app.py) and run the command once it is the
+    highlighted match."""
+    from textual import events
+    from textual.command import CommandInput, CommandList, CommandPalette
+
+    app = pilot.app
+    await pilot.press("ctrl+p")
+    assert await wait_for(pilot, lambda: isinstance(app.screen, CommandPalette), timeout), app_state(app)
+    app.screen.query_one(CommandInput).post_message(events.Paste(title))
+
+    def top_is_title() -> bool:
+        results = app.screen.query_one(CommandList)
+        if results.highlighted is None or results.option_count == 0:
+            return False
+        return title.lower() in str(results.get_option_at_index(results.highlighted).prompt).lower()
+
+    assert await wait_for(pilot, top_is_title, timeout), (title, app_state(app))
+    await pilot.press("enter")
