@@ -48,6 +48,21 @@ def pytest_collection_modifyitems(config, items):
     items.sort(key=lambda item: rank.get(item.path.name, len(rank)))  # stable: a file's own order kept
 
 
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_protocol(item, nextitem):
+    """With MEETING_TUI_TEST_TIMELINE=FILE (.ci/run sets it): one line per test, its worker, file and wall
+    interval, for .ci/timeline.py to show which worker's files the run ended waiting on."""
+    import time
+
+    path = os.environ.get("MEETING_TUI_TEST_TIMELINE")
+    start = time.time()
+    yield
+    if path:
+        worker = os.environ.get("PYTEST_XDIST_WORKER", "main")
+        with open(path, "a", encoding="utf-8") as fh:
+            fh.write(f"{worker}\t{item.path.name}\t{start:.2f}\t{time.time():.2f}\n")
+
+
 @pytest.fixture(autouse=True)
 def isolated_user_dirs(tmp_path, monkeypatch):
     """Never read or write the developer's real settings or sessions."""
