@@ -4,7 +4,6 @@ labels, status line, footer, pickers) and the files written."""
 from __future__ import annotations
 
 import json
-import time
 
 import pytest
 from textual.widgets import Footer, Label
@@ -55,7 +54,6 @@ def footer_keys(app) -> dict:
 async def test_settings_problems_keep_their_sections_in_one_brief_toast():
     write_settings(BAD_KEYS)
     app = snapshot_app()
-    t0 = time.monotonic()
     async with app.run_test(size=SIZE, notifications=True) as pilot:
         assert await wait_for(pilot, lambda: toasts(app), timeout=5)
         await pilot.pause(0.3)
@@ -70,9 +68,9 @@ async def test_settings_problems_keep_their_sections_in_one_brief_toast():
         # It leaves the status line (REC, lag, save format) and the footer readable...
         [rack_toast] = app.screen.query(Toast)
         assert rack_toast.region.bottom <= app.status.region.y, (rack_toast.region, app.status.region)
-        # ...and leaves on its own, well before a reader would call it in the way.
+        # ...and leaves on its own, well before a reader would call it in the way: within its cap once shown
+        # (measured from when it was seen, not from the app's start, which a loaded machine stretches).
         assert await wait_for(pilot, lambda: not toasts(app), timeout=TIMEOUT_CAPS["warning"] + 2)
-        assert time.monotonic() - t0 < TIMEOUT_CAPS["warning"] + 3
 
 
 async def test_saving_in_every_format_shows_one_saved_toast_and_one_format_toast(tmp_path):
