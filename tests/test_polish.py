@@ -99,12 +99,13 @@ def test_polish_then_export_uses_the_polished_text(recorded, multilingual_model,
     # Whisper base offline against live tiny.en (decoded behind context) on a few sentences full of product
     # names: base garbles one or two now and then, differently from run to run (its temperature fallback
     # samples: "Kubernetes" -> "Cuban It's", 0.176 against live 0.132 in one run), and live is often the
-    # better of the two here. So a few words of slack; a polish that lost a source's audio or mangled it
-    # lands far above it.
+    # better of the two here. So one garbled sentence of slack (a clean-clone run: "Move the data into
+    # PostgreSQL tonight." -> "Move them later in to post -gerest QL tonight.", 0.33 against live 0.15 on
+    # 27 words); a polish that lost a source's audio or mangled it lands far above it (near 1).
     for source, ref in (("mic", MIC), ("loopback", LOOPBACK)):
-        assert wer(" ".join(ref), polished[source]) <= wer(" ".join(ref), live[source]) + 0.1, (polished, live)
+        assert wer(" ".join(ref), polished[source]) <= wer(" ".join(ref), live[source]) + 0.25, (polished, live)
     assert wer(" ".join(MIC + LOOPBACK), polished["mic"] + " " + polished["loopback"]) <= \
-        wer(" ".join(MIC + LOOPBACK), live["mic"] + " " + live["loopback"]) + 0.08
+        wer(" ".join(MIC + LOOPBACK), live["mic"] + " " + live["loopback"]) + 0.15
 
     again = cli(base, "polish", folder.name, "--model", multilingual_model)
     assert again.returncode == 0 and "already polished" in again.stdout and "--restart" in again.stdout
