@@ -3,7 +3,7 @@ plain definitions give."""
 
 import numpy as np
 
-from meeting_tui.capture.gate import TAIL_S, tail_db
+from meeting_tui.capture.gate import TAIL_S, StreamTail, faded_out, tail_db
 from meeting_tui.capture.levels import dbfs
 from meeting_tui.capture.mixer import downmix
 
@@ -36,6 +36,31 @@ def test_tail_level_of_blocks_that_end_in_sound_in_zeros_and_of_silence():
     assert tail_db(np.zeros((2880, 2), np.float32), RATE) is None
     assert tail_db(loud_then_quiet.astype(np.float32), RATE) < -40 < tail_db(cut_off.astype(np.float32), RATE)
 
+
+
+def test_stream_tail_looks_back_across_blocks():
+    """Fed block by block, the tail is the definition's over the whole stream so far."""
+    rng = np.random.default_rng(5)
+    stream = np.concatenate([0.4 * rng.standard_normal(5000), np.zeros(700), 0.3 * rng.standard_normal(90),
+                             np.zeros(4000), 0.2 * rng.standard_normal(3000)]).astype(np.float32)
+    tail, start = StreamTail(), 0
+    for size in (1600, 160, 1600, 50, 3, 1600, 1600, 1600, 2000, 1600):
+        block = stream[start:start + size]
+        start += size
+        got = tail.feed(block, 16000)
+        assert got == (reference_tail_db(stream[:start], 16000) if block.any() else None), start
+
+
+def test_a_mute_just_after_a_block_boundary_is_not_a_fade():
+    """What the sound server sends when a source is muted at a block boundary: the tone, then a block that
+    starts with a few samples of its resampler ringing (-42 dBFS) and goes on in zeros (seen on the rig)."""
+    tone = (0.4 * np.sin(2 * np.pi * 440 * np.arange(1600) / 16000)).astype(np.float32)
+    after = np.zeros(1600, np.float32)
+    after[:8] = 0.008 * np.array([1, -0.8, 0.6, -0.5, 0.4, -0.3, 0.2, -0.1], np.float32)
+    assert faded_out(tail_db(after, 16000))  # the block alone looks like a gate closing
+    tail = StreamTail()
+    tail.feed(tone, 16000)
+    assert not faded_out(tail.feed(after, 16000))  # the stream says it was cut off
 
 def test_downmix_is_the_channel_mean():
     rng = np.random.default_rng(4)

@@ -20,7 +20,7 @@ from meeting_tui.capture.default_device import DefaultFollower
 from meeting_tui.capture.playback_watch import LoopbackWatch
 from meeting_tui.capture.devices import PULSE_DEFAULT_MONITOR
 from meeting_tui.capture.frames import Frame
-from meeting_tui.capture.gate import tail_db
+from meeting_tui.capture.gate import StreamTail
 from meeting_tui.capture.health import HealthMonitor
 from meeting_tui.capture.levels import FLOOR_DB, LevelMeter, dbfs
 from meeting_tui.capture.mixer import MixBus, Track, downmix
@@ -194,6 +194,7 @@ class CaptureEngine:
         self._gaps: list[GapListener] = []
         self._warnings: list[WarningListener] = []
         self._meters = {s: LevelMeter(s) for s in self.sources}
+        self._tails = {s: StreamTail() for s in self.sources}
         self._health = {s: HealthMonitor(s) for s in self.sources}
         self._last_health: dict[Source, Health] = {}
         self._recent = {s: _Recent() for s in self.sources}
@@ -351,7 +352,7 @@ class CaptureEngine:
             for i, source in enumerate(spec.sources):
                 raw = frame.samples[:, i:i + 1] if split else frame.samples
                 _, peak = self._meters[source].feed(raw)
-                self._health[source].block(now, dbfs(peak), frame.synthesized, tail_db(raw, frame.samplerate))
+                self._health[source].block(now, dbfs(peak), frame.synthesized, self._tails[source].feed(raw, frame.samplerate))
                 chunk, gap = self._tracks[source].push(downmix(raw), frame.samplerate, frame.capture_time)
                 if gap is not None:
                     self._emit_gap(gap)

@@ -21,9 +21,34 @@ def tail_db(samples: np.ndarray, samplerate: float) -> float | None:
         return dbfs(float(np.abs(samples[-n:]).max()))
     if not samples.any():
         return None
-    flat = np.abs(samples).max(axis=1) if samples.ndim > 1 else np.abs(samples)
+    flat = _envelope(samples)
     end = int(np.flatnonzero(flat)[-1]) + 1
     return dbfs(float(flat[max(0, end - n):end].max()))
+
+
+class StreamTail:
+    """``tail_db`` of a stream rather than of one block. A mute lands wherever it lands: just after a block
+    boundary, the new block holds only the sound server's resampler ringing down (a few samples near
+    -42 dBFS, then zeros), which judged alone reads as a fade, and the mute as a gate. So the stream's last
+    ``TAIL_S`` before each block is kept and judged with it."""
+
+    def __init__(self) -> None:
+        self._before = np.zeros(0, np.float32)  # |samples| of the stream's last TAIL_S, channels folded
+
+    def feed(self, samples: np.ndarray, samplerate: float) -> float | None:
+        """The block's ``tail_db``, looking back into earlier blocks; None: the block is all zeros."""
+        n = max(1, int(TAIL_S * samplerate))
+        if len(samples) >= n and samples[-1].any():  # most blocks: the block alone decides
+            self._before = _envelope(samples[-n:])
+            return dbfs(float(self._before.max()))
+        joined = np.concatenate([self._before, _envelope(samples)])
+        self._before = joined[-n:]
+        return tail_db(joined, samplerate) if samples.any() else None
+
+
+def _envelope(samples: np.ndarray) -> np.ndarray:
+    """|samples|, the loudest channel of each frame."""
+    return np.abs(samples).max(axis=1) if samples.ndim > 1 else np.abs(samples)
 
 
 def faded_out(tail: float | None) -> bool:

@@ -54,7 +54,7 @@ class HealthMonitor:
         self._opened_at = now
 
     def block(self, now: float, peak_db: float, synthesized: bool = False, tail_db: float | None = None) -> None:
-        """``tail_db``: the level of the block's last sound before trailing zeros (capture/gate.py)."""
+        """``tail_db``: the level of the stream's last sound before the block's trailing zeros (capture/gate.py)."""
         if self._last_block is None:
             self._last_sound = now  # silence is timed from the first block, not from the launch
         self._last_block = now
