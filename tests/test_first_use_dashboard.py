@@ -14,7 +14,7 @@ from meeting_tui.types import Mode, Segment, Source
 from meeting_tui.ui.app import MeetingApp
 from meeting_tui.ui.notices import TIMEOUT_CAPS
 from meeting_tui.ui.screens.mode_picker import ModePicker
-from tests.ui_conftest_helpers import feed_meeting, snapshot_app, wait_for, write_settings
+from tests.ui_conftest_helpers import feed_meeting, quit_app, snapshot_app, wait_for, write_settings
 
 SIZE = (110, 34)
 SMALL = (80, 24)
@@ -228,8 +228,7 @@ async def test_saving_a_session_writes_its_date_and_id_like_export(tiny_model_pa
         await pilot.press("s")
         assert await wait_for(pilot, lambda: app.last_saved != first)
         doc = json.loads(app.last_saved.read_text())
-        await pilot.press("ctrl+q")
-        assert await wait_for(pilot, lambda: not app.is_running, timeout=90) or app.return_value is not None
+        await quit_app(app, pilot)
     started = doc["meta"]["started"]
     assert doc["meta"]["session"] == session_id and started[:2] == "20"
     assert md.startswith(f"# Meeting {started[:16].replace('T', ' ')}\n"), md

@@ -47,8 +47,8 @@ def test_record_takes_a_mic_by_the_description_devices_prints(rig, tmp_path, tin
 
 async def test_dashboard_r_refuses_a_session_with_no_working_source(monkeypatch, tmp_path):
     from meeting_tui.ui.app import MeetingApp
-    from tests.test_ui_app import SIZE, quit_app
-    from tests.ui_conftest_helpers import recorded_notifications, wait_for
+    from tests.test_ui_app import SIZE
+    from tests.ui_conftest_helpers import quit_app, recorded_notifications, wait_for
 
     monkeypatch.setenv("PULSE_SERVER", f"unix:{tmp_path}/no-server/native")
     app = MeetingApp()
@@ -108,8 +108,8 @@ def test_two_instances_saving_keep_each_others_changes():
 async def test_the_demo_writes_nothing_into_the_users_settings(tmp_path):
     from meeting_tui.cli import build_parser
     from meeting_tui.ui.launch import build_app
-    from tests.test_ui_app import SIZE, live, quit_app
-    from tests.ui_conftest_helpers import config_path, wait_for, write_settings
+    from tests.test_ui_app import SIZE, live
+    from tests.ui_conftest_helpers import config_path, quit_app, wait_for, write_settings
 
     write_settings(USER_FILE)
     app = build_app(build_parser().parse_args(["--demo"]))
@@ -317,8 +317,8 @@ def test_a_second_instance_says_one_is_running_record_warns_the_dashboard_offers
 
 async def test_a_gain_change_survives_the_doctor_saving_from_another_process(rig, tmp_path, monkeypatch):
     from tests.support.capture import write_tone
-    from tests.test_ui_app import SIZE, quit_app
-    from tests.ui_conftest_helpers import config_path, snapshot_app, wait_for, write_settings
+    from tests.test_ui_app import SIZE
+    from tests.ui_conftest_helpers import config_path, quit_app, snapshot_app, wait_for, write_settings
 
     write_settings(USER_FILE.replace('mode = "meeting"', 'mode = "mic"'))
     rig.play(write_tone(tmp_path / "tone.wav", 440, 30), "micsink")
@@ -342,8 +342,8 @@ async def test_a_gain_change_survives_the_doctor_saving_from_another_process(rig
 async def test_a_read_only_second_dashboard_records_nothing_and_saves_nothing(monkeypatch):
     from meeting_tui.cli import build_parser
     from meeting_tui.ui.launch import build_app
-    from tests.test_ui_app import SIZE, quit_app
-    from tests.ui_conftest_helpers import config_path, recorded_notifications, wait_for, write_settings
+    from tests.test_ui_app import SIZE
+    from tests.ui_conftest_helpers import config_path, quit_app, recorded_notifications, wait_for, write_settings
 
     write_settings(USER_FILE)
     app = build_app(build_parser().parse_args([]), read_only="Another meeting-tui is running: the dashboard.")

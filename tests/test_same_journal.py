@@ -15,7 +15,7 @@ import soundfile as sf
 from meeting_tui.session.journal import read_journal
 from meeting_tui.types import Source
 from meeting_tui.ui.app import MeetingApp
-from tests.ui_conftest_helpers import wait_for
+from tests.ui_conftest_helpers import quit_app, wait_for
 
 pytestmark = [pytest.mark.model, pytest.mark.slow]
 
@@ -54,8 +54,7 @@ async def test_record_and_dashboard_journal_the_same_segments(shared_audio, tiny
                      record_on_launch=True, sessions_dir=dash)
     async with app.run_test(size=(110, 34)) as pilot:
         assert await wait_for(pilot, lambda: app.core.recording and app.core.capture_finished, timeout=120)
-        await pilot.press("ctrl+q")  # drains: everything captured is transcribed, the journal is closed
-        assert await wait_for(pilot, lambda: not app.is_running, timeout=120) or app.return_value is not None
+        await quit_app(app, pilot, timeout=120)  # drains: everything captured is transcribed, the journal is closed
     by_dashboard = _segments(dash)
 
     assert {s[0] for s in by_record} == {"mic", "loopback"}

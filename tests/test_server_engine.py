@@ -219,7 +219,7 @@ def test_the_doctor_checks_the_speech_server_and_names_a_dead_one(speech_server,
 async def test_the_dashboard_transcribes_on_the_server_and_its_status_line_says_where(speech_server):
     from meeting_tui.types import Source
     from meeting_tui.ui.app import MeetingApp
-    from tests.ui_conftest_helpers import wait_for, write_settings
+    from tests.ui_conftest_helpers import quit_app, wait_for, write_settings
 
     write_settings(f'[transcription]\nengine = "server"\n[transcription.server]\nurl = "{speech_server.url}"\n'
                    "local_fallback = false\n")
@@ -233,8 +233,7 @@ async def test_the_dashboard_transcribes_on_the_server_and_its_status_line_says_
         assert "americans" in them or "country" in them
         assert await wait_for(pilot, lambda: "round trip" in (app.status.info.model or ""), timeout=10)
         assert f"on 127.0.0.1:{speech_server.port}" in app.status.info.model
-        await pilot.press("ctrl+q")
-        assert await wait_for(pilot, lambda: not app.is_running, timeout=90) or app.return_value is not None
+        await quit_app(app, pilot)
 
 
 @pytest.mark.model

@@ -18,8 +18,8 @@ from meeting_tui.ui.screens.device_picker import DeviceList, DevicePicker
 from meeting_tui.ui.screens.help import HelpScreen
 from meeting_tui.ui.screens.mode_picker import ModePicker
 from meeting_tui.ui.widgets.transcript import Note
-from tests.ui_conftest_helpers import (app_state, read_settings, recorded_notifications, run_from_palette, wait_for,
-                                     write_settings)
+from tests.ui_conftest_helpers import (app_state, quit_app, read_settings, recorded_notifications, run_from_palette,
+                                     wait_for, write_settings)
 
 SIZE = (110, 34)
 
@@ -32,12 +32,6 @@ def demo_app(**kw) -> MeetingApp:
     app = MeetingApp(demo=True, **kw)
     app.animation_level = "none"
     return app
-
-
-async def quit_app(app, pilot) -> None:
-    await pilot.press("ctrl+q")
-    assert await wait_for(pilot, lambda: not app.is_running, timeout=60) or app.return_value is not None, \
-        app_state(app)
 
 
 # --- start-up and meters ------------------------------------------------------------------------------
@@ -354,8 +348,7 @@ async def test_demo_session_transcribes_both_saves_and_quits_draining(tiny_model
         saved = app.last_saved
         assert saved.parent == folder and saved.suffix == ".txt"
         assert "You" in saved.read_text() and "Them" in saved.read_text()
-        await pilot.press("ctrl+q")  # drains: everything captured is transcribed, the journal is closed
-        assert await wait_for(pilot, lambda: not app.is_running, timeout=90) or app.return_value is not None
+        await quit_app(app, pilot)  # drains: everything captured is transcribed, the journal is closed
     assert app.return_value == 0
     journal = [json.loads(line) for line in (folder / "journal.jsonl").read_text().splitlines()]
     assert journal[-1]["t"] == "end"

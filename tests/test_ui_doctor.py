@@ -9,7 +9,7 @@ from meeting_tui.doctor.probes import run_doctor
 from meeting_tui.types import Mode
 from meeting_tui.ui.app import MeetingApp
 from meeting_tui.ui.screens.doctor import DoctorScreen
-from tests.ui_conftest_helpers import read_settings, wait_for, write_settings
+from tests.ui_conftest_helpers import quit_app, read_settings, wait_for, write_settings
 
 pytestmark = [pytest.mark.rig, pytest.mark.slow]
 
@@ -36,5 +36,4 @@ async def test_doctor_recommends_meeting_and_one_key_applies_it(rig, tmp_path):
         await pilot.press("a")
         assert await wait_for(pilot, lambda: app.mode is Mode.MEETING, timeout=10)
         assert await wait_for(pilot, lambda: read_settings()["capture"]["mode"] == "meeting", timeout=10)
-        await pilot.press("ctrl+q")
-        await wait_for(pilot, lambda: not app.is_running, timeout=30)
+        await quit_app(app, pilot, timeout=30)

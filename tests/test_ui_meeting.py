@@ -9,7 +9,7 @@ from pathlib import Path
 
 from meeting_tui.types import Source
 from meeting_tui.ui.app import MeetingApp
-from tests.ui_conftest_helpers import recorded_notifications, wait_for
+from tests.ui_conftest_helpers import quit_app, recorded_notifications, wait_for
 
 SIZE = (110, 34)
 
@@ -48,8 +48,7 @@ async def test_demo_as_launched_records_by_itself_into_its_own_folder(tiny_model
         assert app.core.session.path.parent == own
         assert await wait_for(pilot, lambda: any(s.source is Source.LOOPBACK for s in app.transcript.segments),
                               timeout=120)
-        await pilot.press("ctrl+q")
-        assert await wait_for(pilot, lambda: not app.is_running, timeout=90) or app.return_value is not None
+        await quit_app(app, pilot)
     assert app.last_session is not None and app.last_session.parent == own
     sessions = Path(os.environ["MEETING_TUI_DATA_DIR"]) / "sessions"
     assert not sessions.exists() or not any(sessions.iterdir())  # the user's list is untouched

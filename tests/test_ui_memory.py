@@ -20,7 +20,7 @@ from meeting_tui.types import Segment, Source
 from meeting_tui.ui.screens.search import SearchScreen
 from meeting_tui.ui.screens.session_view import SessionView
 from meeting_tui.ui.screens.sessions import ConfirmDelete, SessionsScreen
-from tests.ui_conftest_helpers import recorded_notifications, run_from_palette, snapshot_app, wait_for
+from tests.ui_conftest_helpers import quit_app, recorded_notifications, run_from_palette, snapshot_app, wait_for
 
 REPO = Path(__file__).resolve().parent.parent
 SIZE = (110, 34)
@@ -175,4 +175,4 @@ async def test_the_dashboard_follows_a_call_on_the_rig(rig, monkeypatch, tmp_pat
         assert notes.count("Call ended (the call released the microphone): stopping the session.") == 1
         await pilot.pause(2)
         assert not app.core.recording  # our own capture is not a call
-        await pilot.press("ctrl+q")
+        await quit_app(app, pilot)

@@ -8,7 +8,7 @@ from meeting_tui.session.journal import JOURNAL_NAME, read_journal
 from meeting_tui.types import Source
 from meeting_tui.ui.app import MeetingApp
 from meeting_tui.ui.widgets.transcript import Note as ScreenNote
-from tests.ui_conftest_helpers import recorded_notifications, run_from_palette, wait_for
+from tests.ui_conftest_helpers import quit_app, recorded_notifications, run_from_palette, wait_for
 
 SIZE = (110, 34)
 
@@ -54,8 +54,7 @@ async def test_note_keys_journal_show_and_export_then_minutes(tiny_model_path, s
         # offline, base.en cannot be had: the dashboard says so, naming it
         await run_from_palette(pilot, "Polish the last")
         assert await wait_for(pilot, lambda: any("Polish cannot load base.en" in n for n in said), timeout=60), said
-        await pilot.press("ctrl+q")
-        assert await wait_for(pilot, lambda: not app.is_running, timeout=90) or app.return_value is not None
+        await quit_app(app, pilot)
 
 
 async def test_note_keys_without_a_session_say_how_to_start_one(monkeypatch):

@@ -121,6 +121,24 @@ async def test_transcript_follows_unless_scrolled_up():
         assert view.scroll_y == view.max_scroll_y
 
 
+
+async def test_keys_leave_the_end_even_while_lines_arrive():
+    """Home, PageUp and Up scroll at once: a line that arrived before an animated scroll had left the end
+    put the view back at the end, and the key did nothing (Home, in a loaded CI run)."""
+    view = TranscriptView()
+    async with WidgetApp(view).run_test(size=(80, 12)) as pilot:
+        view.add_batch([Segment(Source.MIC, i, i + 1, f"line {i}") for i in range(100)])
+        await pilot.pause()
+        view.focus()
+        for n, action in enumerate(("scroll_home", "page_up", "scroll_up")):
+            view.action_follow()
+            assert view.following
+            await view.run_action(action)  # as its key does
+            view.add_batch([Segment(Source.LOOPBACK, 200 + n, 201 + n, f"arrived {n}")])  # the next line, at once
+            await pilot.pause(0.5)
+            assert not view.following, action
+            assert view.new_below == 1, action
+
 async def test_transcript_thousands_of_lines_in_batches_is_fast():
     # Not a wall-clock limit (a loaded machine decides that): ten times the lines may cost at most about
     # ten times the time, measured in one run; a view that redraws everything per batch grows quadratically.

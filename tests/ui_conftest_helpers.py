@@ -125,6 +125,15 @@ def app_state(app) -> str:
     return "\n".join(lines)
 
 
+async def quit_app(app, pilot, timeout: float = 90.0) -> None:
+    """ctrl+q as the user quits, then wait till the app has drained and left. Leaving ``run_test`` sooner
+    cancels the drain: a capture worker still stopping outlives the test's event loop, and its transport's
+    finalizer fails in a later test ("Event loop is closed")."""
+    await pilot.press("ctrl+q")
+    assert await wait_for(pilot, lambda: not app.is_running, timeout=timeout) or app.return_value is not None, \
+        app_state(app)
+
+
 async def wait_workers(app) -> None:
     await asyncio.wait_for(app.workers.wait_for_complete(), 30)
 

@@ -209,6 +209,17 @@ class TranscriptView(ScrollView, can_focus=True):
         self.new_below = 0
         self._update_subtitle()
 
+    # The keys that leave the end scroll at once, not animated: a line arriving before an animation has
+    # left the end finds the view following and puts it back there, and the key seems to do nothing.
+    def action_scroll_home(self) -> None:
+        self.scroll_home(animate=False, immediate=True, x_axis=False)
+
+    def action_page_up(self) -> None:
+        self.scroll_page_up(animate=False)
+
+    def action_scroll_up(self) -> None:
+        self.scroll_up(animate=False, immediate=True)
+
     def watch_scroll_y(self, old: float, new: float) -> None:
         super().watch_scroll_y(old, new)
         if self.is_vertical_scroll_end and self.new_below:
