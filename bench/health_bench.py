@@ -1,5 +1,6 @@
 """How soon a dead stream is flagged and healed, on the PulseAudio rig: wall time from a killed mic worker
-to the "crashed" flag and to audio again, and from a suspended mic to "stalled". The tests
+to the "crashed" flag and to audio again, from a suspended mic to "stalled", and from a muted mic to
+"silent" (a mute read as a noise gate's pause would wait 120 s: counted as missed after 4 s). The tests
 (tests/test_capture_rig.py) assert that each happens; the figures are this script's, because a loaded
 machine's scheduling decides them.
 
@@ -10,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import math
 import os
 import signal
 import statistics
@@ -61,15 +63,19 @@ async def kill_once() -> tuple[float, float]:
         await engine.stop()
 
 
-async def suspend_once(rig) -> float:
+async def flagged_after(rig, change: tuple[str, ...], undo: tuple[str, ...], state: HealthState,
+                        wait_s: float, phase: float) -> float:
+    """Seconds from ``pactl change`` on the live mic to ``state``; NaN when not flagged within ``wait_s``.
+    ``phase`` (0..1) spreads the change over a 100 ms capture block: where it lands in a block mattered."""
     engine, rec = await live_mic()
     try:
+        await asyncio.sleep(0.2 + 0.1 * phase)
         t = time.monotonic()
-        rig.pactl("suspend-source", "mic", "1")
-        await wait_for(lambda: rec.first_state_after(Source.MIC, HealthState.STALLED, t), 6)
-        return (rec.first_state_after(Source.MIC, HealthState.STALLED, t) or float("nan")) - t
+        rig.pactl(*change)
+        await wait_for(lambda: rec.first_state_after(Source.MIC, state, t), wait_s)
+        return (rec.first_state_after(Source.MIC, state, t) or float("nan")) - t
     finally:
-        rig.pactl("suspend-source", "mic", "0")
+        rig.pactl(*undo)
         await engine.stop()
 
 
@@ -83,16 +89,22 @@ def main() -> None:
         try:
             rig.play(write_tone(Path(tmp) / "tone.wav", 440, 10), "micsink", loops=40)
             kills = [asyncio.run(kill_once()) for _ in range(args.runs)]
-            stalls = [asyncio.run(suspend_once(rig)) for _ in range(args.runs)]
+            stalls = [asyncio.run(flagged_after(rig, ("suspend-source", "mic", "1"), ("suspend-source", "mic", "0"),
+                                                HealthState.STALLED, 6, i / args.runs)) for i in range(args.runs)]
+            mutes = [asyncio.run(flagged_after(rig, ("set-source-mute", "mic", "1"), ("set-source-mute", "mic", "0"),
+                                               HealthState.SILENT, 4, i / args.runs)) for i in range(args.runs)]
         finally:
             rig.stop()
     load = os.getloadavg()[0]
-    print(f"| measure ({args.runs} runs, load {load:.1f}) | median | max |")
-    print("|---|---|---|")
+    print(f"| measure ({args.runs} runs, load {load:.1f}) | flagged | median | max |")
+    print("|---|---|---|---|")
     for name, values in (("killed worker -> crashed flag", [k[0] for k in kills]),
                          ("killed worker -> live again", [k[1] for k in kills]),
-                         ("suspended mic -> stalled flag", stalls)):
-        print(f"| {name} | {statistics.median(values):.2f} s | {max(values):.2f} s |")
+                         ("suspended mic -> stalled flag", stalls),
+                         ("muted mic -> silent flag", mutes)):
+        seen = [v for v in values if not math.isnan(v)]
+        median, most = (f"{statistics.median(seen):.2f} s", f"{max(seen):.2f} s") if seen else ("-", "-")
+        print(f"| {name} | {len(seen)} of {len(values)} | {median} | {most} |")
 
 
 if __name__ == "__main__":

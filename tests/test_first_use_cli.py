@@ -11,6 +11,9 @@ from pathlib import Path
 
 import pytest
 
+from meeting_tui.transcribe.wer import wer
+from tests.support.speech import JFK
+
 REPO = Path(__file__).resolve().parent.parent
 SHARED_AUDIO = REPO.parent / "shared" / "audio"
 
@@ -97,8 +100,11 @@ def test_transcribe_writes_srt_for_an_srt_name_and_progress_lines_stay_apart(tin
     cues = [block.splitlines() for block in srt.strip().split("\n\n")]
     assert [c[0] for c in cues] == [str(n) for n in range(1, len(cues) + 1)], srt
     assert all(" --> " in c[1] and c[1].startswith("00:00:") and c[2].startswith("Speaker: ") for c in cues), srt
-    words = " ".join(c[2] for c in cues).lower()
-    assert "fellow americans" in words and "your country" in words, srt
+    words = " ".join(c[2].removeprefix("Speaker: ") for c in cues)
+    # Every cue's words, in order: a lost cue costs at least 0.23 here. One clean-clone CI run heard the first
+    # sentence as "And so I fell in America." (0.18; the same file gave the usual text 57 times of 57 on this
+    # machine: docs/transcription.md, "Same file, same text"), which is not what this test is about.
+    assert wer(JFK, words) <= 0.2, srt
     assert "[00:" not in srt  # not the plain "[00:00.3] Speaker: ..." lines
     assert f"to {target}" in run.stderr and "Wrote " in run.stderr
     # stderr is a pipe here: each progress report is a line of its own, nothing runs together

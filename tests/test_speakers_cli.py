@@ -19,6 +19,7 @@ import pytest
 import soundfile as sf
 
 from tests.support.speakers_scenes import RATE, SENTENCES, conversation, espeak, espeak_voices, real_voices, word_share
+from tests.support.speech import JFK
 
 REPO = Path(__file__).resolve().parents[1]
 pytestmark = [pytest.mark.model, pytest.mark.slow]
@@ -180,7 +181,6 @@ def test_voices_remembered_across_sessions_and_forgotten(tiny_model_path, voices
     assert _cli(tmp_path, "speakers", "forget").returncode == 2  # names the fix: a name or --all
 
 
-JFK = "And so my fellow Americans, ask not what your country can do for you, ask what you can do for your country."
 
 
 def _voice_by_text(text: str, scripts: dict[str, list[str]]) -> str:

@@ -29,8 +29,8 @@ from meeting_tui.transcribe.transcriber import Transcriber, TranscriberConfig
 from meeting_tui.transcribe.vad_segmenter import StreamingVAD
 from meeting_tui.transcribe.wer import normalize, wer
 from meeting_tui.types import SESSION_RATE, AudioChunk, Mode, Segment, Source
+from tests.support.speech import JFK
 
-JFK = "And so my fellow Americans, ask not what your country can do for you, ask what you can do for your country."
 LEFT = "He began a confused complaint against the wizard, who had vanished behind the curtain on the left."
 RIGHT = "The horizon seems extremely distant."
 

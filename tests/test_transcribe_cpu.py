@@ -22,9 +22,9 @@ from meeting_tui.transcribe.vad_segmenter import VadConfig
 from meeting_tui.transcribe.wer import wer
 from meeting_tui.transcribe.window import FINAL_WINDOW, FULL, PARTIAL_WINDOW, WindowPolicy, sized_window
 from meeting_tui.types import SESSION_RATE, Source
+from tests.support.speech import JFK
 
 REPO = Path(__file__).resolve().parent.parent
-JFK = "And so my fellow Americans, ask not what your country can do for you, ask what you can do for your country."
 
 
 class _EncodeSpy:

@@ -19,9 +19,9 @@ from meeting_tui.transcribe.model import ModelConfig
 from meeting_tui.transcribe.transcriber import Transcriber, TranscriberConfig
 from meeting_tui.transcribe.wer import normalize, wer
 from meeting_tui.types import DeviceRef, Mode, Source
+from tests.support.speech import JFK
 
 REPO = Path(__file__).resolve().parent.parent
-JFK = "And so my fellow Americans, ask not what your country can do for you, ask what you can do for your country."
 LEFT = "He began a confused complaint against the wizard, who had vanished behind the curtain on the left."
 RIGHT = "The horizon seems extremely distant."
 

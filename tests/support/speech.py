@@ -19,6 +19,8 @@ JARGON = [
     "Move the data into PostgreSQL tonight.",
     "We should migrate to Nextcloud soon.",
 ]
+# What ../shared/audio/jfk.flac says (its reference transcript)
+JFK = "And so my fellow Americans, ask not what your country can do for you, ask what you can do for your country."
 GLOSSARY = ["Kubernetes", "Siobhan", "Grafana", "PostgreSQL", "Nextcloud"]
 COMMON = [
     "Good morning everyone, thanks for joining the call.",
