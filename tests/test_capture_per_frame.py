@@ -37,7 +37,6 @@ def test_tail_level_of_blocks_that_end_in_sound_in_zeros_and_of_silence():
     assert tail_db(loud_then_quiet.astype(np.float32), RATE) < -40 < tail_db(cut_off.astype(np.float32), RATE)
 
 
-
 def test_stream_tail_looks_back_across_blocks():
     """Fed block by block, the tail is the definition's over the whole stream so far."""
     rng = np.random.default_rng(5)
@@ -61,6 +60,7 @@ def test_a_mute_just_after_a_block_boundary_is_not_a_fade():
     tail = StreamTail()
     tail.feed(tone, 16000)
     assert not faded_out(tail.feed(after, 16000))  # the stream says it was cut off
+
 
 def test_downmix_is_the_channel_mean():
     rng = np.random.default_rng(4)

@@ -121,7 +121,6 @@ async def test_transcript_follows_unless_scrolled_up():
         assert view.scroll_y == view.max_scroll_y
 
 
-
 async def test_keys_leave_the_end_even_while_lines_arrive():
     """Home, PageUp and Up scroll at once: a line that arrived before an animated scroll had left the end
     put the view back at the end, and the key did nothing (Home, in a loaded CI run)."""
@@ -138,6 +137,7 @@ async def test_keys_leave_the_end_even_while_lines_arrive():
             await pilot.pause(0.5)
             assert not view.following, action
             assert view.new_below == 1, action
+
 
 async def test_transcript_thousands_of_lines_in_batches_is_fast():
     # Not a wall-clock limit (a loaded machine decides that): ten times the lines may cost at most about

@@ -352,7 +352,8 @@ class CaptureEngine:
             for i, source in enumerate(spec.sources):
                 raw = frame.samples[:, i:i + 1] if split else frame.samples
                 _, peak = self._meters[source].feed(raw)
-                self._health[source].block(now, dbfs(peak), frame.synthesized, self._tails[source].feed(raw, frame.samplerate))
+                tail = self._tails[source].feed(raw, frame.samplerate)
+                self._health[source].block(now, dbfs(peak), frame.synthesized, tail)
                 chunk, gap = self._tracks[source].push(downmix(raw), frame.samplerate, frame.capture_time)
                 if gap is not None:
                     self._emit_gap(gap)
