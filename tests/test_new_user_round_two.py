@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+import time
 
 import pytest
 
@@ -146,6 +147,31 @@ def test_a_mic_with_a_noise_gate_is_not_called_silent_at_every_pause(rig, tmp_pa
     assert res.returncode == 0, res.stderr
     health = [ln for ln in res.stderr.splitlines() if ln.startswith("[health]")]
     assert not any("silent" in ln for ln in health), health  # 3 s pauses of zeros, three of them
+
+
+def test_a_muted_mic_is_called_silent_within_seconds(rig, tmp_path, tiny_model_path):
+    """The other side of the gate: a mute cuts the sound off, and `record` says so in seconds, wherever in a
+    capture block the mute lands (one just after a block boundary was taken for a gate: 120 s)."""
+    from tests.support.capture import write_tone
+
+    rig.play(write_tone(tmp_path / "tone.wav", 440, 40), "micsink")
+    proc = subprocess.Popen([sys.executable, "-m", "meeting_tui", "record", "--mode", "mic", "--mic", "mic",
+                             "--model", tiny_model_path, "--duration", "12", "--no-session", "--no-partials"],
+                            env=env_for(tmp_path, **rig_env(rig)), cwd=REPO, stdin=subprocess.DEVNULL,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        assert rig.wait_until_recorded("mic", timeout=60)
+        time.sleep(2.0)  # the tone is heard first: a live mic, then the mute
+        rig.pactl("set-source-mute", "mic", "1")
+        _, err = proc.communicate(timeout=90)
+    finally:
+        rig.pactl("set-source-mute", "mic", "0")
+        if proc.poll() is None:
+            proc.kill()
+            proc.communicate()
+    assert proc.returncode == 0, err
+    health = [ln for ln in err.splitlines() if ln.startswith("[health]")]
+    assert any("mic: silent" in ln and "muted" in ln for ln in health), health
 
 
 def test_the_doctors_mode_does_not_flip_with_a_pause():
